@@ -1,0 +1,3 @@
+from facegan.cli import app
+
+app(prog_name="facegan")

@@ -1,0 +1,181 @@
+"""The facegan command line: thin commands that parse options, call the library and print with Rich.
+
+TensorFlow is imported inside the commands that train or generate, never at module level,
+so `facegan --help` and `facegan models` start fast. Progress and errors go to stderr;
+stdout carries only results.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from facegan import registry
+from facegan.errors import FaceganError
+
+app = typer.Typer(help="Train face GANs and find out what they learned.", no_args_is_help=True,
+                  rich_markup_mode="rich", pretty_exceptions_enable=False)
+err = Console(stderr=True)
+out = Console()
+
+ModelName = Enum("ModelName", [(name, name) for name in registry.names()], type=str)
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow without its start-up chatter on stderr (C++ lines logged before logging is
+    configured, which no setting silences). A user who sets TF_CPP_MIN_LOG_LEVEL sees everything."""
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        import tensorflow  # noqa: F401
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe logs here, once
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+@app.command()
+def models():
+    """List every registered model with its image size, latent size and parameter counts.
+
+    Example: facegan models
+    """
+    table = Table(title="facegan models")
+    for column in ("model", "description", "image", "latent", "parameters (total / trainable)"):
+        table.add_column(column)
+    for name in registry.names():
+        spec = registry.get(name)
+        d = spec.defaults
+        params = "\n".join(f"{net}: {total:,} / {trainable:,}" for net, (total, trainable) in spec.params.items())
+        table.add_row(name, spec.description, f"{d['image_size']}x{d['image_size']}x{d['channels']}",
+                      str(d["latent_dim"]), params)
+    out.print(table)
+
+
+class RichReporter:
+    """Training progress on stderr: a Rich bar per epoch on a terminal, one plain line per epoch otherwise."""
+
+    def __init__(self):
+        self.live = err.is_terminal
+        self.progress = None
+        self.last_refresh = 0.0
+
+    def notice(self, text: str) -> None:
+        err.print(text, highlight=False)
+
+    def epoch_start(self, epoch, epochs, steps, batch_size) -> None:
+        self.batch_size, self.start = batch_size, time.perf_counter()
+        if self.live:
+            self.progress = Progress(
+                TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                TextColumn("{task.fields[losses]}"), console=err, transient=False)
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=steps, speed="", losses="")
+
+    def step(self, done, latest) -> None:
+        now = time.perf_counter()
+        if not self.live or (now - self.last_refresh < 0.5 and done < self.progress.tasks[0].total):
+            return
+        self.last_refresh = now
+        speed = f"{done * self.batch_size / (now - self.start):.0f} img/s"
+        self.progress.update(self.task, completed=done, speed=speed, losses=format_losses(latest()))
+
+    def epoch_end(self, epoch, epochs, row) -> None:
+        if self.live:
+            self.progress.stop()
+        else:
+            err.print(f"epoch {epoch}/{epochs}  {row['images_per_s']:.0f} img/s  {row['wall_s']:.1f}s  "
+                      f"{format_losses(row)}", highlight=False)
+
+
+def format_losses(metrics: dict) -> str:
+    return "  ".join(f"{k} {v:.3g}" for k, v in metrics.items()
+                     if k not in ("epoch", "images_per_s", "wall_s") and v == v)
+
+
+@app.command()
+def train(
+    model: Annotated[Optional[ModelName], typer.Argument(help="Model to train (see `facegan models`).")] = None,
+    data: Annotated[Optional[str], typer.Option(help="'lfw' (embedded faces), an image folder, a CelebA folder, or a .npz/.npy array.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs to train (with --resume: the new total).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Batch size.")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Adam learning rate.")] = None,
+    beta1: Annotated[Optional[float], typer.Option(help="Adam beta_1.")] = None,
+    beta2: Annotated[Optional[float], typer.Option(help="Adam beta_2.")] = None,
+    weight_decay: Annotated[Optional[float], typer.Option(help="Adam (decoupled) weight decay.")] = None,
+    latent_dim: Annotated[Optional[int], typer.Option(help="Size of the latent vector.")] = None,
+    image_size: Annotated[Optional[int], typer.Option(help="Image side in pixels.")] = None,
+    channels: Annotated[Optional[int], typer.Option(help="1 (grayscale) or 3 (RGB).")] = None,
+    dropout: Annotated[Optional[float], typer.Option(help="Discriminator dropout rate.")] = None,
+    label_noise: Annotated[Optional[float], typer.Option(help="Noisy labels: real 1+n*U(0,1), fake -n*U(0,1).")] = None,
+    alpha: Annotated[Optional[float], typer.Option(help="AE-GAN weight of the autoencoder loss (v0, v1).")] = None,
+    beta: Annotated[Optional[float], typer.Option(help="AE-GAN weight of the GAN loss (v0, v1).")] = None,
+    beta_a: Annotated[Optional[float], typer.Option(help="AE-GAN v4: the constant a of beta_t = min(|a/slope|, 1).")] = None,
+    beta_window: Annotated[Optional[int], typer.Option(help="AE-GAN v4: steps over which the ae slope is taken.")] = None,
+    pretrain_ae_epochs: Annotated[Optional[int], typer.Option(help="AE-GAN: epochs of autoencoder-only training first.")] = None,
+    kl_weight: Annotated[Optional[float], typer.Option(help="VAE weight of the KL term.")] = None,
+    gp_weight: Annotated[Optional[float], typer.Option(help="WGAN-GP gradient penalty weight.")] = None,
+    critic_steps: Annotated[Optional[int], typer.Option(help="WGAN-GP critic steps per generator step.")] = None,
+    alternate: Annotated[Optional[str], typer.Option(help="gan-alt: 'batch' or 'threshold'.")] = None,
+    d_threshold: Annotated[Optional[float], typer.Option(help="gan-alt threshold mode: train D until d_loss is below this.")] = None,
+    g_threshold: Annotated[Optional[float], typer.Option(help="gan-alt threshold mode: train G until g_loss is below this.")] = None,
+    label: Annotated[Optional[str], typer.Option(help="CelebA attribute used as class label (conditional models).")] = None,
+    flip: Annotated[Optional[bool], typer.Option("--flip/--no-flip", help="Add mirror images (default: on for lfw).")] = None,
+    precision: Annotated[Optional[str], typer.Option(help="auto, float32, bfloat16 or float16.")] = None,
+    xla: Annotated[Optional[bool], typer.Option("--xla/--no-xla", help="Compile the step with XLA.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (same seed, same machine: same run).")] = None,
+    sample_every: Annotated[Optional[int], typer.Option(help="Epochs between sample grids (default: 10 grids per run).")] = None,
+    keep_checkpoints: Annotated[Optional[int], typer.Option(help="Newest checkpoints kept.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default runs/NNN-MODEL).")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue this run directory from its newest checkpoint.")] = None,
+):
+    """Train MODEL and write every artifact to a run directory.
+
+    Examples:
+      facegan train dcgan --epochs 5
+      facegan train aegan-v5 --data ../shared/data/celeba-2k --image-size 64 --epochs 100
+      facegan train --resume runs/001-dcgan --epochs 10
+    """
+    options = {k: v for k, v in locals().items() if k not in ("model", "out_dir", "resume") and v is not None}
+    try:
+        from facegan.config import TrainConfig
+
+        if resume is not None:
+            extra = sorted(set(options) - {"epochs"})
+            if model is not None or extra:
+                raise FaceganError("--resume continues with the run's saved configuration; only --epochs may be "
+                                   f"given (got: {', '.join([m for m in [model and model.value] if m] + extra)})")
+            config = None
+        elif model is None:
+            raise FaceganError("give a MODEL to train (see `facegan models`) or --resume RUN_DIR")
+        else:
+            config = TrainConfig.resolve(model.value, **options)
+        import_tensorflow()
+        from facegan.train import train as run_training
+
+        run = run_training(config, out=out_dir, resume=resume, epochs=epochs, reporter=RichReporter())
+    except FaceganError as error:
+        raise fail(str(error))
+    out.print(str(run))
+
+

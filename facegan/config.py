@@ -1,0 +1,108 @@
+"""TrainConfig: the fully resolved settings of one training run.
+
+Resolution order: the dataclass defaults <- the model's registry entry <- the options the
+user actually gave (None means "not given" and never overrides a model default).
+The resolved config is written to `config.json` before step 0; `--resume` reads it back,
+so a resumed run has the architecture it was started with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from facegan import registry
+from facegan.errors import FaceganError
+
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+ALTERNATE_MODES = ("batch", "threshold")
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    data: str = "lfw"
+    epochs: int = 10
+    batch_size: int = 64
+    image_size: int = 64
+    channels: int = 1
+    latent_dim: int = 100
+    # optimizer (Adam); weight_decay is decoupled, as in keras.optimizers.Adam
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    weight_decay: float = 0.0
+    # discriminator regularization: dropout rate, and noisy labels real = 1 + n*U(0,1), fake = -n*U(0,1)
+    dropout: float = 0.0
+    label_noise: float = 0.0
+    # AE-GAN: which loss mix, its weights, the v4 schedule constant and window, AE pretraining
+    aegan_loss: str = "v0"
+    alpha: float = 1.0
+    beta: float = 0.0
+    beta_a: float = 2e-7
+    beta_window: int = 50
+    pretrain_ae_epochs: int = 0
+    # VAE
+    kl_weight: float = 5e-5
+    # WGAN-GP and cgan
+    gp_weight: float = 10.0
+    critic_steps: int = 1
+    # gan-alt: "batch" alternates every batch; "threshold" trains one side until its loss < its threshold
+    alternate: str = "batch"
+    d_threshold: float = 0.5
+    g_threshold: float = 1.0
+    # conditional models: the attribute used as class label, and the number of classes (from the data)
+    label: str | None = None
+    num_classes: int = 0
+    flip: bool | None = None  # mirror images added; None means "on for lfw"
+    precision: str = "auto"
+    xla: bool = False
+    seed: int = 0
+    sample_every: int = 0  # 0: ten grids over the run
+    keep_checkpoints: int = 3
+
+    @classmethod
+    def resolve(cls, model: str, **options) -> "TrainConfig":
+        spec = registry.get(model)
+        given = {key: value for key, value in options.items() if value is not None}
+        unknown = set(given) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown TrainConfig fields: {sorted(unknown)}")
+        cfg = cls(model=model, **{**spec.defaults, **given})
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        positive = ["epochs", "batch_size", "image_size", "latent_dim", "lr", "critic_steps",
+                    "beta_window", "keep_checkpoints"]
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise FaceganError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.channels not in (1, 3):
+            raise FaceganError(f"--channels must be 1 or 3, got {self.channels}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise FaceganError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.precision not in PRECISIONS:
+            raise FaceganError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.alternate not in ALTERNATE_MODES:
+            raise FaceganError(f"--alternate must be one of {', '.join(ALTERNATE_MODES)}, got {self.alternate!r}")
+        if self.pretrain_ae_epochs < 0 or self.sample_every < 0:
+            raise FaceganError("--pretrain-ae-epochs and --sample-every must not be negative")
+
+    @property
+    def flip_images(self) -> bool:
+        return self.data == "lfw" if self.flip is None else self.flip
+
+    @property
+    def sample_interval(self) -> int:
+        return self.sample_every or max(1, self.epochs // 10)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, path: Path) -> "TrainConfig":
+        saved = json.loads(Path(path).read_text())["config"]
+        return cls(**saved)

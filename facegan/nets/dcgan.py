@@ -1,0 +1,72 @@
+"""DCGAN networks (after the PyTorch DCGAN tutorial), and the WGAN-GP / conditional critics.
+
+At 64x64x1, latent 100: discriminator 2,765,312 (2,763,520 trainable), generator
+3,576,576 (3,574,656 trainable). Other sizes must be powers of two of at least 8: the
+number of stride-2 blocks is log2(size) - 2, so the last feature map is always 4x4.
+Conditional models (num_classes > 0) take [image or z, one-hot label]: the label is
+appended to the latent vector and, as constant planes, to the critic's input channels.
+"""
+
+import math
+
+import keras
+from keras import layers
+
+BASE_FILTERS = 64
+
+
+def _blocks(image_size: int) -> int:
+    blocks = int(math.log2(image_size)) - 2 if image_size >= 8 else 0
+    if blocks < 1 or 2 ** (blocks + 2) != image_size:
+        raise ValueError(f"DCGAN networks need a power-of-two image size of at least 8, got {image_size}")
+    return blocks
+
+
+def generator(latent_dim: int, image_size: int, channels: int, num_classes: int = 0) -> keras.Model:
+    blocks = _blocks(image_size)
+    z = keras.Input((latent_dim,), name="z")
+    inputs, h = [z], z
+    if num_classes:
+        label = keras.Input((num_classes,), name="label")
+        inputs, h = [z, label], layers.Concatenate()([z, label])
+    h = layers.Reshape((1, 1, h.shape[-1]))(h)
+    for i in reversed(range(blocks)):  # 512-256-128-64 at 64x64: 1 -> 4 -> 8 -> 16 -> 32
+        first = i == blocks - 1
+        h = layers.Conv2DTranspose(BASE_FILTERS * 2**i, 4, strides=1 if first else 2,
+                                   padding="valid" if first else "same", use_bias=False)(h)
+        h = layers.ReLU()(layers.BatchNormalization(momentum=0.9)(h))
+    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False,
+                               activation="tanh", dtype="float32")(h)
+    return keras.Model(inputs if num_classes else z, x, name="generator")
+
+
+def discriminator(image_size: int, channels: int, dropout: float, batch_norm: bool = True,
+                  num_classes: int = 0) -> keras.Model:
+    """DCGAN discriminator (sigmoid output); with batch_norm=False a WGAN critic (linear output)."""
+    blocks = _blocks(image_size)
+    x = keras.Input((image_size, image_size, channels), name="image")
+    inputs, h = x, x
+    if num_classes:
+        label = keras.Input((num_classes,), name="label")
+        planes = layers.UpSampling2D(image_size)(layers.Reshape((1, 1, num_classes))(label))
+        inputs, h = [x, label], layers.Concatenate()([x, planes])
+    for i in range(blocks):  # 64-128-256-512 at 64x64: 64 -> 32 -> 16 -> 8 -> 4
+        h = layers.Conv2D(BASE_FILTERS * 2**i, 4, strides=2, padding="same", use_bias=False)(h)
+        if batch_norm and i > 0:
+            h = layers.BatchNormalization(momentum=0.9)(h)
+        h = layers.Dropout(dropout)(layers.LeakyReLU(0.2)(h))
+    h = layers.Conv2D(1, 4, padding="valid", use_bias=False, dtype="float32",
+                      activation="sigmoid" if batch_norm else None)(h)
+    return keras.Model(inputs, layers.Flatten(dtype="float32")(h), name="discriminator")
+
+
+def build_dcgan(cfg) -> dict:
+    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels),
+            "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout)}
+
+
+def build_wgan(cfg) -> dict:
+    """WGAN-GP (num_classes 0) or conditional WGAN-GP: the DCGAN shapes, critic without batch norm."""
+    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, cfg.num_classes),
+            "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout, batch_norm=False,
+                                           num_classes=cfg.num_classes)}

@@ -1,0 +1,110 @@
+"""The model registry: every trainable model by name, with its defaults.
+
+This module imports no TensorFlow, so `facegan models` and `facegan --help` stay fast.
+A model is a network builder (`nets`, "module:function") plus a loss family (`steps`,
+a key of `facegan.steps.FAMILIES`) plus the hyperparameters that differ from
+`TrainConfig`'s defaults. Adding a model means one builder module and one `register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from facegan.errors import FaceganError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    description: str
+    nets: str  # "module:function" building {"generator": ..., "discriminator": ..., "encoder": ...}
+    steps: str  # loss family, a key of facegan.steps.FAMILIES
+    defaults: dict = field(default_factory=dict)
+    # Parameter counts at the defaults, {network: (total, trainable)}; the tests build
+    # every model and check them, so `facegan models` can show them without TensorFlow.
+    params: dict = field(default_factory=dict)
+
+    def build_networks(self, cfg):
+        module, function = self.nets.split(":")
+        return getattr(importlib.import_module(module), function)(cfg)
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"model {spec.name!r} is registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get(name: str) -> ModelSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise FaceganError(f"unknown model {name!r}; choose one of: {', '.join(names())}") from None
+
+
+def names() -> list[str]:
+    return list(_REGISTRY)
+
+
+# --- the seed models -------------------------------------------------------------
+
+_BASELINE = dict(image_size=80, channels=3, latent_dim=100, batch_size=128, lr=2e-4, beta1=0.5,
+                 dropout=0.4, label_noise=0.05)
+_BASELINE_PARAMS = {"generator": (1_381_891, 1_381_891), "discriminator": (1_651_841, 1_651_841)}
+_AEGAN_PARAMS = {**_BASELINE_PARAMS, "encoder": (1_968_740, 1_968_740)}
+
+register(ModelSpec(
+    "gan-baseline", "Baseline GAN on CelebA faces (80x80 RGB)",
+    nets="facegan.nets.baseline:build_gan", steps="gan",
+    defaults=_BASELINE, params=_BASELINE_PARAMS))
+
+register(ModelSpec(
+    "gan-alt", "Baseline GAN, discriminator and generator trained on alternate batches",
+    nets="facegan.nets.baseline:build_gan", steps="gan-alt",
+    defaults=_BASELINE, params=_BASELINE_PARAMS))
+
+for _variant, _description, _extra in [
+    ("v0", "AE-GAN: alpha*ae + beta*gan", dict(alpha=1.0, beta=0.005)),
+    ("v1", "AE-GAN: alpha*ae + beta*gan/(alpha*ae)", dict(alpha=1.0, beta=0.0005, batch_size=256)),
+    ("v4", "AE-GAN: ae + beta_t*gan, beta_t from the slope of ae", dict(beta_a=2e-7, beta_window=50)),
+    ("v5", "AE-GAN: ae + min(ae, gan)", {}),
+]:
+    register(ModelSpec(
+        f"aegan-{_variant}", _description,
+        nets="facegan.nets.baseline:build_aegan", steps="aegan",
+        defaults={**_BASELINE, "label_noise": 0.0, "aegan_loss": _variant, **_extra},
+        params=_AEGAN_PARAMS))
+
+register(ModelSpec(
+    "vae", "VAE on small grayscale faces (32x32)",
+    nets="facegan.nets.vae:build_vae", steps="vae",
+    defaults=dict(image_size=32, channels=1, latent_dim=32, batch_size=64, lr=1e-3, beta1=0.9,
+                  weight_decay=1e-5, kl_weight=5e-5),
+    params={"encoder": (223_808, 223_808), "generator": (160_129, 160_129)}))
+
+register(ModelSpec(
+    "dcgan", "DCGAN with noisy labels (64x64 grayscale)",
+    nets="facegan.nets.dcgan:build_dcgan", steps="gan",
+    defaults=dict(image_size=64, channels=1, latent_dim=100, batch_size=128, lr=2e-4, beta1=0.5,
+                  dropout=0.3, label_noise=0.1),
+    params={"generator": (3_576_576, 3_574_656), "discriminator": (2_765_312, 2_763_520)}))
+
+_WGAN = dict(image_size=64, channels=1, latent_dim=100, batch_size=64, lr=2e-4, beta1=0.5, beta2=0.9,
+             dropout=0.0, gp_weight=10.0, critic_steps=3)
+
+register(ModelSpec(
+    "wgan-gp", "WGAN with gradient penalty (64x64 grayscale)",
+    nets="facegan.nets.dcgan:build_wgan", steps="wgan-gp",
+    defaults=_WGAN,
+    params={"generator": (3_576_576, 3_574_656), "discriminator": (2_761_728, 2_761_728)}))
+
+register(ModelSpec(
+    "cgan", "Conditional WGAN-GP: one-hot label on the latent and as critic input planes",
+    nets="facegan.nets.dcgan:build_wgan", steps="wgan-gp",
+    defaults={**_WGAN, "label": "Smiling", "num_classes": 2},  # classes are counted from the data
+    params={"generator": (3_592_960, 3_591_040), "discriminator": (2_763_776, 2_763_776)}))

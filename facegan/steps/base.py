@@ -1,0 +1,98 @@
+"""What every loss family shares: optimizers, loss scaling, losses, conditional inputs, previews.
+
+A family's step methods (`train_step`, and others that `step_name` may choose) take a batch
+x (B, H, W, C) float32 in [-1, 1] and y (B,) int32 labels, do no I/O and no host round-trip,
+and return a dict of float32 scalar tensors named by `metrics`; the loop compiles them with
+tf.function and writes the figures outside the step.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def make_optimizer(cfg, loss_scaling: bool, variables) -> keras.optimizers.Optimizer:
+    """Adam with the config's settings; wrapped for dynamic loss scaling under float16; built."""
+    optimizer = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2,
+                                      weight_decay=cfg.weight_decay or None)
+    if loss_scaling:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    optimizer.build(variables)  # before the first compiled step and before a checkpoint restore
+    return optimizer
+
+
+def minimize(tape: tf.GradientTape, loss, variables, optimizer) -> None:
+    """One update; under loss scaling the optimizer unscales and skips non-finite gradients."""
+    gradients = tape.gradient(optimizer.scale_loss(loss), variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+
+
+def bce(targets, outputs, from_logits: bool):
+    return tf.reduce_mean(keras.losses.binary_crossentropy(targets, outputs, from_logits=from_logits))
+
+
+def mse(x, y):
+    return tf.reduce_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
+
+
+def outputs_probability(model: keras.Model) -> bool:
+    """True when the model's last activation is a sigmoid (DCGAN), False for logits (baseline)."""
+    for layer in reversed(model.layers):
+        if hasattr(layer, "activation"):
+            return layer.activation is keras.activations.sigmoid
+    return False
+
+
+def reconstruction_rows(x: np.ndarray, x_rec: np.ndarray, columns: int = 8) -> np.ndarray:
+    """Rows of `columns` inputs, each followed by the row of their reconstructions."""
+    rows = []
+    for start in range(0, len(x), columns):
+        rows += [x[start:start + columns], x_rec[start:start + columns]]
+    return np.concatenate(rows)
+
+
+class Steps:
+    metrics: tuple[str, ...] = ()
+
+    def __init__(self, cfg, nets: dict, rng: tf.random.Generator, loss_scaling: bool):
+        self.cfg, self.nets, self.rng = cfg, nets, rng
+        self.generator = nets["generator"]
+        self.discriminator = nets.get("discriminator")
+        self.encoder = nets.get("encoder")
+        self.optimizers = self.make_optimizers(loss_scaling)
+
+    def make_optimizers(self, loss_scaling: bool) -> dict:
+        """One optimizer per adversary: "g" for the generator side, "d" for the discriminator."""
+        return {"g": make_optimizer(self.cfg, loss_scaling, self.generator_variables()),
+                "d": make_optimizer(self.cfg, loss_scaling, self.discriminator.trainable_variables)}
+
+    def generator_variables(self) -> list:
+        encoder = self.encoder.trainable_variables if self.encoder is not None else []
+        return encoder + self.generator.trainable_variables
+
+    def step_name(self, epoch: int) -> str:
+        """Name of the step method to run in this (0-based) epoch."""
+        return "train_step"
+
+    def state(self) -> dict:
+        """Extra variables the checkpoint must hold besides networks, optimizers and counters."""
+        return {}
+
+    def nan_metrics(self) -> dict:
+        return {name: tf.constant(np.nan, tf.float32) for name in self.metrics}
+
+    # conditional models take [input, one-hot label]; the others the input alone
+    def generator_inputs(self, z, y):
+        return [z, tf.one_hot(y, self.cfg.num_classes)] if self.cfg.num_classes else z
+
+    def discriminator_inputs(self, x, y):
+        return [x, tf.one_hot(y, self.cfg.num_classes)] if self.cfg.num_classes else x
+
+    def latents(self, n):
+        return self.rng.normal((n, self.cfg.latent_dim))
+
+    def preview(self, x: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Images in [-1, 1] for the sample grid: generated from the fixed latents and labels."""
+        return self.generator(self.generator_inputs(z, y), training=False).numpy()

@@ -1,0 +1,29 @@
+"""VAE step: reconstruction MSE + kl_weight * KL(q(z|x) || N(0, I)), one optimizer for both halves."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from facegan.steps.base import Steps, make_optimizer, minimize, mse, reconstruction_rows
+
+
+class VaeSteps(Steps):
+    metrics = ("g_loss", "ae_loss", "kl_loss")
+
+    def make_optimizers(self, loss_scaling: bool) -> dict:
+        return {"g": make_optimizer(self.cfg, loss_scaling, self.generator_variables())}
+
+    def train_step(self, x, y):
+        with tf.GradientTape() as tape:
+            z_mean, z_log_var = self.encoder(x, training=True)  # (B, latent) each
+            z = z_mean + tf.exp(0.5 * z_log_var) * self.rng.normal(tf.shape(z_mean))  # reparameterization
+            ae = mse(x, self.generator(z, training=True))
+            kl = tf.reduce_mean(-0.5 * tf.reduce_sum(1.0 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var), axis=1))
+            loss = ae + self.cfg.kl_weight * kl
+        minimize(tape, loss, self.generator_variables(), self.optimizers["g"])
+        return {"g_loss": loss, "ae_loss": ae, "kl_loss": kl}
+
+    def preview(self, x, z, y):
+        """Inputs above their reconstructions from the posterior mean."""
+        z_mean, _ = self.encoder(x, training=False)
+        return reconstruction_rows(x, self.generator(z_mean, training=False).numpy())
