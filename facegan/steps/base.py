@@ -25,7 +25,9 @@ def make_optimizer(cfg, loss_scaling: bool, variables) -> keras.optimizers.Optim
 
 def minimize(tape: tf.GradientTape, loss, variables, optimizer) -> None:
     """One update; under loss scaling the optimizer unscales and skips non-finite gradients."""
-    gradients = tape.gradient(optimizer.scale_loss(loss), variables)
+    with tape:  # re-entered so that the scaling is recorded; otherwise its gradient is None
+        scaled = optimizer.scale_loss(loss)
+    gradients = tape.gradient(scaled, variables)
     optimizer.apply_gradients(zip(gradients, variables))
 
 

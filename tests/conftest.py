@@ -1,0 +1,36 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+CELEBA_2K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "celeba-2k"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Every test runs in its own directory with its own data cache."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FACEGAN_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def faces_npz(tmp_path) -> Path:
+    """40 real LFW faces at 16x16 with two classes, as a .npz a user could give to --data."""
+    from skimage.data import lfw_subset
+    from skimage.transform import resize
+
+    faces = resize(lfw_subset()[:40], (40, 16, 16), anti_aliasing=True)
+    path = tmp_path / "faces.npz"
+    np.savez(path, images=(faces * 255).astype(np.uint8), labels=np.arange(40) % 2)
+    return path
+
+
+@pytest.fixture
+def celeba_2k() -> Path:
+    if not (CELEBA_2K / "list_attr_celeba.txt").exists():
+        pytest.skip("../shared/data/celeba-2k is not here")
+    return CELEBA_2K

@@ -1,0 +1,131 @@
+"""The loss families do what the seed experiments describe."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from facegan.steps.aegan import v4_beta
+from facegan.steps.wgan import gradient_penalty
+from test_models import batch, build, tiny_config
+
+
+def weights(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def test_aegan_v0_with_beta_0_trains_exactly_like_a_plain_autoencoder():
+    cfg = tiny_config("aegan-v0", beta=0.0)
+    _, aegan = build(cfg)
+    _, autoencoder = build(cfg)  # same seed: same initial weights
+    x, y = batch(cfg)
+    for _ in range(3):
+        tf.function(aegan.train_step)(x, y)
+        tf.function(autoencoder.pretrain_step)(x, y)  # MSE only, no discriminator at all
+    for a, b in zip(weights(aegan.generator_variables()), weights(autoencoder.generator_variables())):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_aegan_v0_with_alpha_0_ignores_the_reconstruction():
+    cfg = tiny_config("aegan-v0", alpha=0.0, beta=1.0)
+    _, family = build(cfg)
+    x, y = batch(cfg)
+    metrics = tf.function(family.train_step)(x, y)
+    assert float(metrics["g_loss"]) == pytest.approx(float(metrics["gan_loss"]), rel=1e-6)
+
+
+def v4_reference(ae_values, a, window):
+    """The schedule computed by hand: beta_t = min(|a / ((ae_t - ae_{t-window}) / window)|, 1), 0 at first."""
+    betas = []
+    for t, ae in enumerate(ae_values):
+        if t < window:
+            betas.append(0.0)
+            continue
+        slope = (ae - ae_values[t - window]) / window
+        betas.append(1.0 if slope == 0 else min(abs(a / slope), 1.0))
+    return betas
+
+
+def test_v4_beta_schedule_matches_a_reference_on_a_known_sequence():
+    window, a = 5, 2e-3
+    ae_values = [1.0 / (1 + t) for t in range(12)] + [0.05] * 8  # falling, then flat (slope 0 -> beta 1)
+    history = tf.Variable(tf.zeros([window]))
+    count = tf.Variable(0, dtype=tf.int64)
+    compiled = tf.function(lambda ae: v4_beta(ae, history, count, a, window))
+    betas = [float(compiled(tf.constant(ae, tf.float32))) for ae in ae_values]
+    np.testing.assert_allclose(betas, v4_reference(ae_values, a, window), rtol=1e-4)
+    assert betas[:window] == [0.0] * window and betas[-1] == 1.0 and 0 < betas[window] < 1
+
+
+def test_v4_step_logs_beta_zero_for_the_first_window_steps():
+    cfg = tiny_config("aegan-v4", beta_window=2)
+    _, family = build(cfg)
+    x, y = batch(cfg)
+    step = tf.function(family.train_step)
+    betas = [float(step(x, y)["beta"]) for _ in range(3)]
+    assert betas[:2] == [0.0, 0.0] and betas[2] > 0
+    assert int(family.ae_count.numpy()) == 3
+
+
+def linear_critic(w):
+    return lambda x: tf.reduce_sum(x * w, axis=[1, 2, 3])[:, None]
+
+
+@pytest.mark.parametrize("loss_scale", [1.0, 2.0**15])
+def test_gradient_penalty_of_a_linear_critic(loss_scale):
+    """A linear critic has gradient w everywhere, so the penalty is (||w|| - 1)^2 at any point."""
+    w = tf.random.stateless_normal((1, 4, 4, 1), (3, 4)) * 0.1
+    x_real = tf.random.stateless_normal((6, 4, 4, 1), (5, 6))
+    x_fake = tf.random.stateless_normal((6, 4, 4, 1), (7, 8))
+    eps = tf.random.stateless_uniform((6, 1, 1, 1), (9, 9))
+    gp = gradient_penalty(linear_critic(w), x_real, x_fake, eps, loss_scale)
+    expected = (np.linalg.norm(w.numpy()) - 1.0) ** 2
+    assert float(gp) == pytest.approx(expected, rel=1e-5)
+
+
+def test_wgan_gp_step_under_float16_loss_scaling_gives_the_float32_penalty():
+    cfg = tiny_config("wgan-gp", critic_steps=1)
+    x, y = batch(cfg)
+    _, family32 = build(cfg)
+    _, family16 = build(cfg, precision="float16")
+    assert family16.optimizers["d"].scale_loss(tf.constant(1.0)).numpy() > 1  # loss scaling is on
+    gp32 = float(tf.function(family32.train_step)(x, y)["gp"])
+    gp16 = float(tf.function(family16.train_step)(x, y)["gp"])
+    assert gp16 == pytest.approx(gp32, rel=0.05)
+
+
+def test_wgan_interpolation_weights_are_uniform_in_0_1():
+    cfg = tiny_config("wgan-gp")
+    _, family = build(cfg)
+    draws = family.rng.uniform((4000, 1, 1, 1), 0.0, 1.0).numpy()
+    assert draws.min() >= 0 and draws.max() <= 1 and abs(draws.mean() - 0.5) < 0.02
+
+
+def test_gan_alt_alternates_networks_batch_by_batch():
+    cfg = tiny_config("gan-alt")
+    _, family = build(cfg)
+    x, y = batch(cfg)
+    step = tf.function(family.train_step)
+    for expect_d in (True, False, True):
+        g_before = weights(family.generator_variables())
+        d_before = weights(family.discriminator.trainable_variables)
+        assert float(step(x, y)["d_trained"]) == float(expect_d)
+        g_changed = any(not np.array_equal(a, b.numpy()) for a, b in zip(g_before, family.generator_variables()))
+        d_changed = any(not np.array_equal(a, b.numpy())
+                        for a, b in zip(d_before, family.discriminator.trainable_variables))
+        assert (d_changed, g_changed) == (expect_d, not expect_d)
+
+
+def test_gan_alt_threshold_keeps_training_the_discriminator_until_its_loss_is_low():
+    cfg = tiny_config("gan-alt", alternate="threshold", d_threshold=-1.0)  # a loss never below -1
+    _, family = build(cfg)
+    x, y = batch(cfg)
+    step = tf.function(family.train_step)
+    assert [float(step(x, y)["d_trained"]) for _ in range(3)] == [1.0, 1.0, 1.0]
+
+
+def test_dcgan_noisy_labels_keep_the_documented_range():
+    cfg = tiny_config("dcgan", label_noise=0.1)
+    _, family = build(cfg)
+    assert family.from_logits is False  # sigmoid discriminator output
+    _, baseline = build(tiny_config("gan-baseline"))
+    assert baseline.from_logits is True
