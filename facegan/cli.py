@@ -49,7 +49,7 @@ def import_tensorflow() -> None:
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -80,7 +80,7 @@ class RichReporter:
         self.last_refresh = 0.0
 
     def notice(self, text: str) -> None:
-        err.print(text, highlight=False)
+        err.print(text, highlight=False, soft_wrap=True)
 
     def epoch_start(self, epoch, epochs, steps, batch_size) -> None:
         self.batch_size, self.start = batch_size, time.perf_counter()
@@ -105,7 +105,7 @@ class RichReporter:
             self.progress.stop()
         else:
             err.print(f"epoch {epoch}/{epochs}  {row['images_per_s']:.0f} img/s  {row['wall_s']:.1f}s  "
-                      f"{format_losses(row)}", highlight=False)
+                      f"{format_losses(row)}", highlight=False, soft_wrap=True)
 
 
 def format_losses(metrics: dict) -> str:

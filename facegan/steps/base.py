@@ -97,4 +97,5 @@ class Steps:
 
     def preview(self, x: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Images in [-1, 1] for the sample grid: generated from the fixed latents and labels."""
+        z, y = tf.convert_to_tensor(z), tf.convert_to_tensor(y)
         return self.generator(self.generator_inputs(z, y), training=False).numpy()
