@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -59,16 +60,24 @@ def models():
 
     Example: facegan models
     """
-    table = Table(title="facegan models")
-    for column in ("model", "description", "image", "latent", "parameters (total / trainable)"):
-        table.add_column(column)
+    networks = ("generator", "discriminator", "encoder")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, caption="parameters: total (trainable, where fewer)")
+    table.add_column("model", min_width=20, max_width=20, overflow="fold")
+    table.add_column("image", no_wrap=True)
+    table.add_column("latent", no_wrap=True, justify="right")
+    for net in networks:
+        table.add_column(net, no_wrap=True, justify="right")
     for name in registry.names():
         spec = registry.get(name)
-        d = spec.defaults
-        params = "\n".join(f"{net}: {total:,} / {trainable:,}" for net, (total, trainable) in spec.params.items())
-        table.add_row(name, spec.description, f"{d['image_size']}x{d['image_size']}x{d['channels']}",
-                      str(d["latent_dim"]), params)
+        size, channels = spec.defaults["image_size"], spec.defaults["channels"]
+        counts = [format_count(*spec.params[net]) if net in spec.params else "-" for net in networks]
+        table.add_row(f"[bold]{name}[/bold]\n[dim]{spec.description}[/dim]", f"{size}x{size}x{channels}",
+                      str(spec.defaults["latent_dim"]), *counts, end_section=True)
     out.print(table)
+
+
+def format_count(total: int, trainable: int) -> str:
+    return f"{total:,}" if total == trainable else f"{total:,}\n({trainable:,})"
 
 
 class RichReporter:

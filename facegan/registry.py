@@ -59,19 +59,19 @@ _BASELINE_PARAMS = {"generator": (1_381_891, 1_381_891), "discriminator": (1_651
 _AEGAN_PARAMS = {**_BASELINE_PARAMS, "encoder": (1_968_740, 1_968_740)}
 
 register(ModelSpec(
-    "gan-baseline", "Baseline GAN on CelebA faces (80x80 RGB)",
+    "gan-baseline", "Baseline GAN of the CelebA notebooks",
     nets="facegan.nets.baseline:build_gan", steps="gan",
     defaults=_BASELINE, params=_BASELINE_PARAMS))
 
 register(ModelSpec(
-    "gan-alt", "Baseline GAN, discriminator and generator trained on alternate batches",
+    "gan-alt", "Baseline GAN, D and G trained on alternate batches",
     nets="facegan.nets.baseline:build_gan", steps="gan-alt",
     defaults=_BASELINE, params=_BASELINE_PARAMS))
 
 for _variant, _description, _extra in [
     ("v0", "AE-GAN: alpha*ae + beta*gan", dict(alpha=1.0, beta=0.005)),
     ("v1", "AE-GAN: alpha*ae + beta*gan/(alpha*ae)", dict(alpha=1.0, beta=0.0005, batch_size=256)),
-    ("v4", "AE-GAN: ae + beta_t*gan, beta_t from the slope of ae", dict(beta_a=2e-7, beta_window=50)),
+    ("v4", "AE-GAN: ae + beta_t*gan, beta_t from ae slope", dict(beta_a=2e-7, beta_window=50)),
     ("v5", "AE-GAN: ae + min(ae, gan)", {}),
 ]:
     register(ModelSpec(
@@ -81,14 +81,14 @@ for _variant, _description, _extra in [
         params=_AEGAN_PARAMS))
 
 register(ModelSpec(
-    "vae", "VAE on small grayscale faces (32x32)",
+    "vae", "VAE of the small expression faces",
     nets="facegan.nets.vae:build_vae", steps="vae",
     defaults=dict(image_size=32, channels=1, latent_dim=32, batch_size=64, lr=1e-3, beta1=0.9,
                   weight_decay=1e-5, kl_weight=5e-5),
     params={"encoder": (223_808, 223_808), "generator": (160_129, 160_129)}))
 
 register(ModelSpec(
-    "dcgan", "DCGAN with noisy labels (64x64 grayscale)",
+    "dcgan", "DCGAN with noisy labels",
     nets="facegan.nets.dcgan:build_dcgan", steps="gan",
     defaults=dict(image_size=64, channels=1, latent_dim=100, batch_size=128, lr=2e-4, beta1=0.5,
                   dropout=0.3, label_noise=0.1),
@@ -98,13 +98,13 @@ _WGAN = dict(image_size=64, channels=1, latent_dim=100, batch_size=64, lr=2e-4, 
              dropout=0.0, gp_weight=10.0, critic_steps=3)
 
 register(ModelSpec(
-    "wgan-gp", "WGAN with gradient penalty (64x64 grayscale)",
+    "wgan-gp", "WGAN with gradient penalty",
     nets="facegan.nets.dcgan:build_wgan", steps="wgan-gp",
     defaults=_WGAN,
     params={"generator": (3_576_576, 3_574_656), "discriminator": (2_761_728, 2_761_728)}))
 
 register(ModelSpec(
-    "cgan", "Conditional WGAN-GP: one-hot label on the latent and as critic input planes",
+    "cgan", "Conditional WGAN-GP (one-hot label)",
     nets="facegan.nets.dcgan:build_wgan", steps="wgan-gp",
     defaults={**_WGAN, "label": "Smiling", "num_classes": 2},  # classes are counted from the data
     params={"generator": (3_592_960, 3_591_040), "discriminator": (2_763_776, 2_763_776)}))

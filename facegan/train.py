@@ -9,6 +9,7 @@ Nothing here talks to a terminal: progress goes to a `Reporter`, which the CLI r
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -137,6 +138,8 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
     faces = load_faces(cfg.data, cfg.image_size, cfg.channels)
     if faces.skipped:
         reporter.notice(f"{faces.skipped} file(s) of {cfg.data} could not be decoded and were skipped")
+    if resume is not None and json.loads((run / "config.json").read_text())["data"]["sha256"] != faces.digest:
+        reporter.notice(f"warning: {cfg.data} has changed since this run started (its sha256 differs)")
     if cfg.num_classes and resume is None:
         cfg.num_classes = max(2, int(class_labels(cfg, faces).max()) + 1)
     images, labels, batch_size = training_arrays(cfg, faces, reporter)

@@ -1,0 +1,119 @@
+"""Images/s of one training step, three ways, on this machine.
+
+    python benchmarks/train_step.py [--models dcgan aegan-v5] [--steps 5] [--batch-size 128]
+
+For each model and precision (float32, bfloat16):
+  compiled  facegan's step under tf.function (what `facegan train` runs)
+  xla       the same, compiled with XLA (`facegan train --xla`)
+  eager     the same step run eagerly, as the notebooks did with run_eagerly=True
+  fit       keras Model.fit with an overridden train_step, as the original DCGAN notebook did
+and the achieved GFLOP/s of the compiled step (FLOPs of the step's graph as TensorFlow's profiler
+counts them: convolutions, matrix products and their gradients).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from facegan import registry  # noqa: E402
+from facegan.config import TrainConfig  # noqa: E402
+from facegan.steps import FAMILIES  # noqa: E402
+from facegan.train import POLICIES  # noqa: E402
+
+
+def build(model: str, precision: str, batch_size: int):
+    cfg = TrainConfig.resolve(model, batch_size=batch_size, precision=precision)
+    keras.mixed_precision.set_global_policy(POLICIES[precision])
+    keras.utils.set_random_seed(0)
+    nets = registry.get(model).build_networks(cfg)
+    family = FAMILIES[registry.get(model).steps](cfg, nets, tf.random.Generator.from_seed(0), False)
+    x = tf.random.uniform((batch_size, cfg.image_size, cfg.image_size, cfg.channels), -1.0, 1.0)
+    return cfg, family, x, tf.zeros((batch_size,), tf.int32)
+
+
+def timed(run_steps, steps: int) -> float:
+    """Seconds per step after two warm-up steps (which include tracing and compiling)."""
+    run_steps(2)
+    start = time.perf_counter()
+    run_steps(steps)
+    return (time.perf_counter() - start) / steps
+
+
+def loop(step_fn, x, y):
+    def run(n):
+        for _ in range(n):
+            metrics = step_fn(x, y)
+        float(next(iter(metrics.values())))  # wait for the device
+    return run
+
+
+class FitModel(keras.Model):
+    """The notebook way: Model.fit driving an overridden train_step."""
+
+    def __init__(self, family):
+        super().__init__()
+        self.family = family
+
+    def train_step(self, data):
+        return self.family.train_step(*data)
+
+
+def fit_runner(family, x, y):
+    model = FitModel(family)
+    model.compile(jit_compile=False)
+    dataset = tf.data.Dataset.from_tensors((x, y)).repeat()
+    return lambda n: model.fit(dataset, epochs=1, steps_per_epoch=n, verbose=0)
+
+
+def step_flops(family, x, y) -> float:
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    spec = (tf.TensorSpec(x.shape, x.dtype), tf.TensorSpec(y.shape, y.dtype))
+    graph = tf.function(family.train_step).get_concrete_function(*spec).graph
+    options = (option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation())
+               .with_empty_output().build())
+    return model_analyzer.profile(graph, options=options).total_float_ops
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["dcgan", "aegan-v5"])
+    parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"])
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=5)
+    args = parser.parse_args()
+    tf.get_logger().setLevel("ERROR")
+    warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, "
+          f"GPUs: {len(tf.config.list_physical_devices('GPU'))}, batch {args.batch_size}, {args.steps} timed steps")
+    print(f"{'model':<10} {'precision':<9} {'compiled':>9} {'xla':>9} {'eager':>9} {'fit':>9} "
+          f"{'comp/eager':>10} {'comp/fit':>9} {'GFLOP/s':>8}   (images/s)")
+    for model in args.models:
+        for precision in args.precisions:
+            seconds = {}
+            for mode in ("compiled", "xla", "eager", "fit"):
+                cfg, family, x, y = build(model, precision, args.batch_size)  # fresh weights per mode
+                run = {"compiled": lambda: loop(tf.function(family.train_step), x, y),
+                       "xla": lambda: loop(tf.function(family.train_step, jit_compile=True), x, y),
+                       "eager": lambda: loop(family.train_step, x, y),
+                       "fit": lambda: fit_runner(family, x, y)}[mode]()
+                seconds[mode] = timed(run, args.steps)
+            flops = step_flops(family, x, y)
+            ips = {mode: args.batch_size / s for mode, s in seconds.items()}
+            print(f"{model:<10} {precision:<9} {ips['compiled']:>9.1f} {ips['xla']:>9.1f} {ips['eager']:>9.1f} "
+                  f"{ips['fit']:>9.1f} "
+                  f"{ips['compiled'] / ips['eager']:>9.2f}x {ips['compiled'] / ips['fit']:>8.2f}x "
+                  f"{flops / seconds['compiled'] / 1e9:>8.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

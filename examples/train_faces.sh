@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Train a DCGAN, look at its run directory, then continue it for more epochs.
+#   examples/train_faces.sh                              # the embedded LFW faces
+#   examples/train_faces.sh ../shared/data/celeba-2k     # a CelebA folder (or any image folder)
+set -euo pipefail
+data=${1:-lfw}
+epochs=${EPOCHS:-5}
+
+run=$(facegan train dcgan --data "$data" --epochs "$epochs")   # stdout: the run directory
+echo "run directory: $run"
+ls "$run" "$run/samples"
+cat "$run/summary.json"
+
+facegan train --resume "$run" --epochs $((epochs * 2))        # same run, more epochs
+tail -n 3 "$run/epochs.csv"
