@@ -172,48 +172,52 @@ def _decode_all(items, size: int, channels: int) -> tuple[np.ndarray, list[str],
     return stacked, names, skipped
 
 
-def load_faces(source: str, image_size: int, channels: int) -> Faces:
-    """Load a data source at the model's size and channel count (see the module docstring)."""
-    attributes = labels = None
+def _open_source(source: str):
+    """(cache key, items(), labels_for(kept names) -> (attributes, labels)) for a data source."""
     path = Path(source).expanduser()
+    no_labels = lambda names: (None, None)  # noqa: E731
     if source == "lfw":
         import skimage
 
-        key = ["lfw", skimage.__version__]
-        items = _lfw
-    elif path.is_file() and path.suffix.lower() in (".npz", ".npy"):
+        return ["lfw", skimage.__version__], _lfw, no_labels
+    if path.is_file() and path.suffix.lower() in (".npz", ".npy"):
         array, labels = _array_file(path)
         if array.ndim not in (3, 4) or len(array) == 0:
             raise FaceganError(f"{path}: expected images of shape (N,H,W) or (N,H,W,C), got {array.shape}")
         if labels is not None and len(labels) != len(array):
             raise FaceganError(f"{path}: {len(labels)} labels for {len(array)} images")
-        key = ["array", *_fingerprint([path])]
         items = lambda: [(str(i), image) for i, image in enumerate(array)]  # noqa: E731
-    elif (path / CELEBA_ATTRIBUTES).is_file():
+        if labels is None:
+            return ["array", *_fingerprint([path])], items, no_labels
+        return ["array", *_fingerprint([path])], items, lambda names: (None, labels[[int(n) for n in names]])
+    if (path / CELEBA_ATTRIBUTES).is_file():
         files, attribute_names, values = read_celeba_attributes(path / CELEBA_ATTRIBUTES)
         if not files:
             raise FaceganError(f"{path / CELEBA_ATTRIBUTES} lists no images")
         folder = _celeba_image_dir(path, files[0])
-        key = ["celeba", *_fingerprint([path / CELEBA_ATTRIBUTES]), str(folder.resolve())]
-        items = lambda: [(name, folder / name) for name in files]  # noqa: E731
-    elif path.is_dir():
-        files = _image_files(path)
-        key = ["folder", *_fingerprint(files)]
-        items = lambda: [(str(p.relative_to(path)), p) for p in files]  # noqa: E731
-    else:
-        raise FaceganError(f"data source {source!r} is neither 'lfw', an image folder, a CelebA folder "
-                           "nor a .npz/.npy file")
+        row = {name: i for i, name in enumerate(files)}
 
+        def attributes(names):
+            kept = values[[row[name] for name in names]]
+            return {name: kept[:, j] for j, name in enumerate(attribute_names)}, None
+
+        key = ["celeba", *_fingerprint([path / CELEBA_ATTRIBUTES]), str(folder.resolve())]
+        return key, lambda: [(name, folder / name) for name in files], attributes
+    if path.is_dir():
+        files = _image_files(path)
+        return ["folder", *_fingerprint(files)], lambda: [(str(p.relative_to(path)), p) for p in files], no_labels
+    raise FaceganError(f"data source {source!r} is neither 'lfw', an image folder, a CelebA folder "
+                       "nor a .npz/.npy file")
+
+
+def load_faces(source: str, image_size: int, channels: int) -> Faces:
+    """Load a data source at the model's size and channel count (see the module docstring)."""
+    key, items, labels_for = _open_source(source)
     images, names, skipped = _cached([*key, image_size, channels],
                                      lambda: _decode_all(items(), image_size, channels))
     if len(images) == 0:
         raise FaceganError(f"data source {source!r} has no usable image ({skipped} could not be decoded)")
-    if (path / CELEBA_ATTRIBUTES).is_file():
-        row = {name: i for i, name in enumerate(files)}
-        kept = values[[row[name] for name in names]]
-        attributes = {name: kept[:, j] for j, name in enumerate(attribute_names)}
-    if labels is not None:
-        labels = labels[[int(name) for name in names]]
+    attributes, labels = labels_for(names)
     digest = hashlib.sha256(images.tobytes()).hexdigest()
     return Faces(images, names, attributes, labels, source, skipped, digest)
 
