@@ -174,12 +174,13 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
                                      **{f"{name}_optimizer": opt for name, opt in family.optimizers.items()})
     manager = tf.train.CheckpointManager(checkpoint, str(run / "checkpoints"), max_to_keep=cfg.keep_checkpoints)
     if resume is not None:
-        if manager.latest_checkpoint is None:
-            raise FaceganError(f"{run} has no checkpoint to resume from")
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        if manager.latest_checkpoint is None:  # stopped during its first epoch: start again from step 0
+            reporter.notice("no checkpoint yet: training starts again from step 0")
+        else:
+            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            reporter.notice(f"resumed at epoch {int(epoch_done.numpy())}, step {int(step.numpy())}")
         for name in ("metrics.csv", "epochs.csv"):  # drop rows written after the checkpoint
             rundir.truncate_rows(run / name, "epoch", int(epoch_done.numpy()))
-        reporter.notice(f"resumed at epoch {int(epoch_done.numpy())}, step {int(step.numpy())}")
 
     # the fixed batch every sample grid shows
     preview_rng = np.random.default_rng(cfg.seed)

@@ -1,6 +1,7 @@
 """`facegan` as a user runs it: start-up, models, train end to end, resume, and every input error."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -104,6 +105,18 @@ def test_resume_drops_log_rows_written_after_the_last_checkpoint(faces_npz, tmp_
     assert train("--resume", "run", "--epochs", "2").exit_code == 0
     steps = [line.split(",")[1] for line in log.read_text().splitlines()[1:]]
     assert steps == [str(i) for i in range(1, 11)]
+
+
+def test_resume_of_a_run_stopped_before_its_first_checkpoint_starts_again(faces_npz, tmp_path):
+    assert train("vae", "--data", str(faces_npz), "--epochs", "1", "--out", "run", *TINY).exit_code == 0
+    for path in [tmp_path / "run" / "checkpoints", tmp_path / "run" / "epochs.csv"]:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    log = tmp_path / "run" / "metrics.csv"
+    log.write_text("\n".join(log.read_text().splitlines()[:3]))  # two steps logged, then killed
+    result = train("--resume", "run", "--epochs", "1")
+    assert result.exit_code == 0, result.output
+    assert "starts again from step 0" in result.stderr
+    assert [line.split(",")[1] for line in log.read_text().splitlines()[1:]] == [str(i) for i in range(1, 6)]
 
 
 def test_conditional_model_trains_on_labels(faces_npz, tmp_path):
