@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from facegan.steps.aegan import v4_beta
+from facegan.steps.base import bce
 from facegan.steps.wgan import gradient_penalty
 from test_models import batch, build, tiny_config
 
@@ -123,9 +124,33 @@ def test_gan_alt_threshold_keeps_training_the_discriminator_until_its_loss_is_lo
     assert [float(step(x, y)["d_trained"]) for _ in range(3)] == [1.0, 1.0, 1.0]
 
 
-def test_dcgan_noisy_labels_keep_the_documented_range():
-    cfg = tiny_config("dcgan", label_noise=0.1)
-    _, family = build(cfg)
-    assert family.from_logits is False  # sigmoid discriminator output
+def test_bce_is_the_usual_loss_for_labels_in_0_1():
+    targets = tf.constant([[1.0], [0.0], [0.3]])
+    logits = tf.constant([[2.0], [-1.5], [0.4]])
+    expected = tf.reduce_mean(tf.keras.losses.binary_crossentropy(targets, logits, from_logits=True))
+    assert float(bce(targets, logits)) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_bce_keeps_the_generator_gradient_when_the_discriminator_is_sure():
+    logits = tf.constant([[-40.0]])  # the discriminator is sure the fake is fake: p = 4e-18
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = bce(tf.ones_like(logits), logits)
+    assert float(loss) == pytest.approx(40.0, rel=1e-4)
+    assert float(tape.gradient(loss, logits)[0, 0]) == pytest.approx(-1.0, rel=1e-4)
+
+
+def test_bce_with_noisy_labels_above_1_is_bounded_as_in_pytorch():
+    """Real target 1.05: the loss falls as the logit grows, but only until log(1 - p) reaches -100."""
+    losses = [float(bce(tf.constant([[1.05]]), tf.constant([[logit]]))) for logit in (10.0, 200.0, 1e6)]
+    assert losses[1] == pytest.approx(-0.05 * 100, rel=1e-3) and losses[2] == losses[1] < losses[0]
+
+
+def test_dcgan_discriminator_outputs_probabilities_and_trains_on_logits():
+    cfg = tiny_config("dcgan")
+    nets, family = build(cfg)
+    x, _ = batch(cfg)
+    probabilities = nets["discriminator"](x)
+    np.testing.assert_allclose(probabilities.numpy(), tf.sigmoid(family.d_logits(x)).numpy(), rtol=1e-5)
     _, baseline = build(tiny_config("gan-baseline"))
-    assert baseline.from_logits is True
+    assert baseline.d_logits is baseline.discriminator  # the baseline outputs its logit already

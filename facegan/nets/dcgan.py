@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 BASE_FILTERS = 64
+PROBABILITY = "probability"  # name of the DCGAN discriminator's sigmoid output layer
 
 
 def _blocks(image_size: int) -> int:
@@ -55,9 +56,12 @@ def discriminator(image_size: int, channels: int, dropout: float, batch_norm: bo
         if batch_norm and i > 0:
             h = layers.BatchNormalization(momentum=0.9)(h)
         h = layers.Dropout(dropout)(layers.LeakyReLU(0.2)(h))
-    h = layers.Conv2D(1, 4, padding="valid", use_bias=False, dtype="float32",
-                      activation="sigmoid" if batch_norm else None)(h)
-    return keras.Model(inputs, layers.Flatten(dtype="float32")(h), name="discriminator")
+    logit = layers.Flatten(dtype="float32")(layers.Conv2D(1, 4, padding="valid", use_bias=False, dtype="float32")(h))
+    if not batch_norm:  # WGAN critic: a linear score
+        return keras.Model(inputs, logit, name="discriminator")
+    # the sigmoid is its own layer so that training can take the loss from the logit beneath it
+    probability = layers.Activation("sigmoid", dtype="float32", name=PROBABILITY)(logit)
+    return keras.Model(inputs, probability, name="discriminator")
 
 
 def build_dcgan(cfg) -> dict:

@@ -71,11 +71,11 @@ class AeganSteps(Steps):
             x_rec = self.autoencode(x, training=True)  # (B, H, W, C) in [-1, 1]
             real_out = self.discriminator(x, training=True)  # logits (B, 1)
             fake_out = self.discriminator(x_rec, training=True)
-            d_loss_real = bce(tf.ones_like(real_out), real_out, from_logits=True)
-            d_loss_fake = bce(tf.zeros_like(fake_out), fake_out, from_logits=True)
+            d_loss_real = bce(tf.ones_like(real_out), real_out)
+            d_loss_fake = bce(tf.zeros_like(fake_out), fake_out)
             d_loss = d_loss_real + d_loss_fake
             ae = mse(x, x_rec)
-            gan = bce(tf.ones_like(fake_out), fake_out, from_logits=True)
+            gan = bce(tf.ones_like(fake_out), fake_out)
             g_loss, beta = self.generator_loss(ae, gan)
         minimize(d_tape, d_loss, self.discriminator.trainable_variables, self.optimizers["d"])
         minimize(g_tape, g_loss, self.generator_variables(), self.optimizers["g"])

@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from facegan.nets.dcgan import PROBABILITY
+
 
 def make_optimizer(cfg, loss_scaling: bool, variables) -> keras.optimizers.Optimizer:
     """Adam with the config's settings; wrapped for dynamic loss scaling under float16; built."""
@@ -31,20 +33,29 @@ def minimize(tape: tf.GradientTape, loss, variables, optimizer) -> None:
     optimizer.apply_gradients(zip(gradients, variables))
 
 
-def bce(targets, outputs, from_logits: bool):
-    return tf.reduce_mean(keras.losses.binary_crossentropy(targets, outputs, from_logits=from_logits))
+def bce(targets, logits):
+    """Binary cross-entropy of logits (B, 1) as a float32 scalar, as PyTorch's BCELoss (the seed
+    notebooks') defines it: each log term clamped at -100. From logits, the generator keeps its
+    gradient when the discriminator is sure (probabilities clipped at 1e-7 would give it none); the
+    clamp keeps the loss bounded when noisy labels put the targets outside [0, 1]."""
+    logits = tf.cast(logits, tf.float32)
+    log_p = tf.maximum(tf.math.log_sigmoid(logits), -100.0)
+    log_not_p = tf.maximum(tf.math.log_sigmoid(-logits), -100.0)
+    return -tf.reduce_mean(targets * log_p + (1.0 - targets) * log_not_p)
 
 
 def mse(x, y):
     return tf.reduce_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
 
 
-def outputs_probability(model: keras.Model) -> bool:
-    """True when the model's last activation is a sigmoid (DCGAN), False for logits (baseline)."""
-    for layer in reversed(model.layers):
-        if hasattr(layer, "activation"):
-            return layer.activation is keras.activations.sigmoid
-    return False
+def logits_model(discriminator: keras.Model) -> keras.Model:
+    """The discriminator up to its logit. A sigmoid output (the DCGAN's) is dropped for training:
+    BCE on probabilities clips them at 1e-7, which gives the generator zero gradient as soon as the
+    discriminator is sure; BCE on the logit is the same loss without that cliff."""
+    names = [layer.name for layer in discriminator.layers]
+    if PROBABILITY not in names:
+        return discriminator
+    return keras.Model(discriminator.inputs, discriminator.get_layer(PROBABILITY).input)
 
 
 def reconstruction_rows(x: np.ndarray, x_rec: np.ndarray, columns: int = 8) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, bce, minimize, outputs_probability
+from facegan.steps.base import Steps, bce, logits_model, minimize
 
 
 class GanSteps(Steps):
@@ -13,27 +13,26 @@ class GanSteps(Steps):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.from_logits = not outputs_probability(self.discriminator)
+        self.d_logits = logits_model(self.discriminator)  # shares the discriminator's weights
 
     def forward(self, x, y):
         """Generate a fake batch and score both; losses and accuracies as float32 scalars."""
         n = tf.shape(x)[0]
         noise = self.cfg.label_noise
         x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
-        real_out = self.discriminator(self.discriminator_inputs(x, y), training=True)  # (B, 1)
-        fake_out = self.discriminator(self.discriminator_inputs(x_fake, y), training=True)
+        real_out = self.d_logits(self.discriminator_inputs(x, y), training=True)  # logits (B, 1)
+        fake_out = self.d_logits(self.discriminator_inputs(x_fake, y), training=True)
         real_targets = 1.0 + noise * self.rng.uniform((n, 1))  # noisy labels: 1 + n*U(0,1)
         fake_targets = -noise * self.rng.uniform((n, 1))  # and 0 - n*U(0,1)
-        threshold = 0.0 if self.from_logits else 0.5
-        d_loss_real = bce(real_targets, real_out, self.from_logits)
-        d_loss_fake = bce(fake_targets, fake_out, self.from_logits)
-        d_acc_real = tf.reduce_mean(tf.cast(real_out > threshold, tf.float32))
-        d_acc_fake = tf.reduce_mean(tf.cast(fake_out <= threshold, tf.float32))
+        d_loss_real = bce(real_targets, real_out)
+        d_loss_fake = bce(fake_targets, fake_out)
+        d_acc_real = tf.reduce_mean(tf.cast(real_out > 0, tf.float32))
+        d_acc_fake = tf.reduce_mean(tf.cast(fake_out <= 0, tf.float32))
         return {
             "d_loss": self.d_loss_weight * (d_loss_real + d_loss_fake),
             "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
             "d_acc_real": d_acc_real, "d_acc_fake": d_acc_fake, "d_acc": (d_acc_real + d_acc_fake) / 2,
-            "g_loss": bce(tf.ones_like(fake_out), fake_out, self.from_logits),
+            "g_loss": bce(tf.ones_like(fake_out), fake_out),
             "g_acc": 1.0 - d_acc_fake,  # share of fakes the discriminator takes for real
         }
 
