@@ -9,9 +9,7 @@ so a resumed run has the architecture it was started with.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from facegan import registry
 from facegan.errors import FaceganError
@@ -101,8 +99,3 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, path: Path) -> "TrainConfig":
-        saved = json.loads(Path(path).read_text())["config"]
-        return cls(**saved)

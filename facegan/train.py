@@ -129,7 +129,8 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
     reporter = reporter or Reporter()
     if resume is not None:
         run = rundir.require_run_dir(resume)
-        cfg = TrainConfig.from_json(run / "config.json")
+        saved = json.loads((run / "config.json").read_text())
+        cfg = TrainConfig(**saved["config"])
         cfg.epochs = epochs or cfg.epochs
         cfg.validate()
     spec = registry.get(cfg.model)
@@ -138,7 +139,7 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
     faces = load_faces(cfg.data, cfg.image_size, cfg.channels)
     if faces.skipped:
         reporter.notice(f"{faces.skipped} file(s) of {cfg.data} could not be decoded and were skipped")
-    if resume is not None and json.loads((run / "config.json").read_text())["data"]["sha256"] != faces.digest:
+    if resume is not None and saved["data"]["sha256"] != faces.digest:
         reporter.notice(f"warning: {cfg.data} has changed since this run started (its sha256 differs)")
     if cfg.num_classes and resume is None:
         cfg.num_classes = max(2, int(class_labels(cfg, faces).max()) + 1)
