@@ -49,3 +49,13 @@ def read_png(path: Path) -> np.ndarray:
 
     image = iio.imread(path)
     return image[..., None] if image.ndim == 2 else image
+
+
+def tiles(canvas: np.ndarray, size: int, pad: int = 2) -> np.ndarray:
+    """The inverse of `grid`: (N, size, size, C) tiles of a grid image, row by row, blank tiles left out."""
+    rows = (canvas.shape[0] - pad) // (size + pad)
+    columns = (canvas.shape[1] - pad) // (size + pad)
+    found = [canvas[pad + r * (size + pad):pad + r * (size + pad) + size,
+                    pad + c * (size + pad):pad + c * (size + pad) + size]
+             for r in range(rows) for c in range(columns)]
+    return np.stack([t for t in found if not np.all(t == 255)])

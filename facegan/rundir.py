@@ -125,3 +125,25 @@ def require_run_dir(path: Path) -> Path:
     if not (path / "config.json").is_file():
         raise FaceganError(f"{path} is not a facegan run directory (no config.json)")
     return path
+
+
+def run_dirs(root: Path = RUNS_ROOT) -> list[Path]:
+    """The run directories under root, oldest (lowest number) first."""
+    root = Path(root)
+    found = [p for p in root.iterdir() if re.match(r"\d+-", p.name) and (p / "config.json").is_file()] \
+        if root.is_dir() else []
+    return sorted(found, key=lambda p: int(p.name.split("-")[0]))
+
+
+def resolve_run(path: Path | None) -> Path:
+    """RUN as given, or the newest run under ./runs."""
+    if path is not None:
+        return require_run_dir(path)
+    runs = run_dirs()
+    if not runs:
+        raise FaceganError(f"no run directory under ./{RUNS_ROOT}; give RUN or train one with `facegan train`")
+    return runs[-1]
+
+
+def read_config(run: Path) -> dict:
+    return json.loads((Path(run) / "config.json").read_text())

@@ -34,3 +34,25 @@ def celeba_2k() -> Path:
     if not (CELEBA_2K / "list_attr_celeba.txt").exists():
         pytest.skip("../shared/data/celeba-2k is not here")
     return CELEBA_2K
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tmp_path_factory) -> dict:
+    """Tiny trained runs (dcgan, aegan-v5) on 40 LFW faces at 16x16, shared by the analysis tests."""
+    from skimage.data import lfw_subset
+    from skimage.transform import resize
+    from typer.testing import CliRunner
+
+    from facegan.cli import app
+
+    root = tmp_path_factory.mktemp("trained")
+    faces = resize(lfw_subset()[:40], (40, 16, 16), anti_aliasing=True)
+    np.save(root / "faces.npy", (faces * 255).astype(np.uint8))
+    runs = {}
+    for model in ("dcgan", "aegan-v5"):
+        result = CliRunner().invoke(app, [
+            "train", model, "--data", str(root / "faces.npy"), "--epochs", "2", "--out", str(root / model),
+            "--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"])
+        assert result.exit_code == 0, result.output
+        runs[model] = root / model
+    return runs

@@ -1,0 +1,1 @@
+"""Analysis of a run directory: pure functions, arrays in, arrays and figures out."""
