@@ -259,3 +259,54 @@ def data_blur(run: Path) -> float:
     config = rundir.read_config(run)["config"]
     faces = load_faces(config["data"], config["image_size"], config["channels"])
     return sum(blur_factor(image) for image in faces.images) / len(faces.images)
+
+
+class Format(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def compare(
+    runs: Annotated[Optional[list[Path]], typer.Argument(help="Run directories (default: every run under ./runs).")] = None,
+    format: Annotated[Format, typer.Option(help="Output format.")] = Format.table,
+    sort: Annotated[Optional[str], typer.Option(help="Order the runs by this figure, e.g. blur or g_loss.")] = None,
+    transpose: Annotated[bool, typer.Option("--transpose", help="One row per run instead of one column.")] = False,
+):
+    """Compare runs in the metrics table of the original experiments (reads files only).
+
+    A figure never computed shows as a dash. Run `facegan blur RUN --data` first to fill the
+    blur rows.
+
+    Examples:
+      facegan compare
+      facegan compare runs/001-aegan-v1 runs/002-aegan-v4 --format markdown
+      facegan compare --sort blur --transpose --format csv > table.csv
+    """
+    from facegan import rundir
+    from facegan.analysis import compare as comparison
+
+    try:
+        run_paths = [rundir.require_run_dir(r) for r in runs] if runs else rundir.run_dirs()
+        if not run_paths:
+            raise FaceganError("no run to compare: give run directories or train one under ./runs")
+        keys, columns = comparison.table(run_paths, sort)
+    except FaceganError as error:
+        raise fail(str(error))
+    if format is Format.json:
+        print(json.dumps({"runs": columns}, indent=2))
+        return
+    rows = comparison.grid(keys, columns, transpose)
+    if format is Format.markdown:
+        print(comparison.markdown(rows))
+    elif format is Format.csv:
+        print(comparison.to_csv(rows), end="")
+    else:
+        table = Table(box=box.SIMPLE_HEAD)
+        for header in rows[0]:
+            table.add_column(header, overflow="fold")
+        for row in rows[1:]:
+            table.add_row(*row)
+        out.print(table)

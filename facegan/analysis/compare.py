@@ -1,0 +1,94 @@
+"""The metrics table of the original experiments, over run directories. Reads files only.
+
+Rows: the original table (blur factor with the data's alongside, discriminator losses and
+accuracies, generator loss, complexity, latent size), then model, epochs, images/s, wall time,
+and every number that an analysis command stored in the run as `<command>.json`.
+A figure never computed is None (shown as "-"), never 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from facegan.errors import FaceganError
+
+# key -> label, in the order of the original metrics table
+ROWS = {
+    "blur": "blur factor", "blur_dataset_raw": "blur factor, dataset raw",
+    "d_loss_real": "discriminator loss real", "d_loss_fake": "discriminator loss fake",
+    "d_acc_real": "discriminator accuracy real", "d_acc_fake": "discriminator accuracy fake",
+    "g_loss": "generator loss", "ae_loss": "autoencoder loss",
+    "complexity": "complexity (trainable / non-trainable)", "latent_dim": "latent space nodes",
+    "model": "model", "epochs": "epochs", "images_per_s": "images/s", "wall_s": "wall time (s)",
+    "copy_rate": "nearest-neighbour copy rate",
+}
+OWN_FILES = {"config.json", "summary.json", "blur.json"}
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def figures(run: Path) -> dict:
+    """Every figure of one run, keyed as in ROWS (plus '<file>.<key>' for other stored figures)."""
+    summary, blur = _read(run / "summary.json"), _read(run / "blur.json")
+    params = summary.get("params")
+    row = {key: summary.get(key) for key in ROWS}
+    row.update(model=summary.get("model") or _read(run / "config.json").get("config", {}).get("model"),
+               blur=blur.get("blur"), blur_dataset_raw=blur.get("dataset_raw"),
+               complexity=f"{params['trainable']:,} / {params['non_trainable']:,}" if params else None)
+    for path in sorted(run.glob("*.json")):
+        if path.name in OWN_FILES:
+            continue
+        for key, value in _read(path).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                row[key if key in ROWS else f"{path.stem}.{key}"] = value
+    return row
+
+
+def table(runs: list[Path], sort: str | None = None) -> tuple[list[str], dict[str, dict]]:
+    """(row keys, {run name: figures}) with runs sorted by the figure `sort` (missing ones last)."""
+    columns = {str(run): figures(run) for run in runs}
+    keys = list(ROWS) + sorted({k for row in columns.values() for k in row} - set(ROWS))
+    if sort is not None:
+        if sort not in keys:
+            raise FaceganError(f"cannot sort by {sort!r}; figures: {', '.join(keys)}")
+        present = {name: row for name, row in columns.items() if row.get(sort) is not None}
+        missing = {name: row for name, row in columns.items() if row.get(sort) is None}
+        columns = {**dict(sorted(present.items(), key=lambda item: item[1][sort])), **missing}
+    return keys, columns
+
+
+def label(key: str) -> str:
+    return ROWS.get(key, key)
+
+
+def cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def grid(keys: list[str], columns: dict[str, dict], transpose: bool) -> list[list[str]]:
+    """Header + body as strings: one column per run, or with transpose one row per run."""
+    if transpose:
+        return [["run", *map(label, keys)]] + [[name, *(cell(row.get(k)) for k in keys)]
+                                              for name, row in columns.items()]
+    return [["figure", *columns]] + [[label(k), *(cell(row.get(k)) for row in columns.values())] for k in keys]
+
+
+def markdown(rows: list[list[str]]) -> str:
+    escape = lambda text: text.replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(map(escape, rows[0])) + " |", "|" + " --- |" * len(rows[0])]
+    return "\n".join(lines + ["| " + " | ".join(map(escape, row)) + " |" for row in rows[1:]])
+
+
+def to_csv(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
