@@ -14,6 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 from rich import box
 from rich.console import Console
@@ -310,3 +311,87 @@ def compare(
         for row in rows[1:]:
             table.add_row(*row)
         out.print(table)
+
+
+@app.command()
+def sample(
+    run: Annotated[Optional[Path], typer.Argument(help="Run directory (default: the newest under ./runs).")] = None,
+    n: Annotated[int, typer.Option("-n", "--n", help="Images to generate.")] = 64,
+    seed: Annotated[int, typer.Option(help="Seed of the latent vectors.")] = 0,
+    grid: Annotated[bool, typer.Option("--grid/--no-grid", help="Also write all images as one grid.png.")] = True,
+    rank: Annotated[bool, typer.Option("--rank", help="Order by the discriminator's (critic's) score, best first.")] = False,
+    keep_top: Annotated[Optional[int], typer.Option(help="Keep the K best of n (implies --rank).")] = None,
+    interpolate: Annotated[Optional[int], typer.Option(help="Also walk the latent space in STEPS between pairs of samples.")] = None,
+    label: Annotated[Optional[int], typer.Option(help="Class of every sample (conditional models; default: cycle the classes).")] = None,
+    mean: Annotated[float, typer.Option(help="Mean of the latent prior (VAE experiments).")] = 0.0,
+    std: Annotated[float, typer.Option(help="Standard deviation of the latent prior.")] = 1.0,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/samples/sample-NNN).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
+):
+    """Generate images from a run's generator; samples.npz keeps every latent so that each image can be made again.
+
+    Examples:
+      facegan sample
+      facegan sample runs/002-dcgan -n 64 --rank --keep-top 16
+      facegan sample runs/004-vae --interpolate 8 --std 0.5
+    """
+    from facegan import imaging, rundir
+
+    try:
+        run = rundir.resolve_run(run)
+        config = rundir.read_config(run)["config"]
+        if n < 1 or (keep_top is not None and not 1 <= keep_top <= n):
+            raise FaceganError(f"-n must be positive and --keep-top between 1 and n ({n})")
+        if interpolate is not None and (interpolate < 2 or n < 2):
+            raise FaceganError("--interpolate needs at least 2 steps and 2 samples")
+        classes = config["num_classes"]
+        if label is not None and not 0 <= label < max(classes, 1) or (label is not None and not classes):
+            raise FaceganError(f"--label must be a class of this conditional model (0..{classes - 1})"
+                               if classes else f"{config['model']} is not conditional: --label does not apply")
+        import_tensorflow()
+        from facegan.analysis import sample as sampling
+
+        nets = sampling.load_networks(run)
+        rank = rank or keep_top is not None
+        if rank and "discriminator" not in nets:
+            raise FaceganError(f"{config['model']} has no discriminator to rank by")
+    except FaceganError as error:
+        raise fail(str(error))
+    z = sampling.draw_latents(n, config["latent_dim"], seed, mean, std)
+    labels = np.full(n, label, np.int32) if label is not None else np.arange(n, dtype=np.int32) % max(classes, 1)
+    images = sampling.generate(nets["generator"], z, labels, classes)
+    record = {"run": str(run), "model": config["model"], "n": n, "seed": seed}
+    saved = {"z": z, "labels": labels}
+    if rank:
+        score = sampling.scores(nets["discriminator"], images, labels, classes)
+        order = np.argsort(-score, kind="stable")[:keep_top or n]
+        z, labels, images, score = z[order], labels[order], images[order], score[order]
+        saved.update(z=z, labels=labels, scores=score, drawn_index=order)
+        record.update(kept=len(order), best_score=float(score[0]), worst_kept_score=float(score[-1]))
+    folder = out_dir or next_numbered(run / "samples", "sample")
+    pictures = imaging.to_uint8(images)
+    for i, picture in enumerate(pictures):
+        imaging.write_png(folder / f"{i:04d}.png", picture)
+    if grid:
+        imaging.write_png(folder / "grid.png", imaging.grid(pictures, 8))
+    if interpolate is not None:
+        lines = sampling.interpolate(z, interpolate)  # (pairs, steps, latent)
+        pair_labels = np.repeat(labels[0:len(z) - 1:2], interpolate)
+        frames = imaging.to_uint8(sampling.generate(nets["generator"], lines.reshape(-1, z.shape[1]), pair_labels,
+                                                    classes)).reshape(len(lines), interpolate, *pictures.shape[1:])
+        imaging.write_png(folder / "interpolation.png", imaging.grid(frames.reshape(-1, *pictures.shape[1:]), interpolate))
+        imaging.write_gif(folder / "interpolation.gif", [imaging.grid(frames[:, t], 8) for t in range(interpolate)],
+                          seconds_per_frame=0.2)
+    rundir.write_npz(folder / "samples.npz", images=pictures, mean=mean, std=std, seed=seed, **saved)
+    record["folder"] = str(folder)
+    if as_json:
+        print(json.dumps(record, indent=2))
+    else:
+        err.print(f"{len(pictures)} images of {config['model']} -> {folder}", highlight=False)
+        out.print(str(folder))
+
+
+def next_numbered(parent: Path, prefix: str) -> Path:
+    """parent/prefix-NNN with the next free number."""
+    taken = [int(p.name.rsplit("-", 1)[1]) for p in parent.glob(f"{prefix}-*") if p.name.rsplit("-", 1)[1].isdigit()]
+    return parent / f"{prefix}-{max(taken, default=0) + 1:03d}"

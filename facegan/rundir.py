@@ -57,6 +57,12 @@ def write_npy(path: Path, array: np.ndarray) -> None:
     write_bytes(path, buffer.getvalue())
 
 
+def write_npz(path: Path, **arrays) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_bytes(path, buffer.getvalue())
+
+
 def format_value(value) -> str:
     """CSV cell: integers as they are, floats to 7 significant digits, NaN as an empty cell."""
     if isinstance(value, (int, np.integer)):

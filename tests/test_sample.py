@@ -1,0 +1,90 @@
+"""`facegan sample`: images, latents to make them again, ranking by the discriminator, interpolation."""
+
+import shutil
+
+import keras
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from facegan.cli import app
+from facegan.imaging import read_png, to_uint8
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def run(trained_runs, tmp_path):
+    return shutil.copytree(trained_runs["dcgan"], tmp_path / "runs" / "001-dcgan")
+
+
+def test_samples_can_be_made_again_from_their_latents(run):
+    result = runner.invoke(app, ["sample", "-n", "10", "--seed", "3"])  # the newest run by default
+    assert result.exit_code == 0, result.output
+    folder = run / "samples" / "sample-001"
+    saved = np.load(folder / "samples.npz")
+    assert saved["z"].shape == (10, 8) and saved["images"].shape == (10, 16, 16, 1)
+    generator = keras.saving.load_model(run / "generator.keras")
+    assert np.abs(to_uint8(generator(saved["z"])).astype(int) - saved["images"]).max() <= 1
+    assert np.array_equal(read_png(folder / "0003.png"), saved["images"][3])
+    assert (folder / "grid.png").exists()
+    again = runner.invoke(app, ["sample", str(run), "-n", "10", "--seed", "3", "--no-grid"])
+    assert again.exit_code == 0
+    second = run / "samples" / "sample-002"
+    assert not (second / "grid.png").exists()
+    assert np.array_equal(np.load(second / "samples.npz")["images"], saved["images"])
+
+
+def test_rank_orders_by_the_discriminator_and_keeps_the_best(run):
+    result = runner.invoke(app, ["sample", str(run), "-n", "12", "--keep-top", "5", "--out", "best"])
+    assert result.exit_code == 0, result.output
+    saved = np.load("best/samples.npz")
+    assert len(saved["images"]) == 5 and list(saved["scores"]) == sorted(saved["scores"], reverse=True)
+    everything = runner.invoke(app, ["sample", str(run), "-n", "12", "--rank", "--out", "all"])
+    assert everything.exit_code == 0
+    all_scores = np.load("all/samples.npz")["scores"]
+    np.testing.assert_allclose(saved["scores"], all_scores[:5], rtol=1e-5)  # the 5 best of the same 12
+    generator = keras.saving.load_model(run / "generator.keras")
+    discriminator = keras.saving.load_model(run / "discriminator.keras")
+    rescored = np.asarray(discriminator(generator(saved["z"]))).reshape(-1)  # the kept latents, scored again
+    np.testing.assert_allclose(rescored, saved["scores"], rtol=1e-4, atol=1e-6)
+
+
+def test_interpolation_writes_frames_and_a_gif(run):
+    result = runner.invoke(app, ["sample", str(run), "-n", "4", "--interpolate", "5", "--out", "walk"])
+    assert result.exit_code == 0, result.output
+    grid = read_png("walk/interpolation.png")
+    assert grid.shape[:2] == (2 * 18 + 2, 5 * 18 + 2)  # 2 pairs, 5 steps each
+    assert len(__import__("imageio.v3", fromlist=["imread"]).imread("walk/interpolation.gif", index=None)) == 5
+
+
+def test_an_unfinished_run_samples_from_its_newest_checkpoint(run):
+    for name in ("generator", "discriminator"):
+        (run / f"{name}.keras").unlink()
+    result = runner.invoke(app, ["sample", str(run), "-n", "3", "--out", "ckpt"])
+    assert result.exit_code == 0, result.output
+    assert np.load("ckpt/samples.npz")["images"].shape == (3, 16, 16, 1)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-n", "4", "--label", "1"], "not conditional"),
+    (["-n", "4", "--keep-top", "9"], "--keep-top between 1 and n"),
+    (["-n", "1", "--interpolate", "4"], "needs at least 2"),
+])
+def test_sample_errors(run, args, message):
+    result = runner.invoke(app, ["sample", str(run), *args])
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_a_run_without_generator_or_directory(tmp_path, run):
+    shutil.rmtree(run / "checkpoints")
+    (run / "generator.keras").unlink()
+    result = runner.invoke(app, ["sample", str(run)])
+    assert result.exit_code == 2 and "has no generator" in result.stderr
+    result = runner.invoke(app, ["sample", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "not a facegan run directory" in result.stderr
+
+
+def test_no_run_at_all(tmp_path):
+    result = runner.invoke(app, ["sample"])
+    assert result.exit_code == 2 and "no run directory under ./runs" in result.stderr
