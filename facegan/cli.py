@@ -395,3 +395,90 @@ def next_numbered(parent: Path, prefix: str) -> Path:
     """parent/prefix-NNN with the next free number."""
     taken = [int(p.name.rsplit("-", 1)[1]) for p in parent.glob(f"{prefix}-*") if p.name.rsplit("-", 1)[1].isdigit()]
     return parent / f"{prefix}-{max(taken, default=0) + 1:03d}"
+
+
+@app.command()
+def nearest(
+    run: Annotated[Optional[Path], typer.Argument(help="Run directory (default: the newest under ./runs).")] = None,
+    l1: Annotated[bool, typer.Option("--l1/--l2", help="Mean absolute (L1, default) or mean squared (L2) pixel difference.")] = True,
+    n: Annotated[int, typer.Option("-n", "--n", help="New samples to check (ignored with --samples).")] = 15,
+    data: Annotated[Optional[str], typer.Option(help="Training data (default: the run's own).")] = None,
+    samples: Annotated[Optional[Path], typer.Option(help="A samples.npz (from `facegan sample`) to check instead of new samples.")] = None,
+    calibration: Annotated[int, typer.Option(help="Held-out real images (at most 10% of the data) measured against the rest.")] = 100,
+    fail_above: Annotated[Optional[float], typer.Option(help="Exit with code 1 when the copy rate is above RATE.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the new samples and of the held-out split.")] = 0,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/nearest).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+):
+    """The memorization check: the exact nearest training image of each generated image.
+
+    Compares with every training image, at the model's resolution and value range. A random 10%
+    of the real images (at most --calibration) measured against the other 90% calibrates what
+    "near" means; the copy rate is the share of samples nearer to a training image than the 1st
+    percentile of those real-to-real distances.
+
+    Examples:
+      facegan nearest
+      facegan nearest runs/002-dcgan --l2 -n 32
+      facegan nearest runs/002-dcgan --samples runs/002-dcgan/samples/sample-001/samples.npz --fail-above 0.05
+    """
+    from facegan import imaging, rundir
+    from facegan.analysis import nearest as search
+    from facegan.data import load_faces
+
+    metric = "l1" if l1 else "l2"
+    try:
+        run = rundir.resolve_run(run)
+        config = rundir.read_config(run)["config"]
+        faces = load_faces(data or config["data"], config["image_size"], config["channels"])
+        if len(faces.images) < 2 or n < 1 or calibration < 1:
+            raise FaceganError("nearest needs at least 2 training images, -n >= 1 and --calibration >= 1")
+        if samples is not None:
+            generated = load_sample_images(samples, faces.images.shape[1:])
+        else:
+            import_tensorflow()
+            from facegan.analysis import sample as sampling
+
+            nets = sampling.load_networks(run)
+            z = sampling.draw_latents(n, config["latent_dim"], seed)
+            labels = np.arange(n, dtype=np.int32) % max(config["num_classes"], 1)
+            generated = imaging.to_uint8(sampling.generate(nets["generator"], z, labels, config["num_classes"]))
+    except FaceganError as error:
+        raise fail(str(error))
+    index, distance = search.nearest(generated, faces.images, metric)
+    held, rest = search.split_held_out(len(faces.images), 0.1, seed)
+    held = held[:calibration]
+    _, held_distance = search.nearest(faces.images[held], faces.images[rest], metric)
+    summary = {**search.memorization(distance, held_distance),
+               "settings": {"metric": metric, "n": len(generated), "train_images": len(faces.images),
+                            "held_out_images": len(held), "held_out_seed": seed,
+                            "samples": str(samples) if samples else f"new, seed {seed}"}}
+    folder = out_dir or run / "nearest"
+    imaging.write_png(folder / "nearest.png", imaging.grid(np.concatenate([generated, faces.images[index]]),
+                                                           len(generated)))
+    rundir.write_bytes(folder / "nearest.csv", ("sample,train,distance\n" + "".join(
+        f"{i},{faces.names[j]},{d:.6g}\n" for i, (j, d) in enumerate(zip(index, distance)))).encode())
+    rundir.write_json(folder / "nearest.json", summary)
+    if out_dir is None:
+        rundir.write_json(run / "nearest.json", summary)  # where `facegan compare` finds it
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        out.print(f"{len(generated)} samples vs {len(faces.images)} training images ({metric}): "
+                  f"copy rate {summary['copy_rate']:.1%} (nearer than {summary['copy_threshold']:.4g}, the 1st "
+                  f"percentile of {len(held)} held-out real images); median distance {summary['sample_distance']['median']:.4g} "
+                  f"vs real {summary['held_out_distance']['median']:.4g} -> {folder}", highlight=False)
+    if fail_above is not None and summary["copy_rate"] > fail_above:
+        err.print(f"copy rate {summary['copy_rate']:.1%} is above {fail_above:.1%}", highlight=False)
+        raise typer.Exit(1)
+
+
+def load_sample_images(path: Path, shape: tuple) -> np.ndarray:
+    """The uint8 images of a samples.npz, checked against the training images' (H, W, C)."""
+    try:
+        images = np.load(path)["images"]
+    except (OSError, KeyError, ValueError) as error:
+        raise FaceganError(f"cannot read images from {path}: {error}") from None
+    if images.dtype != np.uint8 or images.shape[1:] != tuple(shape):
+        raise FaceganError(f"{path}: images of shape {images.shape[1:]} ({images.dtype}); this run's are {tuple(shape)} uint8")
+    return images
