@@ -482,3 +482,83 @@ def load_sample_images(path: Path, shape: tuple) -> np.ndarray:
     if images.dtype != np.uint8 or images.shape[1:] != tuple(shape):
         raise FaceganError(f"{path}: images of shape {images.shape[1:]} ({images.dtype}); this run's are {tuple(shape)} uint8")
     return images
+
+
+@app.command()
+def arithmetic(
+    run: Annotated[Optional[Path], typer.Argument(help="Run directory (default: the newest under ./runs).")] = None,
+    plus: Annotated[Optional[list[str]], typer.Option(help="A term to add: samples.npz:3,7 | attribute query 'Smiling,~Male' | folder, file or glob.")] = None,
+    minus: Annotated[Optional[list[str]], typer.Option(help="A term to subtract (same forms as --plus).")] = None,
+    n_per_term: Annotated[int, typer.Option(help="Faces averaged per term (at most).")] = 8,
+    projection_steps: Annotated[int, typer.Option(help="Optimization steps when a model has no encoder.")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed for choosing faces and starting projections.")] = 0,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/arithmetic).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
+):
+    """Latent arithmetic: decode the signed sum of each term's average latent.
+
+    Rows of arithmetic.png: each term's members, then its average latent decoded in the last
+    column (the --plus terms first, then the --minus terms); the last row holds the result.
+
+    Examples:
+      facegan arithmetic runs/003-aegan-v5 --plus "Smiling,~Male" --minus "~Smiling,~Male" --plus "~Smiling,Male"
+      facegan arithmetic runs/002-dcgan --plus samples.npz:3,7,12 --minus samples.npz:1,4 --plus samples.npz:9
+    """
+    from facegan import imaging, rundir
+    from facegan.analysis import terms as term_specs
+    from facegan.data import load_faces
+
+    try:
+        run = rundir.resolve_run(run)
+        config = rundir.read_config(run)["config"]
+        if config["num_classes"]:
+            raise FaceganError(f"{config['model']} is conditional; arithmetic works on unconditional models")
+        if not plus and not minus:
+            raise FaceganError("give at least one --plus or --minus term")
+        if n_per_term < 1 or projection_steps < 1:
+            raise FaceganError("--n-per-term and --projection-steps must be positive")
+        data = lambda: load_faces(config["data"], config["image_size"], config["channels"])  # noqa: E731
+        signed = [(sign, term_specs.resolve(spec, n_per_term, config["image_size"], config["channels"], data, seed))
+                  for sign, specs in ((1, plus or []), (-1, minus or [])) for spec in specs]
+        import_tensorflow()
+        from facegan.analysis import arithmetic as latent
+        from facegan.analysis import sample as sampling
+
+        nets = sampling.load_networks(run)
+    except FaceganError as error:
+        raise fail(str(error))
+    generator, report, latents = nets["generator"], [], []
+    for sign, term in signed:
+        x = term.images.astype(np.float32) / 127.5 - 1.0
+        if term.latents is not None:
+            z, source = term.latents, "saved"
+        elif "encoder" in nets:
+            z, source = latent.encode(nets["encoder"], x), "encoder"
+        else:
+            z, source = latent.project(generator, x, config["latent_dim"], projection_steps, seed), "projection"
+        latents.append(z)
+        report.append({"term": term.spec, "sign": sign, "members": len(z), "latent_from": source,
+                       "reconstruction_mse": latent.reconstruction_mse(generator, z, x)})
+    means = np.stack([z.mean(0) for z in latents])
+    result = sum(sign * mean for (sign, _), mean in zip(signed, means))
+    decoded = imaging.to_uint8(np.asarray(generator(np.concatenate([means, result[None]]), training=False)))
+    columns = max(len(z) for z in latents) + 1
+    blank = np.full_like(decoded[0], 255)
+    tiles = []
+    for (_, term), mean_image in zip(signed, decoded):
+        members = list(term.images) + [blank] * (columns - 1 - len(term.images))
+        tiles += members + [mean_image]
+    tiles += [blank] * (columns - 1) + [decoded[-1]]
+    folder = out_dir or run / "arithmetic"
+    imaging.write_png(folder / "arithmetic.png", imaging.grid(np.stack(tiles), columns))
+    rundir.write_npz(folder / "arithmetic.npz", signs=np.array([s for s, _ in signed]),
+                     terms=np.array([t.spec for _, t in signed]), means=means, result=result,
+                     result_image=decoded[-1], **{f"term_{i}_latents": z for i, z in enumerate(latents)})
+    details = {"terms": report, "folder": str(folder)}
+    if as_json:
+        print(json.dumps(details, indent=2))
+    else:
+        for item in report:
+            out.print(f"{'+' if item['sign'] > 0 else '-'} {item['term']}: {item['members']} faces, latents from "
+                      f"{item['latent_from']}, reconstruction MSE {item['reconstruction_mse']:.4g}", highlight=False)
+        out.print(f"-> {folder / 'arithmetic.png'}", highlight=False)
