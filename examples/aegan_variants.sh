@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The original AE-GAN comparison: train v1, v4 and v5 on the same faces with the same seed.
+# The original AE-GAN comparison: train v1, v4 and v5 on the same faces with the same seed,
+# measure their blur against the data's, and print the metrics table.
 #   examples/aegan_variants.sh                             # embedded LFW faces, 32x32 grayscale
 #   examples/aegan_variants.sh ../shared/data/celeba-2k    # CelebA at the models' own 80x80 RGB
 set -euo pipefail
@@ -8,8 +9,10 @@ epochs=${EPOCHS:-10}
 size_options=()
 [ "$data" = lfw ] && size_options=(--image-size 32 --channels 1)
 
+runs=()
 for variant in v1 v4 v5; do
     run=$(facegan train "aegan-$variant" --data "$data" --epochs "$epochs" --seed 1 "${size_options[@]}")
-    echo "aegan-$variant -> $run"
-    python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print({k: s[k] for k in ('ae_loss','g_loss','d_loss_real','d_loss_fake')})" "$run/summary.json"
+    echo "aegan-$variant: blur $(facegan blur "$run" --data)"
+    runs+=("$run")
 done
+facegan compare "${runs[@]}" --format markdown

@@ -27,7 +27,7 @@ from facegan.errors import FaceganError
 app = typer.Typer(help="Train face GANs and find out what they learned.", no_args_is_help=True,
                   rich_markup_mode="rich", pretty_exceptions_enable=False)
 err = Console(stderr=True)
-out = Console()
+out = Console(soft_wrap=True)  # never hard-wrap results: scripts read them
 
 ModelName = Enum("ModelName", [(name, name) for name in registry.names()], type=str)
 
@@ -198,6 +198,7 @@ def blur(
     per_image: Annotated[bool, typer.Option("--per-image", help="Print CSV: image, blur factor.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
     data: Annotated[bool, typer.Option("--data", help="For a run: also the training data's blur at the run's resolution.")] = False,
+    generate: Annotated[Optional[int], typer.Option(help="For a run: score N fresh samples of its generator instead of its grid.")] = None,
 ):
     """Blur factor (variance of the Laplacian, as OpenCV computes it) of images; lower is blurrier.
 
@@ -207,6 +208,7 @@ def blur(
     Examples:
       facegan blur runs/003-aegan-v4
       facegan blur runs/003-aegan-v4 --data --json
+      facegan blur runs/003-aegan-v4 --generate 256
       facegan blur ../shared/data/celeba-2k/images --per-image > blur.csv
     """
     from facegan import rundir
@@ -220,10 +222,12 @@ def blur(
                 runs.append(path)
             else:
                 loose.append(path)
+        if generate is not None and generate < 1:
+            raise FaceganError("--generate needs a positive number of samples")
         for run in runs:
-            grid_path, tiles = sources.generated_tiles(run)
-            run_scores = [(f"{grid_path}#{i}", blur_factor(tile)) for i, tile in enumerate(tiles)]
-            record = {"blur": _mean(run_scores), "images": len(run_scores), "source": str(grid_path)}
+            source, tiles = fresh_samples(run, generate) if generate else sources.generated_tiles(run)
+            run_scores = [(f"{source}#{i}", blur_factor(tile)) for i, tile in enumerate(tiles)]
+            record = {"blur": _mean(run_scores), "images": len(run_scores), "source": str(source)}
             if data:
                 record["dataset_raw"] = data_blur(run)
                 err.print(f"{run}: dataset raw {record['dataset_raw']:.2f}", highlight=False)
@@ -245,6 +249,20 @@ def blur(
             print(f"{name},{score:.6f}")
     else:
         print(f"{_mean(scores):.6f}")
+
+
+def fresh_samples(run: Path, n: int) -> tuple[str, np.ndarray]:
+    """n new uint8 samples of a run's generator (latent seed 0), for blur --generate."""
+    from facegan import imaging, rundir
+
+    import_tensorflow()
+    from facegan.analysis import sample as sampling
+
+    config = rundir.read_config(run)["config"]
+    z = sampling.draw_latents(n, config["latent_dim"], seed=0)
+    labels = np.arange(n, dtype=np.int32) % max(config["num_classes"], 1)
+    images = sampling.generate(sampling.load_networks(run)["generator"], z, labels, config["num_classes"])
+    return f"{n} new samples", imaging.to_uint8(images)
 
 
 def _mean(scores: list) -> float:

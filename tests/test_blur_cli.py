@@ -38,6 +38,22 @@ def test_autoencoder_runs_score_only_the_reconstructions(trained_runs, tmp_path)
     assert stored["dataset_raw"] > 0 and stored["blur"] == pytest.approx(details["blur"])
 
 
+def test_generate_scores_fresh_samples_of_the_generator(trained_runs, tmp_path):
+    import keras
+
+    run = shutil.copytree(trained_runs["dcgan"], tmp_path / "run")
+    result = runner.invoke(app, ["blur", str(run), "--generate", "5", "--per-image"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()[1:]
+    assert len(lines) == 5 and lines[0].startswith("5 new samples#0,")
+    from facegan.analysis.sample import draw_latents
+    from facegan.imaging import to_uint8
+
+    generator = keras.saving.load_model(run / "generator.keras")
+    expected = to_uint8(np.asarray(generator(draw_latents(5, 8, seed=0))))
+    assert float(lines[4].split(",")[1]) == pytest.approx(blur_factor(expected[4]), rel=1e-6)
+
+
 def test_folders_and_files_with_per_image_csv(tmp_path):
     rng = np.random.default_rng(0)
     (tmp_path / "imgs" / "sub").mkdir(parents=True)
