@@ -36,3 +36,12 @@ def test_gray_conversion_is_opencvs_on_every_colour_value():
 def test_a_blurred_face_scores_lower():
     face = astronaut()[100:250, 150:300]
     assert blur_factor(cv2.GaussianBlur(face, (5, 5), 2)) < blur_factor(face) / 2
+
+
+def test_equals_opencv_on_generated_images(trained_runs):
+    from facegan.analysis.images import generated_tiles
+
+    for run in trained_runs.values():  # a grayscale DCGAN and an RGB AE-GAN
+        _, images = generated_tiles(run)
+        for image in images:
+            assert blur_factor(image) == pytest.approx(opencv_blur(image.squeeze()), rel=1e-6, abs=1e-12)
