@@ -259,9 +259,7 @@ def fresh_samples(run: Path, n: int) -> tuple[str, np.ndarray]:
     from facegan.analysis import sample as sampling
 
     config = rundir.read_config(run)["config"]
-    z = sampling.draw_latents(n, config["latent_dim"], seed=0)
-    labels = np.arange(n, dtype=np.int32) % max(config["num_classes"], 1)
-    images = sampling.generate(sampling.load_networks(run)["generator"], z, labels, config["num_classes"])
+    _, _, images = sampling.new_samples(sampling.load_networks(run)["generator"], config, n, seed=0)
     return f"{n} new samples", imaging.to_uint8(images)
 
 
@@ -363,9 +361,10 @@ def sample(
         if interpolate is not None and (interpolate < 2 or n < 2):
             raise FaceganError("--interpolate needs at least 2 steps and 2 samples")
         classes = config["num_classes"]
-        if label is not None and not 0 <= label < max(classes, 1) or (label is not None and not classes):
-            raise FaceganError(f"--label must be a class of this conditional model (0..{classes - 1})"
-                               if classes else f"{config['model']} is not conditional: --label does not apply")
+        if label is not None and not classes:
+            raise FaceganError(f"{config['model']} is not conditional: --label does not apply")
+        if label is not None and not 0 <= label < classes:
+            raise FaceganError(f"--label must be a class of this conditional model (0..{classes - 1})")
         import_tensorflow()
         from facegan.analysis import sample as sampling
 
@@ -375,9 +374,7 @@ def sample(
             raise FaceganError(f"{config['model']} has no discriminator to rank by")
     except FaceganError as error:
         raise fail(str(error))
-    z = sampling.draw_latents(n, config["latent_dim"], seed, mean, std)
-    labels = np.full(n, label, np.int32) if label is not None else np.arange(n, dtype=np.int32) % max(classes, 1)
-    images = sampling.generate(nets["generator"], z, labels, classes)
+    z, labels, images = sampling.new_samples(nets["generator"], config, n, seed, mean, std, label)
     record = {"run": str(run), "model": config["model"], "n": n, "seed": seed}
     saved = {"z": z, "labels": labels}
     if rank:
@@ -457,10 +454,8 @@ def nearest(
             import_tensorflow()
             from facegan.analysis import sample as sampling
 
-            nets = sampling.load_networks(run)
-            z = sampling.draw_latents(n, config["latent_dim"], seed)
-            labels = np.arange(n, dtype=np.int32) % max(config["num_classes"], 1)
-            generated = imaging.to_uint8(sampling.generate(nets["generator"], z, labels, config["num_classes"]))
+            _, _, images = sampling.new_samples(sampling.load_networks(run)["generator"], config, n, seed)
+            generated = imaging.to_uint8(images)
     except FaceganError as error:
         raise fail(str(error))
     index, distance = search.nearest(generated, faces.images, metric)

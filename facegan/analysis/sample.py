@@ -36,6 +36,15 @@ def draw_latents(n: int, latent_dim: int, seed: int, mean: float = 0.0, std: flo
     return (mean + std * np.random.default_rng(seed).standard_normal((n, latent_dim))).astype(np.float32)
 
 
+def new_samples(generator, config: dict, n: int, seed: int, mean: float = 0.0, std: float = 1.0,
+                label: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(z, labels, images in [-1, 1]) for n fresh samples; the classes take turns unless `label` is given."""
+    z = draw_latents(n, config["latent_dim"], seed, mean, std)
+    classes = config["num_classes"]
+    labels = np.full(n, label, np.int32) if label is not None else np.arange(n, dtype=np.int32) % max(classes, 1)
+    return z, labels, generate(generator, z, labels, classes)
+
+
 def conditional_inputs(inputs: np.ndarray, labels: np.ndarray, num_classes: int):
     if not num_classes:
         return inputs
