@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from facegan import registry
-from facegan.errors import FaceganError
+from facegan.errors import FaceganError, TrainingStopped
 
 app = typer.Typer(help="Train face GANs and find out what they learned.", no_args_is_help=True,
                   rich_markup_mode="rich", pretty_exceptions_enable=False)
@@ -93,6 +93,9 @@ class RichReporter:
     def notice(self, text: str) -> None:
         err.print(text, highlight=False, soft_wrap=True)
 
+    def warning(self, text: str) -> None:
+        err.print(f"[yellow]warning:[/yellow] {text}", highlight=False, soft_wrap=True)
+
     def epoch_start(self, epoch, epochs, steps, batch_size) -> None:
         self.batch_size, self.start = batch_size, time.perf_counter()
         if self.live:
@@ -114,14 +117,14 @@ class RichReporter:
     def epoch_end(self, epoch, epochs, row) -> None:
         if self.live:
             self.progress.stop()
-        else:
+        elif row is not None:
             err.print(f"epoch {epoch}/{epochs}  {row['images_per_s']:.0f} img/s  {row['wall_s']:.1f}s  "
                       f"{format_losses(row)}", highlight=False, soft_wrap=True)
 
 
 def format_losses(metrics: dict) -> str:
     return "  ".join(f"{k} {v:.3g}" for k, v in metrics.items()
-                     if k not in ("epoch", "images_per_s", "wall_s") and v == v)
+                     if k not in ("epoch", "images_per_s", "wall_s") and not k.startswith("swd_") and v == v)
 
 
 @app.command()
@@ -157,6 +160,15 @@ def train(
     seed: Annotated[Optional[int], typer.Option(help="Random seed (same seed, same machine: same run).")] = None,
     sample_every: Annotated[Optional[int], typer.Option(help="Epochs between sample grids (default: 10 grids per run).")] = None,
     keep_checkpoints: Annotated[Optional[int], typer.Option(help="Newest checkpoints kept.")] = None,
+    eval_every: Annotated[Optional[int], typer.Option(help="Epochs between SWD evaluations (default: 10 per run; 0: none).")] = None,
+    eval_images: Annotated[Optional[int], typer.Option(help="Images per evaluation (and per real set of its noise floor).")] = None,
+    ema: Annotated[Optional[float], typer.Option(help="Moving average of the generator weights with this decay, e.g. 0.999 (0: off).")] = None,
+    bad_steps: Annotated[Optional[int], typer.Option(help="Non-finite steps in a row before rolling back to the newest checkpoint.")] = None,
+    rollback_lr: Annotated[Optional[float], typer.Option(help="Learning rates are multiplied by this at each rollback.")] = None,
+    max_rollbacks: Annotated[Optional[int], typer.Option(help="Rollbacks before the run stops.")] = None,
+    on_collapse: Annotated[Optional[str], typer.Option(help="When a collapse check fires: warn, stop or rollback.")] = None,
+    collapse_patience: Annotated[Optional[int], typer.Option(help="Epochs a collapse sign must last to count.")] = None,
+    min_diversity: Annotated[Optional[float], typer.Option(help="Mode collapse below this sample diversity (relative to the data's).")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default runs/NNN-MODEL).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Continue this run directory from its newest checkpoint.")] = None,
 ):
@@ -185,6 +197,9 @@ def train(
         from facegan.train import train as run_training
 
         run = run_training(config, out=out_dir, resume=resume, epochs=epochs, reporter=RichReporter())
+    except TrainingStopped as stopped:
+        err.print(f"[red]{stopped}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(stopped.exit_code)
     except FaceganError as error:
         raise fail(str(error))
     out.print(str(run))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from facegan import registry
 from facegan.errors import FaceganError
+from facegan.health import ON_COLLAPSE
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 ALTERNATE_MODES = ("batch", "threshold")
@@ -60,6 +61,19 @@ class TrainConfig:
     seed: int = 0
     sample_every: int = 0  # 0: ten grids over the run
     keep_checkpoints: int = 3
+    # evaluation: SWD on eval_images images every eval_every epochs (None: ten times over the run, 0: never)
+    eval_every: int | None = None
+    eval_images: int = 256
+    ema: float = 0.0  # decay of the generator weights' moving average; 0 is off
+    # health guard: after bad_steps non-finite steps in a row, roll back to the newest checkpoint and
+    # multiply the learning rates by rollback_lr, at most max_rollbacks times; collapse checks look at
+    # collapse_patience epochs and react as on_collapse says
+    bad_steps: int = 10
+    rollback_lr: float = 0.5
+    max_rollbacks: int = 3
+    on_collapse: str = "warn"
+    collapse_patience: int = 3
+    min_diversity: float = 0.2
 
     @classmethod
     def resolve(cls, model: str, **options) -> "TrainConfig":
@@ -74,7 +88,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         positive = ["epochs", "batch_size", "image_size", "latent_dim", "lr", "critic_steps",
-                    "beta_window", "keep_checkpoints"]
+                    "beta_window", "keep_checkpoints", "eval_images", "bad_steps", "collapse_patience"]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise FaceganError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
@@ -86,8 +100,16 @@ class TrainConfig:
             raise FaceganError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.alternate not in ALTERNATE_MODES:
             raise FaceganError(f"--alternate must be one of {', '.join(ALTERNATE_MODES)}, got {self.alternate!r}")
-        if self.pretrain_ae_epochs < 0 or self.sample_every < 0:
-            raise FaceganError("--pretrain-ae-epochs and --sample-every must not be negative")
+        if self.pretrain_ae_epochs < 0 or self.sample_every < 0 or (self.eval_every or 0) < 0:
+            raise FaceganError("--pretrain-ae-epochs, --sample-every and --eval-every must not be negative")
+        if not 0.0 <= self.ema < 1.0:
+            raise FaceganError(f"--ema must be in [0, 1) (0 is off), got {self.ema}")
+        if not 0.0 < self.rollback_lr <= 1.0:
+            raise FaceganError(f"--rollback-lr must be in (0, 1], got {self.rollback_lr}")
+        if self.max_rollbacks < 0 or self.min_diversity < 0:
+            raise FaceganError("--max-rollbacks and --min-diversity must not be negative")
+        if self.on_collapse not in ON_COLLAPSE:
+            raise FaceganError(f"--on-collapse must be one of {', '.join(ON_COLLAPSE)}, got {self.on_collapse!r}")
 
     @property
     def flip_images(self) -> bool:
@@ -96,6 +118,11 @@ class TrainConfig:
     @property
     def sample_interval(self) -> int:
         return self.sample_every or max(1, self.epochs // 10)
+
+    @property
+    def eval_interval(self) -> int:
+        """Epochs between evaluations; 0 when they are off."""
+        return max(1, self.epochs // 10) if self.eval_every is None else self.eval_every
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -224,15 +224,17 @@ def load_faces(source: str, image_size: int, channels: int) -> Faces:
 
 # --- the tf.data pipeline --------------------------------------------------------
 
-def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, epoch: int):
+def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, epoch: int,
+                 skip_batches: int = 0):
     """One epoch of (x, y) batches: x (B, H, W, C) float32 in [-1, 1], y (B,) int32.
 
     The order is a permutation drawn from (seed, epoch), so a resumed run sees the same
-    batches as an uninterrupted one. Batches are dropped at the remainder and prefetched.
+    batches as an uninterrupted one; `skip_batches` starts after the batches an interrupted
+    epoch already trained on. Batches are dropped at the remainder and prefetched.
     """
     import tensorflow as tf
 
-    order = np.random.default_rng([seed, epoch]).permutation(len(images))
+    order = np.random.default_rng([seed, epoch]).permutation(len(images))[skip_batches * batch_size:]
     images_t, labels_t = tf.constant(images), tf.constant(labels, tf.int32)
 
     def gather(indices):

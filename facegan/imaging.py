@@ -15,6 +15,14 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
+def reconstruction_rows(x: np.ndarray, x_rec: np.ndarray, columns: int = 8) -> np.ndarray:
+    """Rows of `columns` inputs, each followed by the row of their reconstructions."""
+    rows = []
+    for start in range(0, len(x), columns):
+        rows += [x[start:start + columns], x_rec[start:start + columns]]
+    return np.concatenate(rows)
+
+
 def grid(images: np.ndarray, columns: int | None = None, pad: int = 2) -> np.ndarray:
     """(N, H, W, C) uint8 -> one (rows*(H+pad)+pad, columns*(W+pad)+pad, C) image, white padding."""
     n, height, width, channels = images.shape

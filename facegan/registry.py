@@ -25,6 +25,11 @@ class ModelSpec:
     # every model and check them, so `facegan models` can show them without TensorFlow.
     params: dict = field(default_factory=dict)
 
+    @property
+    def reconstructs(self) -> bool:
+        """True for the autoencoders (AE-GAN, VAE): their sample grids and evaluations show reconstructions."""
+        return "encoder" in self.params
+
     def build_networks(self, cfg):
         module, function = self.nets.split(":")
         return getattr(importlib.import_module(module), function)(cfg)

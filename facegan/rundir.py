@@ -64,7 +64,12 @@ def write_npz(path: Path, **arrays) -> None:
 
 
 def format_value(value) -> str:
-    """CSV cell: integers as they are, floats to 7 significant digits, NaN as an empty cell."""
+    """CSV cell: integers as they are, floats to 7 significant digits, NaN and None as an empty cell,
+    text quoted where it must be."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value if not set(value) & set(',"\n') else '"' + value.replace('"', '""') + '"'
     if isinstance(value, (int, np.integer)):
         return str(value)
     value = float(value)

@@ -1,8 +1,18 @@
 """The training loop shared by every model of the registry.
 
-    data -> run directory (config.json before step 0) -> precision -> networks and step
-    -> checkpoint restore -> epochs of compiled steps -> CSV logs, sample grids, checkpoints
+    data -> run directory (config.json before step 0) -> precision -> networks, steps, checkpoint
+    -> epochs of compiled steps, each followed by: logs, the fixed batch's diversity, an evaluation
+       (SWD; checkpoints/best), health checks, a sample grid, a checkpoint
     -> final networks and summary.json
+
+Crash safety: files are replaced whole, CSV logs are cut back to the restored checkpoint, and a
+checkpoint holds everything a step changes (networks, optimizers, counters, random state, the
+family's state, the weight average), so a run killed at any moment resumes with no step counted
+twice. SIGINT and SIGTERM stop the loop after the current step and save a checkpoint there.
+
+The health guard: updates with a non-finite loss or gradient are not applied; after `bad_steps` of
+them in a row the run rolls back to its newest checkpoint with lower learning rates; collapse checks
+(facegan.health) warn, stop or roll back. Every event is a row of health.csv.
 
 Nothing here talks to a terminal: progress goes to a `Reporter`, which the CLI renders.
 """
@@ -10,8 +20,11 @@ Nothing here talks to a terminal: progress goes to a `Reporter`, which the CLI r
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -22,14 +35,18 @@ import tensorflow as tf
 
 import facegan
 from facegan import imaging, registry, rundir
+from facegan.analysis.evaluate import diversity, eval_set, generated_images
 from facegan.config import TrainConfig
 from facegan.data import Faces, load_faces, make_dataset
-from facegan.errors import FaceganError
+from facegan.ema import WeightAverage
+from facegan.errors import FaceganError, TrainingStopped
+from facegan.health import HEALTH_HEADER, symptoms
 from facegan.steps import FAMILIES
 
-PREVIEW_LATENTS = 32  # generated images per sample grid
+PREVIEW_IMAGES = 32  # images per sample grid: generated, or real inputs for the diversity reference
 PREVIEW_INPUTS = 16  # real images per grid for autoencoders (shown above their reconstructions)
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+EXIT_STOPPED = 3  # the health guard stopped the run
 
 
 class Reporter:
@@ -37,12 +54,16 @@ class Reporter:
 
     def notice(self, text: str) -> None: ...
 
+    def warning(self, text: str) -> None:
+        self.notice(f"warning: {text}")
+
     def epoch_start(self, epoch: int, epochs: int, steps: int, batch_size: int) -> None: ...
 
     def step(self, done: int, latest: Callable[[], dict]) -> None:
         """`latest()` turns the newest step's metrics into floats (a device sync: call it sparingly)."""
 
-    def epoch_end(self, epoch: int, epochs: int, row: dict) -> None: ...
+    def epoch_end(self, epoch: int, epochs: int, row: dict | None) -> None:
+        """row is the epochs.csv row, or None when the epoch was abandoned (rollback, interruption)."""
 
 
 # --- precision -------------------------------------------------------------------
@@ -124,7 +145,7 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
     """Train a new run (cfg, written to `out` or the next runs/NNN-MODEL) or continue `resume`.
 
     On resume the configuration comes from the run's config.json; only `epochs` may change.
-    Returns the run directory.
+    Returns the run directory; raises TrainingStopped when a signal or the health guard ended it early.
     """
     reporter = reporter or Reporter()
     if resume is not None:
@@ -140,11 +161,10 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
     if faces.skipped:
         reporter.notice(f"{faces.skipped} file(s) of {cfg.data} could not be decoded and were skipped")
     if resume is not None and saved["data"]["sha256"] != faces.digest:
-        reporter.notice(f"warning: {cfg.data} has changed since this run started (its sha256 differs)")
+        reporter.warning(f"{cfg.data} has changed since this run started (its sha256 differs)")
     if cfg.num_classes and resume is None:
         cfg.num_classes = max(2, int(class_labels(cfg, faces).max()) + 1)
     images, labels, batch_size = training_arrays(cfg, faces, reporter)
-    steps_per_epoch = len(images) // batch_size
 
     # run directory and config.json, before step 0
     cfg.precision = resolve_precision(cfg.precision)
@@ -158,94 +178,360 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
                          "keras": keras.__version__, "python": platform.python_version()},
         })
     reporter.notice(f"{cfg.model} on {cfg.data}: {len(images)} images, batch {batch_size}, "
-                    f"precision {cfg.precision}{', XLA' if cfg.xla else ''} -> {run}")
+                    f"precision {cfg.precision}{', XLA' if cfg.xla else ''}"
+                    f"{f', EMA {cfg.ema}' if cfg.ema else ''} -> {run}")
 
-    # networks, optimizers and the compiled steps
-    keras.mixed_precision.set_global_policy(POLICIES[cfg.precision])
-    keras.utils.set_random_seed(cfg.seed)
-    nets = spec.build_networks(cfg)
-    rng = tf.random.Generator.from_seed(cfg.seed)
-    family = FAMILIES[spec.steps](cfg, nets, rng, loss_scaling=cfg.precision == "float16")
-    compiled = {}
-
-    # checkpoint: networks, optimizer states, counters, random state, the family's own state
-    step = tf.Variable(0, dtype=tf.int64, trainable=False)
-    epoch_done = tf.Variable(0, dtype=tf.int64, trainable=False)
-    checkpoint = tf.train.Checkpoint(step=step, epoch=epoch_done, rng=rng, **nets, **family.state(),
-                                     **{f"{name}_optimizer": opt for name, opt in family.optimizers.items()})
-    manager = tf.train.CheckpointManager(checkpoint, str(run / "checkpoints"), max_to_keep=cfg.keep_checkpoints)
-    if resume is not None:
-        if manager.latest_checkpoint is None:  # stopped during its first epoch: start again from step 0
-            reporter.notice("no checkpoint yet: training starts again from step 0")
-        else:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-            reporter.notice(f"resumed at epoch {int(epoch_done.numpy())}, step {int(step.numpy())}")
-        for name in ("metrics.csv", "epochs.csv"):  # drop rows written after the checkpoint
-            rundir.truncate_rows(run / name, "epoch", int(epoch_done.numpy()))
-
-    # the fixed batch every sample grid shows
-    preview_rng = np.random.default_rng(cfg.seed)
-    x_fixed = faces.images[:PREVIEW_INPUTS].astype(np.float32) / 127.5 - 1.0
-    z_fixed = preview_rng.standard_normal((PREVIEW_LATENTS, cfg.latent_dim)).astype(np.float32)
-    y_fixed = np.arange(PREVIEW_LATENTS, dtype=np.int32) % max(cfg.num_classes, 1)
-    header = ["epoch", "step", *family.metrics]
-
-    for epoch in range(int(epoch_done.numpy()), cfg.epochs):
-        # --- one epoch of compiled steps; metrics stay tensors until the epoch ends
-        name = family.step_name(epoch)
-        if name not in compiled:
-            compiled[name] = tf.function(getattr(family, name), jit_compile=cfg.xla)
-        reporter.epoch_start(epoch + 1, cfg.epochs, steps_per_epoch, batch_size)
-        pending = []
-        start = time.perf_counter()
-        for x, y in make_dataset(images, labels, batch_size, cfg.seed, epoch):
-            pending.append(compiled[name](x, y))
-            reporter.step(len(pending), lambda: {k: float(v) for k, v in pending[-1].items()})
-        values = {k: np.array([float(m[k]) for m in pending]) for k in family.metrics}
-        wall = time.perf_counter() - start
-        step.assign_add(len(pending))
-        epoch_done.assign(epoch + 1)
-
-        # --- logs: one row per step, one row per epoch
-        first_step = int(step.numpy()) - len(pending) + 1
-        rundir.append_rows(run / "metrics.csv", header,
-                           [[epoch + 1, first_step + i, *(values[k][i] for k in family.metrics)]
-                            for i in range(len(pending))])
-        row = {"epoch": epoch + 1, **{k: float(np.mean(v)) for k, v in values.items()},
-               "images_per_s": len(pending) * batch_size / wall, "wall_s": wall}
-        rundir.append_rows(run / "epochs.csv", list(row), [list(row.values())])
-
-        # --- sample grid every sample_interval epochs and at the last; then the checkpoint
-        if (epoch + 1) % cfg.sample_interval == 0 or epoch + 1 == cfg.epochs:
-            grid_images = imaging.to_uint8(family.preview(x_fixed, z_fixed, y_fixed))
-            imaging.write_png(run / "samples" / f"epoch_{epoch + 1:04d}.png", imaging.grid(grid_images, 8))
-        manager.save(checkpoint_number=epoch + 1)
-        reporter.epoch_end(epoch + 1, cfg.epochs, row)
-
-    # --- final artifacts
-    for name, model in nets.items():
-        save_model(model, run / f"{name}.keras")
-    frames = [imaging.read_png(p) for p in sorted((run / "samples").glob("epoch_*.png"))]
-    if frames:
-        imaging.write_gif(run / "evolution.gif", frames)
-    rundir.write_json(run / "summary.json", summarize(cfg, nets, run))
+    trainer = Trainer(cfg, spec, run, faces, images, labels, batch_size, reporter)
+    trainer.start(resumed=resume is not None)
+    with StopSignals() as signals:
+        trainer.fit(signals)
+    trainer.finish()
     return run
 
 
-def summarize(cfg: TrainConfig, nets: dict, run: Path) -> dict:
-    """The final figures `facegan compare` shows, from the last epoch of epochs.csv."""
-    rows = rundir.read_rows(run / "epochs.csv")
-    last = rows[-1]
-    wall = sum(float(r["wall_s"]) for r in rows)
-    images = sum(float(r["images_per_s"]) * float(r["wall_s"]) for r in rows)
-    figures = ("d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "g_loss", "ae_loss")
-    return {
-        "model": cfg.model,
-        "epochs": int(last["epoch"]),
-        **{name: float(last[name]) if last.get(name) else None for name in figures},
-        "params": complexity(nets),
-        "latent_dim": cfg.latent_dim,
-        "images_per_s": images / wall,
-        "wall_s": wall,
-        "precision": cfg.precision,
-    }
+class StopSignals:
+    """While active, SIGINT and SIGTERM only set `received`: the loop then saves a checkpoint at the
+    current step and stops. A second signal acts as it normally does (Ctrl-C twice kills at once)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self):
+        self.received, self.previous = None, {}
+        if threading.current_thread() is threading.main_thread():  # Python allows handlers only there
+            self.previous = {sig: signal.signal(sig, self.handle) for sig in self.SIGNALS}
+        return self
+
+    def handle(self, signum, frame) -> None:
+        self.received = signum
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    """One run's networks, steps, checkpoints, fixed batches and logs, and the loop over its epochs."""
+
+    def __init__(self, cfg: TrainConfig, spec, run: Path, faces: Faces, images: np.ndarray, labels: np.ndarray,
+                 batch_size: int, reporter: Reporter):
+        self.cfg, self.run, self.reporter = cfg, run, reporter
+        self.images, self.labels, self.batch_size = images, labels, batch_size
+        self.steps_per_epoch = len(images) // batch_size
+
+        # networks, optimizers, the weight average
+        keras.mixed_precision.set_global_policy(POLICIES[cfg.precision])
+        keras.utils.set_random_seed(cfg.seed)
+        self.nets = spec.build_networks(cfg)
+        self.rng = tf.random.Generator.from_seed(cfg.seed)
+        self.family = FAMILIES[spec.steps](cfg, self.nets, self.rng, loss_scaling=cfg.precision == "float16")
+        self.average = WeightAverage(self.nets, cfg.ema) if cfg.ema else None
+        self.compiled = {}
+        self.streak = 0  # non-finite steps in a row
+
+        # checkpoint: everything a step changes, the counters, and what must survive a restart
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # epochs completed
+        self.rollbacks = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.best_swd = tf.Variable(math.inf, dtype=tf.float64, trainable=False)
+        self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.checkpoint = tf.train.Checkpoint(
+            step=self.step, epoch=self.epoch, rollbacks=self.rollbacks, best_swd=self.best_swd,
+            best_epoch=self.best_epoch, rng=self.rng, **self.nets, **self.family.state(),
+            **{f"{name}_optimizer": opt for name, opt in self.family.optimizers.items()},
+            **(self.average.state() if self.average else {}))
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(run / "checkpoints"),
+                                                  max_to_keep=cfg.keep_checkpoints)
+        self.best = tf.train.CheckpointManager(self.checkpoint, str(run / "checkpoints" / "best"), max_to_keep=1)
+
+        # the fixed batch of every sample grid, and the data's diversity to measure the samples' against
+        self.x_fixed = faces.images[:PREVIEW_IMAGES].astype(np.float32) / 127.5 - 1.0
+        self.z_fixed = np.random.default_rng(cfg.seed).standard_normal((PREVIEW_IMAGES, cfg.latent_dim)).astype(np.float32)
+        self.y_fixed = np.arange(PREVIEW_IMAGES, dtype=np.int32) % max(cfg.num_classes, 1)
+        self.data_diversity = diversity(self.x_fixed)
+
+        # the evaluation set and its noise floor
+        self.eval_set, self.floor, levels = None, None, []
+        if cfg.eval_interval and len(faces.images) >= 2:
+            self.eval_set = eval_set(faces.images, cfg.eval_images, cfg.latent_dim, cfg.num_classes, cfg.seed)
+            self.floor = self.eval_set.swd(self.eval_set.held_out)[0]
+            levels = [key for key in self.floor if key != "mean"]
+            reporter.notice(f"evaluation every {cfg.eval_interval} epoch(s) on {len(self.eval_set.reference)} images; "
+                            f"SWD noise floor (real vs real) {self.floor['mean']:.1f}")
+        self.step_columns = [*self.family.metrics, "skipped"]
+        self.epoch_columns = ["epoch", *self.step_columns, "diversity", *(f"swd_{level}" for level in levels),
+                              "swd", "images_per_s", "wall_s"]
+
+    # --- checkpoints ---------------------------------------------------------------
+
+    def start(self, resumed: bool) -> None:
+        """Restore the newest checkpoint of a resumed run, or save step 0: rollbacks need a state to return to."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            if resumed:
+                self.reporter.notice("no checkpoint yet: training starts again from step 0")
+            self.manager.save(checkpoint_number=0)
+        else:
+            self.restore(latest)
+            self.reporter.notice(f"resumed at epoch {int(self.epoch)}, step {int(self.step)}")
+        self.truncate_logs()
+
+    def restore(self, path: str) -> None:
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+        self.set_learning_rates()
+
+    def set_learning_rates(self) -> None:
+        """The configured rate, lowered by rollback_lr for every rollback so far."""
+        rate = self.cfg.lr * self.cfg.rollback_lr ** int(self.rollbacks)
+        for optimizer in self.family.optimizers.values():
+            optimizer.learning_rate = rate
+
+    def truncate_logs(self) -> None:
+        """Drop log rows written after the restored checkpoint, so that no step is counted twice."""
+        rundir.truncate_rows(self.run / "metrics.csv", "step", int(self.step))
+        rundir.truncate_rows(self.run / "epochs.csv", "epoch", int(self.epoch))
+        self.history = rundir.read_rows(self.run / "epochs.csv") if (self.run / "epochs.csv").exists() else []
+
+    def weights_finite(self) -> bool:
+        nets = [*self.nets.values(), *(self.average.nets.values() if self.average else [])]
+        return all(bool(tf.reduce_all(tf.math.is_finite(w))) for net in nets for w in net.weights)
+
+    def checkpoint_before(self, epoch: int) -> str:
+        """The newest kept checkpoint taken at or before the end of `epoch` (else the oldest kept)."""
+        epochs = {path: int(tf.train.load_variable(path, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+                  for path in self.manager.checkpoints}
+        earlier = [path for path in self.manager.checkpoints if epochs[path] <= epoch]
+        return earlier[-1] if earlier else self.manager.checkpoints[0]
+
+    # --- the loop ------------------------------------------------------------------
+
+    def compiled_step(self, name: str):
+        """The family's step `name`, compiled together with the weight average's update; its metrics
+        gain `skipped`, the number of updates the step refused as non-finite."""
+        if name not in self.compiled:
+            step = getattr(self.family, name)
+
+            def guarded(x, y):
+                self.family.skipped.assign(0)
+                metrics = step(x, y)
+                if self.average is not None:
+                    self.average.update()
+                return {**metrics, "skipped": tf.cast(self.family.skipped, tf.float32)}
+
+            self.compiled[name] = tf.function(guarded, jit_compile=self.cfg.xla)
+        return self.compiled[name]
+
+    def fit(self, signals: StopSignals) -> None:
+        while int(self.epoch) < self.cfg.epochs:
+            epoch = int(self.epoch) + 1
+            trained = self.run_epoch(signals)
+            if trained is None:
+                self.rollback(f"{self.cfg.bad_steps} steps in a row with a non-finite loss or gradient", "diverged")
+            elif not self.weights_finite():
+                self.health_row(epoch, int(self.step), "nonfinite", "non-finite weights at the end of the epoch",
+                                "rollback")
+                self.rollback("non-finite weights at the end of an epoch", "diverged")
+            else:
+                self.end_epoch(*trained)
+
+    def run_epoch(self, signals: StopSignals):
+        """The steps of one epoch (after those an interrupted epoch already made).
+        Returns (metrics logged earlier, new step metrics, first new step, seconds), or None on divergence."""
+        cfg, epoch = self.cfg, int(self.epoch)  # epoch: 0-based index of the epoch to run
+        step = self.compiled_step(self.family.step_name(epoch))
+        done = int(self.step) - epoch * self.steps_per_epoch
+        if not 0 <= done < self.steps_per_epoch:  # the data's size changed: start the epoch over
+            done = 0
+        earlier = self.logged_steps(epoch + 1) if done else {k: [] for k in self.step_columns}
+        first_step = int(self.step) + 1
+        pending = []
+        self.reporter.epoch_start(epoch + 1, cfg.epochs, self.steps_per_epoch, self.batch_size)
+        start = time.perf_counter()
+        for x, y in make_dataset(self.images, self.labels, self.batch_size, cfg.seed, epoch, skip_batches=done):
+            pending.append(step(x, y))
+            self.reporter.step(done + len(pending), lambda: {k: float(v) for k, v in pending[-1].items()})
+            # the step before this one has finished: reading it does not wait for the device
+            if len(pending) > 1 and self.diverging(pending[-2], epoch + 1, first_step + len(pending) - 2):
+                return self.abandon_epoch(epoch)
+            if signals.received:
+                self.interrupt(signals.received, epoch, pending, first_step)
+        if pending and self.diverging(pending[-1], epoch + 1, first_step + len(pending) - 1):
+            return self.abandon_epoch(epoch)
+        return earlier, pending, first_step, time.perf_counter() - start
+
+    def diverging(self, metrics: dict, epoch: int, step: int) -> bool:
+        self.streak = self.streak + 1 if float(metrics["skipped"]) > 0 else 0
+        if self.streak < self.cfg.bad_steps:
+            return False
+        self.health_row(epoch, step, "nonfinite",
+                        f"{self.streak} steps in a row with a non-finite loss or gradient were not applied", "rollback")
+        return True
+
+    def abandon_epoch(self, epoch: int) -> None:
+        self.reporter.epoch_end(epoch + 1, self.cfg.epochs, None)
+        return None
+
+    def logged_steps(self, epoch: int) -> dict:
+        """The step metrics of `epoch` that an interrupted run already wrote to metrics.csv."""
+        rows = [r for r in rundir.read_rows(self.run / "metrics.csv") if int(r["epoch"]) == epoch]
+        return {k: [float(r[k]) if r.get(k) else math.nan for r in rows] for k in self.step_columns}
+
+    def write_steps(self, epoch: int, first_step: int, pending: list) -> dict:
+        """Append the steps to metrics.csv; returns their metrics as lists of floats."""
+        values = {k: [float(m[k]) for m in pending] for k in self.step_columns}
+        rundir.append_rows(self.run / "metrics.csv", ["epoch", "step", *self.step_columns],
+                           [[epoch, first_step + i, *(values[k][i] for k in self.step_columns)]
+                            for i in range(len(pending))])
+        return values
+
+    def interrupt(self, signum: int, epoch: int, pending: list, first_step: int) -> None:
+        """SIGINT/SIGTERM: log the steps made, checkpoint at this step, and stop."""
+        self.write_steps(epoch + 1, first_step, pending)
+        self.step.assign(first_step - 1 + len(pending))
+        self.reporter.epoch_end(epoch + 1, self.cfg.epochs, None)
+        name = signal.Signals(signum).name
+        if self.weights_finite():
+            self.manager.save(checkpoint_number=int(self.step))
+            saved = f"checkpoint saved at step {int(self.step)}"
+        else:
+            saved = "weights not finite, so no checkpoint was saved"
+        self.write_summary("interrupted", f"{name} at epoch {epoch + 1}, step {int(self.step)}")
+        raise TrainingStopped(f"interrupted by {name}; {saved}. Continue with: facegan train --resume {self.run}",
+                              128 + signum)
+
+    def end_epoch(self, earlier: dict, pending: list, first_step: int, wall: float) -> None:
+        """Logs, diversity, evaluation, sample grid and health checks of a finished epoch; then its checkpoint."""
+        cfg = self.cfg
+        epoch = int(self.epoch) + 1
+        values = self.write_steps(epoch, first_step, pending)
+        values = {k: earlier[k] + values[k] for k in self.step_columns}
+        self.step.assign(first_step - 1 + len(pending))
+        self.epoch.assign(epoch)
+
+        nets = self.average.nets if self.average else self.nets  # samples come from the average when it is on
+        generated = generated_images(nets, cfg.model, cfg.num_classes, self.x_fixed, self.z_fixed, self.y_fixed)
+        row = {"epoch": epoch, **{k: float(np.mean(values[k])) for k in self.family.metrics},
+               "skipped": int(np.nansum(values["skipped"])),
+               "diversity": diversity(generated) / self.data_diversity if self.data_diversity > 0 else math.nan}
+        row.update({column: math.nan for column in self.epoch_columns if column.startswith("swd")})
+        improved = False
+        if self.eval_set is not None and (epoch % cfg.eval_interval == 0 or epoch == cfg.epochs):
+            result = self.evaluate(nets)
+            row.update({f"swd_{key}" if key != "mean" else "swd": value for key, value in result.items()})
+            improved = result["mean"] < float(self.best_swd)
+        row.update(images_per_s=len(pending) * self.batch_size / wall, wall_s=wall)
+        rundir.append_rows(self.run / "epochs.csv", self.epoch_columns, [[row[c] for c in self.epoch_columns]])
+        self.history.append(row)
+
+        grid = self.grid(generated)
+        if epoch % cfg.sample_interval == 0 or epoch == cfg.epochs:
+            imaging.write_png(self.run / "samples" / f"epoch_{epoch:04d}.png", grid)
+        if improved:
+            self.best_swd.assign(row["swd"])
+            self.best_epoch.assign(epoch)
+            self.best.save(checkpoint_number=int(self.step))
+            imaging.write_png(self.run / "samples" / "best.png", grid)
+
+        found = symptoms(self.history, cfg.collapse_patience, cfg.min_diversity)
+        for symptom in found:
+            self.reporter.warning(f"epoch {epoch}: {symptom.check}: {symptom.detail} (--on-collapse {cfg.on_collapse})")
+            self.health_row(epoch, int(self.step), symptom.check, symptom.detail, cfg.on_collapse)
+        if found and cfg.on_collapse == "rollback":
+            self.reporter.epoch_end(epoch, cfg.epochs, row)
+            reason = " and ".join(symptom.check for symptom in found)
+            self.rollback(reason, "collapsed", before_epoch=min(symptom.onset for symptom in found) - 1)
+            return
+        self.manager.save(checkpoint_number=int(self.step))
+        self.reporter.epoch_end(epoch, cfg.epochs, row)
+        if found and cfg.on_collapse == "stop":
+            self.stop("collapsed", " and ".join(f"{symptom.check} ({symptom.detail})" for symptom in found))
+
+    def evaluate(self, nets: dict) -> dict:
+        """SWD of the generated images of the fixed evaluation set; {level: figure, ..., "mean": figure}."""
+        cfg, sets = self.cfg, self.eval_set
+        generated = generated_images(nets, cfg.model, cfg.num_classes, sets.held_out_inputs, sets.z, sets.labels)
+        return sets.swd(imaging.to_uint8(generated))[0]
+
+    def grid(self, generated: np.ndarray) -> np.ndarray:
+        """The sample grid: the generated images, or for autoencoders inputs above their reconstructions."""
+        if registry.get(self.cfg.model).reconstructs:
+            generated = imaging.reconstruction_rows(self.x_fixed[:PREVIEW_INPUTS], generated[:PREVIEW_INPUTS])
+        return imaging.grid(imaging.to_uint8(generated), 8)
+
+    # --- the health guard's reactions ----------------------------------------------
+
+    def rollback(self, reason: str, status: str, before_epoch: int | None = None) -> None:
+        """Back to the newest checkpoint (or the newest before `before_epoch` ended), learning rates lowered;
+        after max_rollbacks of them, stop."""
+        cfg = self.cfg
+        count = int(self.rollbacks) + 1
+        if count > cfg.max_rollbacks:
+            self.stop(status, f"{reason}; {cfg.max_rollbacks} rollback(s) with lower learning rates did not cure it")
+        target = self.manager.latest_checkpoint if before_epoch is None else self.checkpoint_before(before_epoch)
+        best = float(self.best_swd), int(self.best_epoch)  # the best so far stays the best
+        self.checkpoint.restore(target).assert_existing_objects_matched()
+        self.rollbacks.assign(count)
+        self.best_swd.assign(best[0])
+        self.best_epoch.assign(best[1])
+        self.set_learning_rates()
+        self.truncate_logs()
+        self.streak = 0
+        rate = cfg.lr * cfg.rollback_lr ** count
+        detail = f"{reason}: back to epoch {int(self.epoch)}, step {int(self.step)}, learning rate {rate:.3g}"
+        self.health_row(int(self.epoch), int(self.step), "rollback", detail, "rollback")
+        self.reporter.warning(f"rollback {count}/{cfg.max_rollbacks}: {detail}")
+
+    def stop(self, status: str, reason: str) -> None:
+        self.health_row(int(self.epoch), int(self.step), "stopped", reason, "stop")
+        self.write_summary(status, reason)
+        raise TrainingStopped(f"training stopped ({status}): {reason}. See {self.run / 'health.csv'}", EXIT_STOPPED)
+
+    def health_row(self, epoch: int, step: int, event: str, detail: str, action: str) -> None:
+        rundir.append_rows(self.run / "health.csv", HEALTH_HEADER, [[epoch, step, event, detail, action]])
+
+    # --- final artifacts -----------------------------------------------------------
+
+    def finish(self) -> None:
+        """The networks (the averaged generator side when --ema is on), the evolution GIF, summary.json."""
+        final = {**self.nets, **(self.average.nets if self.average else {})}
+        for name, model in final.items():
+            save_model(model, self.run / f"{name}.keras")
+        frames = [imaging.read_png(p) for p in sorted((self.run / "samples").glob("epoch_*.png"))]
+        if frames:
+            imaging.write_gif(self.run / "evolution.gif", frames)
+        self.write_summary("completed", None)
+
+    def write_summary(self, status: str, reason: str | None) -> None:
+        rundir.write_json(self.run / "summary.json", self.summary(status, reason))
+
+    def summary(self, status: str, reason: str | None) -> dict:
+        """The figures `facegan compare` shows: the last epoch's, the evaluations', and how the run ended."""
+        cfg = self.cfg
+        rows = self.history
+        last = rows[-1] if rows else {}
+        number = lambda row, key: float(row[key]) if row.get(key) not in (None, "") and row[key] == row[key] else None  # noqa: E731
+        evaluated = [row for row in rows if number(row, "swd") is not None]
+        wall = sum(float(r["wall_s"]) for r in rows)
+        images = sum(float(r["images_per_s"]) * float(r["wall_s"]) for r in rows)
+        figures = ("d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "g_loss", "ae_loss")
+        return {
+            "model": cfg.model,
+            "status": status,
+            "reason": reason,
+            "epochs": int(last["epoch"]) if rows else 0,
+            **{name: number(last, name) for name in figures},
+            "swd": number(evaluated[-1], "swd") if evaluated else None,
+            "swd_real": self.floor["mean"] if self.floor else None,
+            "best_swd": float(self.best_swd) if math.isfinite(float(self.best_swd)) else None,
+            "best_epoch": int(self.best_epoch) or None,
+            "eval_settings": self.eval_set.settings(cfg.model) if self.eval_set else None,
+            "skipped_steps": int(sum(float(r["skipped"]) for r in rows)),
+            "rollbacks": int(self.rollbacks),
+            "params": complexity(self.nets),
+            "latent_dim": cfg.latent_dim,
+            "ema": cfg.ema or None,
+            "images_per_s": images / wall if wall else None,
+            "wall_s": wall,
+            "precision": cfg.precision,
+        }

@@ -1,5 +1,6 @@
 """`facegan` as a user runs it: start-up, models, train end to end, resume, and every input error."""
 
+import csv
 import json
 import shutil
 import subprocess
@@ -35,7 +36,7 @@ def test_help_and_models_do_not_import_tensorflow():
 
 
 def test_train_leaves_the_whole_run_directory(faces_npz, tmp_path):
-    result = train("dcgan", "--data", str(faces_npz), "--epochs", "3", "--sample-every", "2", *TINY)
+    result = train("dcgan", "--data", str(faces_npz), "--epochs", "3", "--sample-every", "2", "--eval-every", "2", *TINY)
     assert result.exit_code == 0, result.output
     run = tmp_path / "runs" / "001-dcgan"
     assert result.stdout.strip().endswith(str(run.relative_to(tmp_path)))
@@ -44,11 +45,14 @@ def test_train_leaves_the_whole_run_directory(faces_npz, tmp_path):
     assert config["data"]["images"] == 40 and len(config["data"]["sha256"]) == 64
     assert {"tensorflow", "keras", "facegan"} <= set(config["versions"])
     metrics = (run / "metrics.csv").read_text().splitlines()
-    assert metrics[0] == "epoch,step,d_loss,d_loss_real,d_loss_fake,d_acc_real,d_acc_fake,d_acc,g_loss,g_acc"
+    assert metrics[0] == "epoch,step,d_loss,d_loss_real,d_loss_fake,d_acc_real,d_acc_fake,d_acc,g_loss,g_acc,skipped"
     assert [line.split(",")[1] for line in metrics[1:]] == [str(i) for i in range(1, 16)]  # 40 / 8 * 3 steps
-    epochs = (run / "epochs.csv").read_text().splitlines()
-    assert len(epochs) == 4 and "images_per_s" in epochs[0] and "wall_s" in epochs[0]
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0002.png", "epoch_0003.png"]
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
+    assert [row["epoch"] for row in epochs] == ["1", "2", "3"]
+    assert {"images_per_s", "wall_s", "diversity", "skipped"} <= set(epochs[0])
+    assert [bool(row["swd"]) for row in epochs] == [False, True, True]  # --eval-every 2, and the last epoch
+    assert [row["swd"] for row in epochs] == [row["swd_16"] for row in epochs]  # 16x16: one pyramid level
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["best.png", "epoch_0002.png", "epoch_0003.png"]
     assert (run / "evolution.gif").stat().st_size > 0
     assert (run / "checkpoints" / "checkpoint").exists()
     generator = keras.saving.load_model(run / "generator.keras")
@@ -56,6 +60,9 @@ def test_train_leaves_the_whole_run_directory(faces_npz, tmp_path):
     keras.saving.load_model(run / "discriminator.keras")
     summary = json.loads((run / "summary.json").read_text())
     assert summary["epochs"] == 3 and summary["latent_dim"] == 8 and summary["ae_loss"] is None
+    assert summary["status"] == "completed" and summary["swd"] == pytest.approx(float(epochs[-1]["swd"]), rel=1e-6)
+    assert summary["best_swd"] == pytest.approx(min(float(epochs[1]["swd"]), float(epochs[2]["swd"])), rel=1e-6)
+    assert summary["eval_settings"]["images"] == 20 and summary["swd_real"] > 0  # two disjoint halves of 40
     assert summary["params"]["trainable"] == summary["params"]["networks"]["generator"]["trainable"]
     assert summary["params"]["non_trainable"] == (summary["params"]["networks"]["generator"]["non_trainable"]
                                                   + summary["params"]["networks"]["discriminator"]["total"])

@@ -23,7 +23,7 @@ def generated_tiles(run: Path) -> tuple[Path, np.ndarray]:
     config = rundir.read_config(run)["config"]
     grid_path = newest_grid(run)
     images = imaging.tiles(imaging.read_png(grid_path), config["image_size"])
-    if "encoder" in registry.get(config["model"]).params:  # rows alternate inputs and reconstructions
+    if registry.get(config["model"]).reconstructs:  # rows alternate inputs and reconstructions
         rows = [images[i:i + 8] for i in range(0, len(images), 8)]
         images = np.concatenate(rows[1::2])
     return grid_path, images

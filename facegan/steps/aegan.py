@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, bce, minimize, mse, reconstruction_rows
+from facegan.steps.base import Steps, bce, mse
 
 
 def v4_beta(ae, history: tf.Variable, count: tf.Variable, a: float, window: int):
@@ -49,7 +49,7 @@ class AeganSteps(Steps):
     def pretrain_step(self, x, y):
         with tf.GradientTape() as tape:
             ae = mse(x, self.autoencode(x, training=True))
-        minimize(tape, ae, self.generator_variables(), self.optimizers["g"])
+        self.minimize(tape, ae, self.generator_variables(), self.optimizers["g"])
         return {**self.nan_metrics(), "g_loss": ae, "ae_loss": ae}
 
     def generator_loss(self, ae, gan):
@@ -77,16 +77,12 @@ class AeganSteps(Steps):
             ae = mse(x, x_rec)
             gan = bce(tf.ones_like(fake_out), fake_out)
             g_loss, beta = self.generator_loss(ae, gan)
-        minimize(d_tape, d_loss, self.discriminator.trainable_variables, self.optimizers["d"])
-        minimize(g_tape, g_loss, self.generator_variables(), self.optimizers["g"])
+        self.minimize(d_tape, d_loss, self.discriminator.trainable_variables, self.optimizers["d"])
+        self.minimize(g_tape, g_loss, self.generator_variables(), self.optimizers["g"])
         return {
             "d_loss": d_loss, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
             "d_acc_real": tf.reduce_mean(tf.cast(real_out > 0, tf.float32)),
             "d_acc_fake": tf.reduce_mean(tf.cast(fake_out <= 0, tf.float32)),
             "g_loss": g_loss, "ae_loss": ae, "gan_loss": gan, "beta": tf.cast(beta, tf.float32),
         }
-
-    def preview(self, x, z, y):
-        """Inputs above their reconstructions, row by row."""
-        return reconstruction_rows(x, self.autoencode(x, training=False).numpy())
 

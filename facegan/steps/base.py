@@ -3,7 +3,8 @@
 A family's step methods (`train_step`, and others that `step_name` may choose) take a batch
 x (B, H, W, C) float32 in [-1, 1] and y (B,) int32 labels, do no I/O and no host round-trip,
 and return a dict of float32 scalar tensors named by `metrics`; the loop compiles them with
-tf.function and writes the figures outside the step.
+tf.function and writes the figures outside the step. Every update goes through
+`Steps.minimize`, which refuses non-finite ones and counts them in `skipped`.
 """
 
 from __future__ import annotations
@@ -23,14 +24,6 @@ def make_optimizer(cfg, loss_scaling: bool, variables) -> keras.optimizers.Optim
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     optimizer.build(variables)  # before the first compiled step and before a checkpoint restore
     return optimizer
-
-
-def minimize(tape: tf.GradientTape, loss, variables, optimizer) -> None:
-    """One update; under loss scaling the optimizer unscales and skips non-finite gradients."""
-    with tape:  # re-entered so that the scaling is recorded; otherwise its gradient is None
-        scaled = optimizer.scale_loss(loss)
-    gradients = tape.gradient(scaled, variables)
-    optimizer.apply_gradients(zip(gradients, variables))
 
 
 def bce(targets, logits):
@@ -58,14 +51,6 @@ def logits_model(discriminator: keras.Model) -> keras.Model:
     return keras.Model(discriminator.inputs, discriminator.get_layer(PROBABILITY).input)
 
 
-def reconstruction_rows(x: np.ndarray, x_rec: np.ndarray, columns: int = 8) -> np.ndarray:
-    """Rows of `columns` inputs, each followed by the row of their reconstructions."""
-    rows = []
-    for start in range(0, len(x), columns):
-        rows += [x[start:start + columns], x_rec[start:start + columns]]
-    return np.concatenate(rows)
-
-
 class Steps:
     metrics: tuple[str, ...] = ()
 
@@ -74,7 +59,29 @@ class Steps:
         self.generator = nets["generator"]
         self.discriminator = nets.get("discriminator")
         self.encoder = nets.get("encoder")
+        self.loss_scaling = loss_scaling
         self.optimizers = self.make_optimizers(loss_scaling)
+        self.skipped = tf.Variable(0, dtype=tf.int32, trainable=False, name="skipped_updates")
+
+    def minimize(self, tape: tf.GradientTape, loss, variables, optimizer) -> None:
+        """One update, not applied when the loss or a gradient is not finite; such updates add 1 to
+        `skipped`. Under loss scaling the optimizer itself skips non-finite gradients (and lowers its
+        scale), so only a non-finite loss, which no scale cures, counts as skipped."""
+        with tape:  # re-entered so that the scaling is recorded; otherwise its gradient is None
+            scaled = optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, variables)
+        finite = tf.reduce_all(tf.math.is_finite(loss))
+        if self.loss_scaling:
+            optimizer.apply_gradients(zip(gradients, variables))
+        else:
+            finite = tf.reduce_all(tf.stack([finite] + [tf.reduce_all(tf.math.is_finite(g)) for g in gradients]))
+
+            def apply():
+                optimizer.apply_gradients(zip(gradients, variables))
+                return tf.constant(True)
+
+            tf.cond(finite, apply, lambda: tf.constant(False))
+        self.skipped.assign_add(tf.cast(tf.logical_not(finite), tf.int32))
 
     def make_optimizers(self, loss_scaling: bool) -> dict:
         """One optimizer per adversary: "g" for the generator side, "d" for the discriminator."""
@@ -105,8 +112,3 @@ class Steps:
 
     def latents(self, n):
         return self.rng.normal((n, self.cfg.latent_dim))
-
-    def preview(self, x: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Images in [-1, 1] for the sample grid: generated from the fixed latents and labels."""
-        z, y = tf.convert_to_tensor(z), tf.convert_to_tensor(y)
-        return self.generator(self.generator_inputs(z, y), training=False).numpy()

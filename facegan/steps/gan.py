@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, bce, logits_model, minimize
+from facegan.steps.base import Steps, bce, logits_model
 
 
 class GanSteps(Steps):
@@ -40,8 +40,8 @@ class GanSteps(Steps):
         # both networks step on the same forward pass (as the TensorFlow DCGAN tutorial does)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             m = self.forward(x, y)
-        minimize(d_tape, m["d_loss"], self.discriminator.trainable_variables, self.optimizers["d"])
-        minimize(g_tape, m["g_loss"], self.generator_variables(), self.optimizers["g"])
+        self.minimize(d_tape, m["d_loss"], self.discriminator.trainable_variables, self.optimizers["d"])
+        self.minimize(g_tape, m["g_loss"], self.generator_variables(), self.optimizers["g"])
         return m
 
 
@@ -69,11 +69,11 @@ class GanAltSteps(GanSteps):
         d_turn = self.d_turn.read_value()
 
         def train_discriminator():
-            minimize(d_tape, m["d_loss"], self.discriminator.trainable_variables, self.optimizers["d"])
+            self.minimize(d_tape, m["d_loss"], self.discriminator.trainable_variables, self.optimizers["d"])
             return tf.constant(True)
 
         def train_generator():
-            minimize(g_tape, m["g_loss"], self.generator_variables(), self.optimizers["g"])
+            self.minimize(g_tape, m["g_loss"], self.generator_variables(), self.optimizers["g"])
             return tf.constant(False)
 
         tf.cond(d_turn, train_discriminator, train_generator)

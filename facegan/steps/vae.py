@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, make_optimizer, minimize, mse, reconstruction_rows
+from facegan.steps.base import Steps, make_optimizer, mse
 
 
 class VaeSteps(Steps):
@@ -20,10 +20,5 @@ class VaeSteps(Steps):
             ae = mse(x, self.generator(z, training=True))
             kl = tf.reduce_mean(-0.5 * tf.reduce_sum(1.0 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var), axis=1))
             loss = ae + self.cfg.kl_weight * kl
-        minimize(tape, loss, self.generator_variables(), self.optimizers["g"])
+        self.minimize(tape, loss, self.generator_variables(), self.optimizers["g"])
         return {"g_loss": loss, "ae_loss": ae, "kl_loss": kl}
-
-    def preview(self, x, z, y):
-        """Inputs above their reconstructions from the posterior mean."""
-        z_mean, _ = self.encoder(x, training=False)
-        return reconstruction_rows(x, self.generator(z_mean, training=False).numpy())

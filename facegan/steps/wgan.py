@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, minimize
+from facegan.steps.base import Steps
 
 
 def gradient_penalty(critic_fn, x_real, x_fake, eps, loss_scale=1.0):
@@ -41,10 +41,10 @@ class WganGpSteps(Steps):
                 gp = gradient_penalty(lambda x_hat: self.critic(x_hat, y), x, x_fake, eps,
                                       d_optimizer.scale_loss(tf.constant(1.0)))
                 d_loss = d_loss_real + d_loss_fake + self.cfg.gp_weight * gp
-            minimize(tape, d_loss, self.discriminator.trainable_variables, d_optimizer)
+            self.minimize(tape, d_loss, self.discriminator.trainable_variables, d_optimizer)
         with tf.GradientTape() as tape:
             x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
             g_loss = -tf.reduce_mean(self.critic(x_fake, y))
-        minimize(tape, g_loss, self.generator_variables(), self.optimizers["g"])
+        self.minimize(tape, g_loss, self.generator_variables(), self.optimizers["g"])
         return {"d_loss": d_loss, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake, "gp": gp,
                 "g_loss": g_loss}

@@ -1,0 +1,44 @@
+"""An exponential moving average of the generator side's weights (--ema DECAY).
+
+The averaged copies of the generator (and of the encoder, for the autoencoders) are separate
+networks; samples, evaluations and the saved generator.keras come from them when the average is
+on. After t updates the decay is min(DECAY, (1 + t) / (10 + t)), as tf.train.ExponentialMovingAverage
+does with num_updates, so that the average follows the fast early changes of the weights.
+Non-trainable weights (batch-norm statistics) are copied, not averaged.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+AVERAGED = ("encoder", "generator")
+
+
+class WeightAverage:
+    def __init__(self, nets: dict, decay: float):
+        self.decay = decay
+        self.nets = {name: _copy(nets[name]) for name in AVERAGED if name in nets}
+        self.pairs = [(average, weight, weight.trainable)
+                      for name, copy in self.nets.items()
+                      for average, weight in zip(copy.weights, nets[name].weights)]
+        self.updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="ema_updates")
+
+    def state(self) -> dict:
+        """What a checkpoint holds of the average."""
+        return {"ema_updates": self.updates, **{f"ema_{name}": net for name, net in self.nets.items()}}
+
+    def update(self) -> None:
+        """One averaging step, inside the compiled training step."""
+        t = tf.cast(self.updates, tf.float32)
+        decay = tf.minimum(self.decay, (1.0 + t) / (10.0 + t))
+        for average, weight, trainable in self.pairs:
+            value = tf.cast(weight, average.dtype)
+            average.assign(decay * average + (1.0 - decay) * value if trainable else value)
+        self.updates.assign_add(1)
+
+
+def _copy(model: keras.Model) -> keras.Model:
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
