@@ -334,6 +334,8 @@ class Trainer:
                 self.rollback("non-finite weights at the end of an epoch", "diverged")
             else:
                 self.end_epoch(*trained)
+            if signals.received:  # arrived during the epoch's last step or its end: the checkpoint is saved
+                self.interrupt(signals.received)
 
     def run_epoch(self, signals: StopSignals):
         """The steps of one epoch (after those an interrupted epoch already made).
@@ -354,7 +356,7 @@ class Trainer:
             # the step before this one has finished: reading it does not wait for the device
             if len(pending) > 1 and self.diverging(pending[-2], epoch + 1, first_step + len(pending) - 2):
                 return self.abandon_epoch(epoch)
-            if signals.received:
+            if signals.received and done + len(pending) < self.steps_per_epoch:
                 self.interrupt(signals.received, epoch, pending, first_step)
         if pending and self.diverging(pending[-1], epoch + 1, first_step + len(pending) - 1):
             return self.abandon_epoch(epoch)
@@ -385,18 +387,21 @@ class Trainer:
                             for i in range(len(pending))])
         return values
 
-    def interrupt(self, signum: int, epoch: int, pending: list, first_step: int) -> None:
-        """SIGINT/SIGTERM: log the steps made, checkpoint at this step, and stop."""
-        self.write_steps(epoch + 1, first_step, pending)
-        self.step.assign(first_step - 1 + len(pending))
-        self.reporter.epoch_end(epoch + 1, self.cfg.epochs, None)
+    def interrupt(self, signum: int, epoch: int | None = None, pending: list = (), first_step: int = 0) -> None:
+        """SIGINT/SIGTERM: in the middle of an epoch, log the steps made and checkpoint at this step
+        (between epochs the epoch's own checkpoint is the newest); then stop."""
         name = signal.Signals(signum).name
-        if self.weights_finite():
-            self.manager.save(checkpoint_number=int(self.step))
-            saved = f"checkpoint saved at step {int(self.step)}"
-        else:
-            saved = "weights not finite, so no checkpoint was saved"
-        self.write_summary("interrupted", f"{name} at epoch {epoch + 1}, step {int(self.step)}")
+        saved = f"the newest checkpoint is at step {int(self.step)}"
+        if pending:
+            self.write_steps(epoch + 1, first_step, pending)
+            self.step.assign(first_step - 1 + len(pending))
+            self.reporter.epoch_end(epoch + 1, self.cfg.epochs, None)
+            if self.weights_finite():
+                self.manager.save(checkpoint_number=int(self.step))
+                saved = f"checkpoint saved at step {int(self.step)}"
+            else:
+                saved = f"weights not finite, so no checkpoint was saved; {saved}"
+        self.write_summary("interrupted", f"{name} at step {int(self.step)}")
         raise TrainingStopped(f"interrupted by {name}; {saved}. Continue with: facegan train --resume {self.run}",
                               128 + signum)
 

@@ -1,0 +1,178 @@
+"""The health guard: each failure driven on purpose, its detection, the chosen reaction, and that
+nothing already written is lost."""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from typer.testing import CliRunner
+
+from facegan import registry
+from facegan.cli import app
+from facegan.config import TrainConfig
+from facegan.errors import TrainingStopped
+from facegan.health import symptoms
+from facegan.steps.gan import GanSteps
+from facegan.train import EXIT_STOPPED, train
+
+TINY = dict(image_size=16, latent_dim=8, batch_size=8, precision="float32")
+TINY_ARGS = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
+
+
+def rows(path) -> list[dict]:
+    return list(csv.DictReader(open(path)))
+
+
+def events(run) -> list[str]:
+    return [row["event"] for row in rows(run / "health.csv")]
+
+
+def run_until_stopped(cfg, out) -> TrainingStopped:
+    with pytest.raises(TrainingStopped) as stopped:
+        train(cfg, out=out)
+    assert stopped.value.exit_code == EXIT_STOPPED
+    return stopped.value
+
+
+# --- the checks on their own -------------------------------------------------------
+
+def history(**series) -> list[dict]:
+    length = len(next(iter(series.values())))
+    return [{"epoch": str(i + 1), **{k: str(v[i]) for k, v in series.items()}} for i in range(length)]
+
+
+def test_discriminator_overpowering_needs_high_accuracy_and_a_rising_generator_loss():
+    rising = history(d_acc_real=[1, 1, 0.99], d_acc_fake=[0.97, 1, 1], g_loss=[3, 5, 8], diversity=[1, 1, 1])
+    assert [(s.check, s.onset) for s in symptoms(rising, 3, 0.2)] == [("d_overpowering", 1)]
+    falling = history(d_acc_real=[1, 1, 1], d_acc_fake=[1, 1, 1], g_loss=[8, 5, 3], diversity=[1, 1, 1])
+    assert symptoms(falling, 3, 0.2) == []
+    one_good_epoch = history(d_acc_real=[1, 0.8, 1], d_acc_fake=[1, 1, 1], g_loss=[3, 5, 8], diversity=[1, 1, 1])
+    assert symptoms(one_good_epoch, 3, 0.2) == []
+    assert symptoms(rising[:2], 3, 0.2) == []  # not yet `patience` epochs
+
+
+def test_generator_overpowering_and_mode_collapse():
+    gave_up = history(d_acc_real=[0.5, 0.4], d_acc_fake=[0.02, 0.0], g_loss=[0.08, 0.01], diversity=[0.1, 0.3])
+    assert [s.check for s in symptoms(gave_up, 2, 0.2)] == ["g_overpowering"]
+    assert [s.check for s in symptoms(gave_up, 2, 0.5)] == ["g_overpowering", "mode_collapse"]
+    vae = [{"epoch": "1", "g_loss": "0.1", "diversity": ""}, {"epoch": "2", "g_loss": "0.1", "diversity": "0.01"}]
+    assert symptoms(vae, 2, 0.2) == []  # no accuracies, and a diversity never measured does not count
+
+
+# --- non-finite steps ----------------------------------------------------------------
+
+def test_a_diverging_run_rolls_back_with_lower_rates_then_stops_with_its_reason(faces_npz, tmp_path):
+    result = CliRunner().invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--epochs", "2", "--out", "run",
+                                      "--lr", "1e30", "--bad-steps", "3", "--max-rollbacks", "2", *TINY_ARGS])
+    assert result.exit_code == EXIT_STOPPED, result.output
+    assert "training stopped (diverged)" in result.stderr
+    run = tmp_path / "run"
+    assert events(run) == ["nonfinite", "rollback", "nonfinite", "rollback", "nonfinite", "stopped"]
+    assert [r["detail"].rsplit("learning rate ", 1)[1] for r in rows(run / "health.csv") if r["event"] == "rollback"] \
+        == ["5e+29", "2.5e+29"]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "diverged" and "non-finite" in summary["reason"] and summary["rollbacks"] == 2
+    assert json.loads((run / "config.json").read_text())["config"]["lr"] == 1e30  # written before, still whole
+    assert not (run / "generator.keras").exists()  # no final networks from non-finite weights
+
+
+def test_a_rollback_with_a_low_enough_rate_recovers_and_no_step_is_logged_twice(faces_npz, tmp_path):
+    cfg = TrainConfig.resolve("dcgan", data=str(faces_npz), epochs=2, lr=1e30, rollback_lr=1e-33, bad_steps=2, **TINY)
+    run = train(cfg, out=tmp_path / "run")  # after one rollback the rate is 1e-3
+    assert events(run) == ["nonfinite", "rollback"]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["rollbacks"] == 1 and summary["skipped_steps"] == 0
+    assert [int(r["step"]) for r in rows(run / "metrics.csv")] == list(range(1, 11))
+    weights = keras.saving.load_model(run / "generator.keras").get_weights()
+    assert all(np.isfinite(w).all() for w in weights)
+
+
+def test_an_update_with_a_non_finite_loss_is_not_applied(faces_npz):
+    """Real images of NaN make the discriminator's loss NaN: its update is refused and counted; the
+    generator's loss (fakes only) stays finite, and its update is made."""
+    cfg = TrainConfig.resolve("dcgan", **TINY)
+    nets = registry.get("dcgan").build_networks(cfg)
+    steps = GanSteps(cfg, nets, tf.random.Generator.from_seed(0), loss_scaling=False)
+    copy = lambda net: [w.numpy().copy() for w in net.trainable_weights]  # noqa: E731
+    d_before, g_before = copy(nets["discriminator"]), copy(nets["generator"])
+    metrics = tf.function(steps.train_step)(np.full((4, 16, 16, 1), np.nan, np.float32), np.zeros(4, np.int32))
+    assert np.isnan(metrics["d_loss"]) and np.isfinite(metrics["g_loss"])
+    assert int(steps.skipped.numpy()) == 1
+    for before, after in zip(d_before, copy(nets["discriminator"])):
+        np.testing.assert_array_equal(before, after)
+    assert any(not np.array_equal(b, a) for b, a in zip(g_before, copy(nets["generator"])))
+
+
+# --- collapse --------------------------------------------------------------------------
+
+def discriminator_only(self, x, y):
+    with tf.GradientTape() as tape:
+        m = self.forward(x, y)
+    self.minimize(tape, m["d_loss"], self.discriminator.trainable_variables, self.optimizers["d"])
+    return m
+
+
+def generator_only(self, x, y):
+    with tf.GradientTape() as tape:
+        m = self.forward(x, y)
+    self.minimize(tape, m["g_loss"], self.generator_variables(), self.optimizers["g"])
+    return m
+
+
+def test_a_frozen_generator_is_overpowered_and_the_run_stops(faces_npz, tmp_path, monkeypatch):
+    monkeypatch.setattr(GanSteps, "train_step", discriminator_only)
+    cfg = TrainConfig.resolve("dcgan", data=str(faces_npz), epochs=12, lr=1e-3, on_collapse="stop",
+                              min_diversity=0.0, eval_every=0, **TINY)
+    stopped = run_until_stopped(cfg, tmp_path / "run")
+    assert "d_overpowering" in str(stopped)
+    run = tmp_path / "run"
+    assert events(run)[-2:] == ["d_overpowering", "stopped"]
+    epochs = rows(run / "epochs.csv")
+    last = int(epochs[-1]["epoch"])
+    assert last < 12 and json.loads((run / "summary.json").read_text())["status"] == "collapsed"
+    assert (run / "samples" / f"epoch_{last:04d}.png").exists()  # written before the stop, kept
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith(f"ckpt-{last * 5}")  # resumable
+
+
+def test_a_generator_facing_a_frozen_discriminator_is_flagged_and_the_run_goes_on(faces_npz, tmp_path, monkeypatch):
+    monkeypatch.setattr(GanSteps, "train_step", generator_only)
+    cfg = TrainConfig.resolve("dcgan", data=str(faces_npz), epochs=6, lr=1e-3, min_diversity=0.0, eval_every=0, **TINY)
+    run = train(cfg, out=tmp_path / "run")  # --on-collapse warn is the default
+    assert "g_overpowering" in events(run)
+    assert {r["action"] for r in rows(run / "health.csv")} == {"warn"}
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+
+
+class ConstantImage(keras.layers.Layer):
+    """A generator that ignores its latent: one learnable image for every sample."""
+
+    def build(self, input_shape):
+        self.image = self.add_weight(shape=(16, 16, 1), initializer="random_normal")
+
+    def call(self, z):
+        return keras.ops.tanh(self.image)[None] + keras.ops.reshape(0.0 * z[:, :1], (-1, 1, 1, 1))
+
+
+def test_a_generator_of_one_image_is_mode_collapse_and_rollbacks_end_in_a_stop(faces_npz, tmp_path, monkeypatch):
+    build = registry.ModelSpec.build_networks
+
+    def constant_generator(spec, cfg):
+        nets = build(spec, cfg)
+        nets["generator"] = keras.Sequential([keras.Input((cfg.latent_dim,)), ConstantImage()])
+        return nets
+
+    monkeypatch.setattr(registry.ModelSpec, "build_networks", constant_generator)
+    cfg = TrainConfig.resolve("dcgan", data=str(faces_npz), epochs=4, on_collapse="rollback", collapse_patience=2,
+                              max_rollbacks=1, eval_every=0, **TINY)
+    run = tmp_path / "run"
+    stopped = run_until_stopped(cfg, run)
+    assert "mode_collapse" in str(stopped)
+    assert events(run) == ["mode_collapse", "rollback", "mode_collapse", "stopped"]
+    assert [r["action"] for r in rows(run / "health.csv")][:2] == ["rollback", "rollback"]
+    assert "back to epoch 0, step 0" in rows(run / "health.csv")[1]["detail"]
+    assert [float(r["diversity"]) for r in rows(run / "epochs.csv")] == [0.0, 0.0]
+    assert [int(r["step"]) for r in rows(run / "metrics.csv")] == list(range(1, 11))  # retrained, not doubled
+    assert json.loads((run / "summary.json").read_text())["status"] == "collapsed"
