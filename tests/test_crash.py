@@ -1,0 +1,97 @@
+"""Crash safety with real training processes: SIGKILL at a random moment, SIGTERM and SIGINT."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from facegan.cli import app
+from facegan.imaging import read_png
+
+TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "4", "--precision", "float32"]
+EPOCHS = 4
+STEPS_PER_EPOCH = 10  # 40 faces, batch 4
+
+
+def start(faces_npz, out) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "facegan", "train", "wgan-gp", "--data", str(faces_npz), "--epochs", str(EPOCHS),
+         "--out", str(out), "--eval-every", "2", *TINY],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_first_epoch(process, run, timeout=120.0) -> None:
+    """Until the run has checkpointed its first epoch (the process is then inside its loop)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = run / "checkpoints" / "checkpoint"
+        if state.exists() and f"ckpt-{STEPS_PER_EPOCH}" in state.read_text():
+            return
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    process.kill()
+    pytest.fail("the training process did not finish its first epoch in time")
+
+
+def column(path, name) -> list[int]:
+    return [int(row[name]) for row in csv.DictReader(open(path))]
+
+
+def resume(run):
+    result = CliRunner().invoke(app, ["train", "--resume", str(run)])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def assert_whole_and_counted_once(run) -> None:
+    """Every file parses, every step and epoch is logged exactly once, the run is complete."""
+    assert column(run / "metrics.csv", "step") == list(range(1, EPOCHS * STEPS_PER_EPOCH + 1))
+    assert column(run / "epochs.csv", "epoch") == list(range(1, EPOCHS + 1))
+    for path in run.rglob("*.json"):
+        json.loads(path.read_text())
+    for path in (run / "samples").glob("*.png"):
+        assert read_png(path).shape[0] > 16
+    assert not list(run.rglob("*.tmp*"))
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["epochs"] == EPOCHS
+
+
+def test_sigkill_at_a_random_moment_resumes_with_no_step_counted_twice(faces_npz, tmp_path):
+    run = tmp_path / "run"
+    process = start(faces_npz, run)
+    wait_for_first_epoch(process, run)
+    time.sleep(np.random.default_rng().uniform(0.0, 1.5))  # anywhere in the next epochs: steps, evaluation, saving
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    resume(run)
+    assert_whole_and_counted_once(run)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_checkpoints_the_current_step_and_resuming_equals_an_uninterrupted_run(
+        faces_npz, tmp_path, stop_signal):
+    run = tmp_path / "run"
+    process = start(faces_npz, run)
+    wait_for_first_epoch(process, run)
+    process.send_signal(stop_signal)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + stop_signal, stderr
+    assert f"interrupted by {signal.Signals(stop_signal).name}" in stderr and "--resume" in stderr
+    logged = column(run / "metrics.csv", "step")
+    state = (run / "checkpoints" / "checkpoint").read_text()
+    assert f'model_checkpoint_path: "ckpt-{logged[-1]}"' in state  # the checkpoint is at the last logged step
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+
+    resume(run)
+    assert_whole_and_counted_once(run)
+    whole = tmp_path / "whole"
+    assert start(faces_npz, whole).wait() == 0
+    np.testing.assert_allclose(np.loadtxt(run / "metrics.csv", delimiter=",", skiprows=1),
+                               np.loadtxt(whole / "metrics.csv", delimiter=",", skiprows=1), rtol=1e-4, atol=1e-5)
