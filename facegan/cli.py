@@ -207,6 +207,69 @@ def train(
 
 
 
+@app.command("eval")
+def evaluate(
+    run: Annotated[Optional[Path], typer.Argument(help="Run directory (default: the newest under ./runs).")] = None,
+    n: Annotated[int, typer.Option("-n", "--n", help="Images per set: generated, real reference, real noise floor.")] = 2048,
+    data: Annotated[Optional[str], typer.Option(help="Real images to measure against (default: the run's training data).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the real sets, latents, patches and projections.")] = 0,
+    best: Annotated[bool, typer.Option("--best", help="Evaluate the checkpoint of the run's best evaluation during training.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+):
+    """Sample quality by measure: the sliced Wasserstein distance (SWD) between generated and real images.
+
+    As in the progressive-GAN paper: per level of a Laplacian pyramid (the model's resolution down
+    to 16x16), 128 7x7 patches per image, 512 random projections, x1e3; lower is better. The same
+    figure between two disjoint real sets is the noise floor, what a perfect model scores. Also the
+    blur factor of samples and data, and the copy rate of `facegan nearest` when it has run.
+    Autoencoders (AE-GAN, VAE) are measured on reconstructions of real images. The figures go to
+    RUN/eval.json, where `facegan compare` finds them.
+
+    Examples:
+      facegan eval
+      facegan eval runs/003-dcgan --n 512 --seed 1
+      facegan eval runs/003-dcgan --best --json
+    """
+    from facegan import rundir
+
+    try:
+        run = rundir.resolve_run(run)
+        config = rundir.read_config(run)["config"]
+        if n < 1:
+            raise FaceganError("-n must be positive")
+        import_tensorflow()
+        from facegan.analysis import sample as sampling
+        from facegan.analysis.evaluate import evaluate as measure
+        from facegan.data import load_faces
+
+        nets = sampling.load_networks(run, best)
+        faces = load_faces(data or config["data"], config["image_size"], config["channels"])
+        if len(faces.images) < 2 * n:
+            err.print(f"{len(faces.images)} real images: two sets of {len(faces.images) // 2} instead of {n}",
+                      highlight=False)
+        with err.status(f"measuring {config['model']} against {data or config['data']}"):
+            result = measure(nets, config, faces.images, n, seed, run)
+    except FaceganError as error:
+        raise fail(str(error))
+    result["settings"]["data"] = data or config["data"]
+    result["checkpoint"] = "best" if best else "final"
+    rundir.write_json(run / "eval.json", result)
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    settings = result["settings"]
+    table = Table(box=box.SIMPLE_HEAD, caption=f"{settings['images']} images per set, {settings['projections']} "
+                  f"projections, seed {seed}; {settings['generated']} of {run}", caption_justify="left")
+    for header in ("figure", settings["generated"], "real vs real"):
+        table.add_column(header, justify="left" if header == "figure" else "right")
+    for level in settings["levels"]:
+        table.add_row(f"SWD x1e3, {level}x{level}", f"{result[f'swd_{level}']:.2f}", f"{result[f'swd_real_{level}']:.2f}")
+    table.add_row("SWD x1e3, mean", f"{result['swd']:.2f}", f"{result['swd_real']:.2f}", style="bold")
+    table.add_row("blur factor", f"{result['blur']:.1f}", f"{result['blur_real']:.1f}")
+    table.add_row("copy rate", "-" if result["copy_rate"] is None else f"{result['copy_rate']:.1%}", "")
+    out.print(table)
+
+
 @app.command()
 def blur(
     paths: Annotated[list[Path], typer.Argument(help="Run directories, image folders or image files.")],
@@ -325,12 +388,15 @@ def compare(
         if not run_paths:
             raise FaceganError("no run to compare: give run directories or train one under ./runs")
         keys, columns = comparison.table(run_paths, sort)
+        differ = comparison.not_comparable(run_paths, keys)
     except FaceganError as error:
         raise fail(str(error))
     if format is Format.json:
-        print(json.dumps({"runs": columns}, indent=2))
+        print(json.dumps({"runs": columns, "not_comparable": differ}, indent=2))
         return
-    rows = comparison.grid(keys, columns, transpose)
+    for settings in sorted({", ".join(names) for names in differ.values()}):
+        err.print(f"[yellow]not comparable:[/yellow] SWD figures computed with different {settings}", highlight=False)
+    rows = comparison.grid(keys, columns, transpose, differ)
     if format is Format.markdown:
         print(comparison.markdown(rows))
     elif format is Format.csv:
@@ -356,6 +422,7 @@ def sample(
     label: Annotated[Optional[int], typer.Option(help="Class of every sample (conditional models; default: cycle the classes).")] = None,
     mean: Annotated[float, typer.Option(help="Mean of the latent prior (VAE experiments).")] = 0.0,
     std: Annotated[float, typer.Option(help="Standard deviation of the latent prior.")] = 1.0,
+    best: Annotated[bool, typer.Option("--best", help="Use the checkpoint of the run's best evaluation (checkpoints/best).")] = False,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/samples/sample-NNN).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
 ):
@@ -383,14 +450,14 @@ def sample(
         import_tensorflow()
         from facegan.analysis import sample as sampling
 
-        nets = sampling.load_networks(run)
+        nets = sampling.load_networks(run, best)
         rank = rank or keep_top is not None
         if rank and "discriminator" not in nets:
             raise FaceganError(f"{config['model']} has no discriminator to rank by")
     except FaceganError as error:
         raise fail(str(error))
     z, labels, images = sampling.new_samples(nets["generator"], config, n, seed, mean, std, label)
-    record = {"run": str(run), "model": config["model"], "n": n, "seed": seed}
+    record = {"run": str(run), "model": config["model"], "n": n, "seed": seed, "checkpoint": "best" if best else "final"}
     saved = {"z": z, "labels": labels}
     if rank:
         score = sampling.scores(nets["discriminator"], images, labels, classes)

@@ -2,8 +2,10 @@
 
 Rows: the original table (blur factor with the data's alongside, discriminator losses and
 accuracies, generator loss, complexity, latent size), then model, epochs, images/s, wall time,
-and every number that an analysis command stored in the run as `<command>.json`.
-A figure never computed is None (shown as "-"), never 0.
+the evaluations during training, and every number that an analysis command stored in the run as
+`<command>.json` (eval.swd, ...). A figure never computed is None (shown as "-"), never 0.
+SWD figures are comparable only when computed with the same settings (images, projections,
+seed, data, ...); `not_comparable` names the figures whose settings differ between the runs.
 """
 
 from __future__ import annotations
@@ -24,8 +26,14 @@ ROWS = {
     "complexity": "complexity (trainable / non-trainable)", "latent_dim": "latent space nodes",
     "model": "model", "epochs": "epochs", "images_per_s": "images/s", "wall_s": "wall time (s)",
     "copy_rate": "nearest-neighbour copy rate",
+    "status": "status", "swd": "SWD x1e3 (last evaluation)", "best_swd": "SWD x1e3, best",
+    "best_epoch": "best epoch", "swd_real": "SWD x1e3, real vs real",
 }
 OWN_FILES = {"config.json", "summary.json", "blur.json"}
+TABLE_FIGURES = {"nearest.json": {"copy_rate"}}  # figures of other files that fill a row of the table
+# the figures of each settings block: (file, key of its settings, does a figure key belong to it)
+SETTINGS = [("summary.json", "eval_settings", lambda key: key in ("swd", "best_swd", "swd_real")),
+            ("eval.json", "settings", lambda key: key.startswith("eval."))]
 
 
 def _read(path: Path) -> dict:
@@ -45,7 +53,7 @@ def figures(run: Path) -> dict:
             continue
         for key, value in _read(path).items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                row[key if key in ROWS else f"{path.stem}.{key}"] = value
+                row[key if key in TABLE_FIGURES.get(path.name, ()) else f"{path.stem}.{key}"] = value
     return row
 
 
@@ -62,8 +70,20 @@ def table(runs: list[Path], sort: str | None = None) -> tuple[list[str], dict[st
     return keys, columns
 
 
-def label(key: str) -> str:
-    return ROWS.get(key, key)
+def not_comparable(runs: list[Path], keys: list[str]) -> dict[str, list[str]]:
+    """{figure: the names of the settings that differ} for figures whose runs computed them differently."""
+    found = {}
+    for file, settings_key, belongs in SETTINGS:
+        blocks = [block for run in runs if (block := _read(run / file).get(settings_key))]
+        differing = sorted({name for block in blocks for name in block
+                            if any(other.get(name) != block.get(name) for other in blocks)})
+        if differing:
+            found.update({key: differing for key in keys if belongs(key)})
+    return found
+
+
+def label(key: str, marked=()) -> str:
+    return ROWS.get(key, key) + (" [not comparable]" if key in marked else "")
 
 
 def cell(value) -> str:
@@ -74,12 +94,14 @@ def cell(value) -> str:
     return str(value)
 
 
-def grid(keys: list[str], columns: dict[str, dict], transpose: bool) -> list[list[str]]:
-    """Header + body as strings: one column per run, or with transpose one row per run."""
+def grid(keys: list[str], columns: dict[str, dict], transpose: bool, marked=()) -> list[list[str]]:
+    """Header + body as strings: one column per run, or with transpose one row per run; the labels of
+    `marked` figures say that they are not comparable."""
     if transpose:
-        return [["run", *map(label, keys)]] + [[name, *(cell(row.get(k)) for k in keys)]
-                                              for name, row in columns.items()]
-    return [["figure", *columns]] + [[label(k), *(cell(row.get(k)) for row in columns.values())] for k in keys]
+        return [["run", *(label(k, marked) for k in keys)]] + [[name, *(cell(row.get(k)) for k in keys)]
+                                                              for name, row in columns.items()]
+    return [["figure", *columns]] + [[label(k, marked), *(cell(row.get(k)) for row in columns.values())]
+                                     for k in keys]
 
 
 def markdown(rows: list[list[str]]) -> str:

@@ -13,22 +13,28 @@ import tensorflow as tf
 
 from facegan import registry, rundir
 from facegan.config import TrainConfig
+from facegan.ema import AVERAGED
 from facegan.errors import FaceganError
 
 BATCH = 256  # images generated or scored per call
 
 
-def load_networks(run: Path) -> dict:
-    """The run's networks: the final .keras files, or the newest checkpoint of an unfinished run."""
+def load_networks(run: Path, best: bool = False) -> dict:
+    """The run's networks: the final .keras files, or the newest checkpoint of an unfinished run, or
+    with `best` the checkpoint of its best evaluation. A run trained with --ema gives its averaged
+    generator (and encoder), as its generator.keras holds."""
     cfg = TrainConfig(**rundir.read_config(run)["config"])
-    if (run / "generator.keras").is_file():
+    if not best and (run / "generator.keras").is_file():
         return {name: keras.saving.load_model(run / f"{name}.keras", compile=False)
                 for name in ("generator", "discriminator", "encoder") if (run / f"{name}.keras").is_file()}
-    latest = tf.train.latest_checkpoint(str(run / "checkpoints"))
+    directory = run / "checkpoints" / ("best" if best else "")
+    latest = tf.train.latest_checkpoint(str(directory))
     if latest is None:
-        raise FaceganError(f"{run} has no generator: neither generator.keras nor a checkpoint")
+        raise FaceganError(f"{run} has no best checkpoint (it was trained with --eval-every 0, or has not been "
+                           "evaluated yet)" if best else f"{run} has no generator: neither generator.keras nor a checkpoint")
     nets = registry.get(cfg.model).build_networks(cfg)
-    tf.train.Checkpoint(**nets).restore(latest).expect_partial()
+    names = {f"ema_{name}" if cfg.ema and name in AVERAGED else name: net for name, net in nets.items()}
+    tf.train.Checkpoint(**names).restore(latest).expect_partial()
     return nets
 
 
