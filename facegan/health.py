@@ -6,8 +6,9 @@ of them shows the failure:
                   higher at the end of the window than at its start
   g_overpowering  the discriminator gave up: fake accuracy <= 0.05 and generator loss <= 0.1
                   (the end of the 100-epoch DCGAN run that produced nothing usable)
-  mode_collapse   the fixed-latent batch has lost its variety: its diversity relative to the
-                  data's (mean pairwise distance of its images) below `min_diversity`
+  mode_collapse   the fixed-latent batch has no variety: its diversity relative to the data's
+                  (mean pairwise distance of its images) below `min_diversity` and not rising
+                  (an untrained generator starts with little variety and gains it: not a collapse)
 Non-finite steps are handled in the loop itself (see facegan.train).
 """
 
@@ -54,8 +55,8 @@ def symptoms(history: list[dict], patience: int, min_diversity: float) -> list[S
                              f"discriminator fake accuracy <= {ACCURACY_LOW} and generator loss <= {G_LOSS_LOW} "
                              f"for {patience} epochs: the discriminator gave up"))
     diversity = series["diversity"]
-    if all(d < min_diversity for d in diversity):  # NaN (no diversity measured) never counts
+    if all(d < min_diversity for d in diversity) and diversity[-1] <= diversity[0]:  # NaN never counts
         found.append(Symptom("mode_collapse", onset,
                              f"sample diversity {diversity[-1]:.3g} of the data's, below {min_diversity} "
-                             f"for {patience} epochs"))
+                             f"and not rising for {patience} epochs"))
     return found

@@ -55,11 +55,20 @@ def test_discriminator_overpowering_needs_high_accuracy_and_a_rising_generator_l
 
 
 def test_generator_overpowering_and_mode_collapse():
-    gave_up = history(d_acc_real=[0.5, 0.4], d_acc_fake=[0.02, 0.0], g_loss=[0.08, 0.01], diversity=[0.1, 0.3])
+    gave_up = history(d_acc_real=[0.5, 0.4], d_acc_fake=[0.02, 0.0], g_loss=[0.08, 0.01], diversity=[0.3, 0.1])
     assert [s.check for s in symptoms(gave_up, 2, 0.2)] == ["g_overpowering"]
     assert [s.check for s in symptoms(gave_up, 2, 0.5)] == ["g_overpowering", "mode_collapse"]
     vae = [{"epoch": "1", "g_loss": "0.1", "diversity": ""}, {"epoch": "2", "g_loss": "0.1", "diversity": "0.01"}]
     assert symptoms(vae, 2, 0.2) == []  # no accuracies, and a diversity never measured does not count
+
+
+def test_an_untrained_generator_gaining_variety_is_not_mode_collapse():
+    """The first epochs of a DCGAN on CelebA-2k: diversity 0.06, 0.13, 0.16 of the data's, rising."""
+    early = history(d_acc_real=[0.9, 0.95, 0.96], d_acc_fake=[0.9, 0.99, 0.97], g_loss=[2.5, 3.8, 4.4],
+                    diversity=[0.06, 0.13, 0.16])
+    assert symptoms(early, 3, 0.2) == []
+    falling = history(d_acc_real=[0.8] * 3, d_acc_fake=[0.8] * 3, g_loss=[1] * 3, diversity=[0.19, 0.1, 0.05])
+    assert [s.check for s in symptoms(falling, 3, 0.2)] == ["mode_collapse"]
 
 
 # --- non-finite steps ----------------------------------------------------------------
