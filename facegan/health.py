@@ -20,6 +20,7 @@ from dataclasses import dataclass
 ACCURACY_HIGH = 0.95
 ACCURACY_LOW = 0.05
 G_LOSS_LOW = 0.1
+RISING = 1.1  # diversity rises when it ends above 1.1 times (plus 1e-3) where the window began
 ON_COLLAPSE = ("warn", "stop", "rollback")
 HEALTH_HEADER = ["epoch", "step", "event", "detail", "action"]
 
@@ -55,7 +56,8 @@ def symptoms(history: list[dict], patience: int, min_diversity: float) -> list[S
                              f"discriminator fake accuracy <= {ACCURACY_LOW} and generator loss <= {G_LOSS_LOW} "
                              f"for {patience} epochs: the discriminator gave up"))
     diversity = series["diversity"]
-    if all(d < min_diversity for d in diversity) and diversity[-1] <= diversity[0]:  # NaN never counts
+    rising = diversity[-1] > RISING * diversity[0] + 1e-3
+    if all(d < min_diversity for d in diversity) and not rising:  # NaN never counts
         found.append(Symptom("mode_collapse", onset,
                              f"sample diversity {diversity[-1]:.3g} of the data's, below {min_diversity} "
                              f"and not rising for {patience} epochs"))

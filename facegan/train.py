@@ -224,8 +224,7 @@ class Trainer:
         keras.mixed_precision.set_global_policy(POLICIES[cfg.precision])
         keras.utils.set_random_seed(cfg.seed)
         self.nets = spec.build_networks(cfg)
-        self.rng = tf.random.Generator.from_seed(cfg.seed)
-        self.family = FAMILIES[spec.steps](cfg, self.nets, self.rng, loss_scaling=cfg.precision == "float16")
+        self.family = FAMILIES[spec.steps](cfg, self.nets, loss_scaling=cfg.precision == "float16")
         self.average = WeightAverage(self.nets, cfg.ema) if cfg.ema else None
         self.compiled = {}
         self.streak = 0  # non-finite steps in a row
@@ -238,7 +237,7 @@ class Trainer:
         self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.checkpoint = tf.train.Checkpoint(
             step=self.step, epoch=self.epoch, rollbacks=self.rollbacks, best_swd=self.best_swd,
-            best_epoch=self.best_epoch, rng=self.rng, **self.nets, **self.family.state(),
+            best_epoch=self.best_epoch, **self.nets, **self.family.state(),
             **{f"{name}_optimizer": opt for name, opt in self.family.optimizers.items()},
             **(self.average.state() if self.average else {}))
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(run / "checkpoints"),
@@ -259,7 +258,7 @@ class Trainer:
             levels = [key for key in self.floor if key != "mean"]
             reporter.notice(f"evaluation every {cfg.eval_interval} epoch(s) on {len(self.eval_set.reference)} images; "
                             f"SWD noise floor (real vs real) {self.floor['mean']:.1f}")
-        self.step_columns = [*self.family.metrics, "skipped"]
+        self.step_columns = list(self.family.metrics)
         self.epoch_columns = ["epoch", *self.step_columns, "diversity", *(f"swd_{level}" for level in levels),
                               "swd", "images_per_s", "wall_s"]
 
@@ -307,19 +306,19 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------
 
     def compiled_step(self, name: str):
-        """The family's step `name`, compiled together with the weight average's update; its metrics
-        gain `skipped`, the number of updates the step refused as non-finite."""
+        """The family's step `name` for the step number given, compiled together with the weight
+        average's update."""
         if name not in self.compiled:
             step = getattr(self.family, name)
 
-            def guarded(x, y):
-                self.family.skipped.assign(0)
+            def numbered(x, y, number):
+                self.family.step_number, self.family.draw_site = number, 0  # the random draws of this step
                 metrics = step(x, y)
                 if self.average is not None:
                     self.average.update()
-                return {**metrics, "skipped": tf.cast(self.family.skipped, tf.float32)}
+                return metrics
 
-            self.compiled[name] = tf.function(guarded, jit_compile=self.cfg.xla)
+            self.compiled[name] = tf.function(numbered, jit_compile=self.cfg.xla)
         return self.compiled[name]
 
     def fit(self, signals: StopSignals) -> None:
@@ -351,7 +350,7 @@ class Trainer:
         self.reporter.epoch_start(epoch + 1, cfg.epochs, self.steps_per_epoch, self.batch_size)
         start = time.perf_counter()
         for x, y in make_dataset(self.images, self.labels, self.batch_size, cfg.seed, epoch, skip_batches=done):
-            pending.append(step(x, y))
+            pending.append(step(x, y, tf.constant(first_step + len(pending), tf.int64)))
             self.reporter.step(done + len(pending), lambda: {k: float(v) for k, v in pending[-1].items()})
             # the step before this one has finished: reading it does not wait for the device
             if len(pending) > 1 and self.diverging(pending[-2], epoch + 1, first_step + len(pending) - 2):

@@ -22,8 +22,7 @@ def build(cfg: TrainConfig, precision: str = "float32"):
     keras.utils.set_random_seed(cfg.seed)
     try:
         nets = registry.get(cfg.model).build_networks(cfg)
-        rng = tf.random.Generator.from_seed(cfg.seed)
-        family = FAMILIES[registry.get(cfg.model).steps](cfg, nets, rng, loss_scaling=precision == "float16")
+        family = FAMILIES[registry.get(cfg.model).steps](cfg, nets, loss_scaling=precision == "float16")
     finally:
         keras.mixed_precision.set_global_policy("float32")
     return nets, family

@@ -80,7 +80,7 @@ def test_gradient_penalty_of_a_linear_critic(loss_scale):
     eps = tf.random.stateless_uniform((6, 1, 1, 1), (9, 9))
     gp = gradient_penalty(linear_critic(w), x_real, x_fake, eps, loss_scale)
     expected = (np.linalg.norm(w.numpy()) - 1.0) ** 2
-    assert float(gp) == pytest.approx(expected, rel=1e-5)
+    np.testing.assert_allclose(gp.numpy(), np.full(6, expected), rtol=1e-5)  # one penalty per example
 
 
 def test_wgan_gp_step_under_float16_loss_scaling_gives_the_float32_penalty():
@@ -97,8 +97,17 @@ def test_wgan_gp_step_under_float16_loss_scaling_gives_the_float32_penalty():
 def test_wgan_interpolation_weights_are_uniform_in_0_1():
     cfg = tiny_config("wgan-gp")
     _, family = build(cfg)
-    draws = family.rng.uniform((4000, 1, 1, 1), 0.0, 1.0).numpy()
-    assert draws.min() >= 0 and draws.max() <= 1 and abs(draws.mean() - 0.5) < 0.02
+    draws = family.draw("uniform", 4000, (1, 1, 1)).numpy()
+    assert draws.shape == (4000, 1, 1, 1) and draws.min() >= 0 and draws.max() <= 1 and abs(draws.mean() - 0.5) < 0.02
+
+
+def test_random_draws_depend_on_the_seed_the_step_and_the_call_site():
+    cfg = tiny_config("dcgan")
+    _, family = build(cfg)
+    draw = lambda number, site: (setattr(family, "step_number", tf.constant(number, tf.int64)),  # noqa: E731
+                                 setattr(family, "draw_site", site), family.latents(3).numpy())[-1]
+    np.testing.assert_array_equal(draw(7, 0), draw(7, 0))
+    assert not np.array_equal(draw(7, 0), draw(8, 0)) and not np.array_equal(draw(7, 0), draw(7, 1))
 
 
 def test_gan_alt_alternates_networks_batch_by_batch():
@@ -127,22 +136,22 @@ def test_gan_alt_threshold_keeps_training_the_discriminator_until_its_loss_is_lo
 def test_bce_is_the_usual_loss_for_labels_in_0_1():
     targets = tf.constant([[1.0], [0.0], [0.3]])
     logits = tf.constant([[2.0], [-1.5], [0.4]])
-    expected = tf.reduce_mean(tf.keras.losses.binary_crossentropy(targets, logits, from_logits=True))
-    assert float(bce(targets, logits)) == pytest.approx(float(expected), rel=1e-6)
+    expected = tf.keras.losses.binary_crossentropy(targets, logits, from_logits=True)
+    np.testing.assert_allclose(bce(targets, logits).numpy(), expected.numpy(), rtol=1e-6)  # per example
 
 
 def test_bce_keeps_the_generator_gradient_when_the_discriminator_is_sure():
     logits = tf.constant([[-40.0]])  # the discriminator is sure the fake is fake: p = 4e-18
     with tf.GradientTape() as tape:
         tape.watch(logits)
-        loss = bce(tf.ones_like(logits), logits)
+        loss = bce(tf.ones_like(logits), logits)[0]
     assert float(loss) == pytest.approx(40.0, rel=1e-4)
     assert float(tape.gradient(loss, logits)[0, 0]) == pytest.approx(-1.0, rel=1e-4)
 
 
 def test_bce_with_noisy_labels_above_1_is_bounded_as_in_pytorch():
     """Real target 1.05: the loss falls as the logit grows, but only until log(1 - p) reaches -100."""
-    losses = [float(bce(tf.constant([[1.05]]), tf.constant([[logit]]))) for logit in (10.0, 200.0, 1e6)]
+    losses = [float(bce(tf.constant([[1.05]]), tf.constant([[logit]]))[0]) for logit in (10.0, 200.0, 1e6)]
     assert losses[1] == pytest.approx(-0.05 * 100, rel=1e-3) and losses[2] == losses[1] < losses[0]
 
 

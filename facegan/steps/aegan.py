@@ -1,6 +1,6 @@
 """AE-GAN steps: an autoencoder generator G(x) = decoder(encoder(x)) judged by a discriminator.
 
-With ae = MSE(x, G(x)) and gan = BCE(real labels, D(G(x))), the generator loss is
+With ae = MSE(x, G(x)) and gan = BCE(real labels, D(G(x))) over the (global) batch, the generator loss is
     v0: alpha*ae + beta*gan            v1: alpha*ae + beta*gan/(alpha*ae)
     v4: ae + beta_t*gan (beta_t from the slope of ae, see v4_beta)
     v5: ae + min(ae, gan)
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, bce, mse
+from facegan.steps.base import Steps, bce, mse, share, through_global
 
 
 def v4_beta(ae, history: tf.Variable, count: tf.Variable, a: float, window: int):
@@ -30,12 +30,13 @@ def v4_beta(ae, history: tf.Variable, count: tf.Variable, a: float, window: int)
 
 class AeganSteps(Steps):
     metrics = ("d_loss", "d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake",
-               "g_loss", "ae_loss", "gan_loss", "beta")
+               "g_loss", "ae_loss", "gan_loss", "beta", "skipped")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.ae_history = tf.Variable(tf.zeros([self.cfg.beta_window]), trainable=False, name="ae_history")
-        self.ae_count = tf.Variable(0, dtype=tf.int64, trainable=False, name="ae_count")
+        once = dict(trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)  # global values
+        self.ae_history = tf.Variable(tf.zeros([self.cfg.beta_window]), name="ae_history", **once)
+        self.ae_count = tf.Variable(0, dtype=tf.int64, name="ae_count", **once)
 
     def state(self) -> dict:
         return {"ae_history": self.ae_history, "ae_count": self.ae_count}
@@ -48,22 +49,24 @@ class AeganSteps(Steps):
 
     def pretrain_step(self, x, y):
         with tf.GradientTape() as tape:
-            ae = mse(x, self.autoencode(x, training=True))
-        self.minimize(tape, ae, self.generator_variables(), self.optimizers["g"])
-        return {**self.nan_metrics(), "g_loss": ae, "ae_loss": ae}
+            ae = share(mse(x, self.autoencode(x, training=True)))
+        skipped = self.minimize(tape, ae, self.generator_variables(), self.optimizers["g"])
+        total = self.totals({"ae": ae})["ae"]
+        return {**self.nan_metrics(), "g_loss": total, "ae_loss": total, "skipped": skipped}
 
-    def generator_loss(self, ae, gan):
-        """(loss, beta): the variant's mix of the two losses and the weight it gave the gan term."""
+    def generator_mix(self, ae, gan):
+        """(mix, beta): the variant's generator loss as a function mix(ae, gan) of the global losses, and
+        the weight it gives the gan term at the global values ae, gan (v4 advances its schedule here)."""
         cfg = self.cfg
         if cfg.aegan_loss == "v0":
-            return cfg.alpha * ae + cfg.beta * gan, tf.constant(cfg.beta)
+            return lambda ae, gan: cfg.alpha * ae + cfg.beta * gan, tf.constant(cfg.beta)
         if cfg.aegan_loss == "v1":
-            return cfg.alpha * ae + cfg.beta * gan / (cfg.alpha * ae), tf.constant(cfg.beta)
+            return lambda ae, gan: cfg.alpha * ae + cfg.beta * gan / (cfg.alpha * ae), tf.constant(cfg.beta)
         if cfg.aegan_loss == "v4":
             beta = tf.stop_gradient(v4_beta(ae, self.ae_history, self.ae_count, cfg.beta_a, cfg.beta_window))
-            return ae + beta * gan, beta
+            return lambda ae, gan: ae + beta * gan, beta
         if cfg.aegan_loss == "v5":
-            return ae + tf.minimum(ae, gan), tf.cast(gan < ae, tf.float32)
+            return lambda ae, gan: ae + tf.minimum(ae, gan), tf.cast(gan < ae, tf.float32)
         raise ValueError(f"unknown AE-GAN loss {cfg.aegan_loss!r}")
 
     def train_step(self, x, y):
@@ -71,18 +74,20 @@ class AeganSteps(Steps):
             x_rec = self.autoencode(x, training=True)  # (B, H, W, C) in [-1, 1]
             real_out = self.discriminator(x, training=True)  # logits (B, 1)
             fake_out = self.discriminator(x_rec, training=True)
-            d_loss_real = bce(tf.ones_like(real_out), real_out)
-            d_loss_fake = bce(tf.zeros_like(fake_out), fake_out)
-            d_loss = d_loss_real + d_loss_fake
-            ae = mse(x, x_rec)
-            gan = bce(tf.ones_like(fake_out), fake_out)
-            g_loss, beta = self.generator_loss(ae, gan)
-        self.minimize(d_tape, d_loss, self.discriminator.trainable_variables, self.optimizers["d"])
-        self.minimize(g_tape, g_loss, self.generator_variables(), self.optimizers["g"])
+            shares = {"d_loss_real": share(bce(tf.ones_like(real_out), real_out)),
+                      "d_loss_fake": share(bce(tf.zeros_like(fake_out), fake_out)),
+                      "ae": share(mse(x, x_rec)), "gan": share(bce(tf.ones_like(fake_out), fake_out)),
+                      "d_acc_real": share(tf.cast(real_out[:, 0] > 0, tf.float32)),
+                      "d_acc_fake": share(tf.cast(fake_out[:, 0] <= 0, tf.float32))}
+            m = self.totals(shares)
+            mix, beta = self.generator_mix(m["ae"], m["gan"])
+            g_loss, g_surrogate = through_global(mix, {"ae": shares["ae"], "gan": shares["gan"]},
+                                                 {"ae": m["ae"], "gan": m["gan"]})
+            d_loss = shares["d_loss_real"] + shares["d_loss_fake"]
+        skipped = self.minimize(d_tape, d_loss, self.discriminator.trainable_variables, self.optimizers["d"])
+        skipped += self.minimize(g_tape, g_surrogate, self.generator_variables(), self.optimizers["g"])
         return {
-            "d_loss": d_loss, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
-            "d_acc_real": tf.reduce_mean(tf.cast(real_out > 0, tf.float32)),
-            "d_acc_fake": tf.reduce_mean(tf.cast(fake_out <= 0, tf.float32)),
-            "g_loss": g_loss, "ae_loss": ae, "gan_loss": gan, "beta": tf.cast(beta, tf.float32),
+            "d_loss": m["d_loss_real"] + m["d_loss_fake"], "d_loss_real": m["d_loss_real"],
+            "d_loss_fake": m["d_loss_fake"], "d_acc_real": m["d_acc_real"], "d_acc_fake": m["d_acc_fake"],
+            "g_loss": g_loss, "ae_loss": m["ae"], "gan_loss": m["gan"], "beta": tf.cast(beta, tf.float32), "skipped": skipped,
         }
-

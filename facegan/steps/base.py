@@ -4,7 +4,15 @@ A family's step methods (`train_step`, and others that `step_name` may choose) t
 x (B, H, W, C) float32 in [-1, 1] and y (B,) int32 labels, do no I/O and no host round-trip,
 and return a dict of float32 scalar tensors named by `metrics`; the loop compiles them with
 tf.function and writes the figures outside the step. Every update goes through
-`Steps.minimize`, which refuses non-finite ones and counts them in `skipped`.
+`Steps.minimize`, which refuses non-finite ones; `skipped` counts them.
+
+Under tf.distribute a step runs once per replica on its share of the global batch B. Losses are
+per-example values averaged with `tf.nn.compute_average_loss` (sum / B): each replica's loss is its
+share, the optimizer sums the replicas' gradients, and the update is the single-device update of the
+global batch. `totals` turns shares into global figures (an all-reduce); losses that are not sums of
+per-example terms (AE-GAN v1, v5, the v4 schedule) are taken from the global figures. Random numbers
+are drawn for the whole global batch from (seed, step, call site) and each replica takes its rows,
+so that one device and several draw the same.
 """
 
 from __future__ import annotations
@@ -27,18 +35,36 @@ def make_optimizer(cfg, loss_scaling: bool, variables) -> keras.optimizers.Optim
 
 
 def bce(targets, logits):
-    """Binary cross-entropy of logits (B, 1) as a float32 scalar, as PyTorch's BCELoss (the seed
+    """Binary cross-entropy of logits (B, 1) per example (B,), as PyTorch's BCELoss (the seed
     notebooks') defines it: each log term clamped at -100. From logits, the generator keeps its
     gradient when the discriminator is sure (probabilities clipped at 1e-7 would give it none); the
     clamp keeps the loss bounded when noisy labels put the targets outside [0, 1]."""
     logits = tf.cast(logits, tf.float32)
     log_p = tf.maximum(tf.math.log_sigmoid(logits), -100.0)
     log_not_p = tf.maximum(tf.math.log_sigmoid(-logits), -100.0)
-    return -tf.reduce_mean(targets * log_p + (1.0 - targets) * log_not_p)
+    return -tf.reduce_mean(targets * log_p + (1.0 - targets) * log_not_p, axis=-1)
 
 
 def mse(x, y):
-    return tf.reduce_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
+    """Mean squared error per example (B,)."""
+    return tf.reduce_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)), axis=[1, 2, 3])
+
+
+def share(per_example):
+    """This replica's share of the global-batch mean: sum / global batch (the mean on one device)."""
+    return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
+
+
+def through_global(function, shares: dict, totals: dict):
+    """(value, surrogate) of a loss `function` of global means: its value at the totals, and a
+    per-replica surrogate sum_k d function / d total_k * share_k whose gradients, summed over the
+    replicas, are the gradient of the function of the global batch (on one device: the same)."""
+    point = {k: tf.stop_gradient(v) for k, v in totals.items()}
+    with tf.GradientTape() as tape:
+        tape.watch(list(point.values()))
+        value = function(**point)
+    partials = tape.gradient(value, point)
+    return value, tf.add_n([tf.stop_gradient(partials[k]) * shares[k] for k in shares])
 
 
 def logits_model(discriminator: keras.Model) -> keras.Model:
@@ -54,34 +80,63 @@ def logits_model(discriminator: keras.Model) -> keras.Model:
 class Steps:
     metrics: tuple[str, ...] = ()
 
-    def __init__(self, cfg, nets: dict, rng: tf.random.Generator, loss_scaling: bool):
-        self.cfg, self.nets, self.rng = cfg, nets, rng
+    def __init__(self, cfg, nets: dict, loss_scaling: bool):
+        self.cfg, self.nets = cfg, nets
+        self.step_number = tf.constant(0, tf.int64)  # the loop sets the step's number: the random draws depend on it
+        self.draw_site = 0
         self.generator = nets["generator"]
         self.discriminator = nets.get("discriminator")
         self.encoder = nets.get("encoder")
         self.loss_scaling = loss_scaling
         self.optimizers = self.make_optimizers(loss_scaling)
-        self.skipped = tf.Variable(0, dtype=tf.int32, trainable=False, name="skipped_updates")
 
-    def minimize(self, tape: tf.GradientTape, loss, variables, optimizer) -> None:
-        """One update, not applied when the loss or a gradient is not finite; such updates add 1 to
-        `skipped`. Under loss scaling the optimizer itself skips non-finite gradients (and lowers its
-        scale), so only a non-finite loss, which no scale cures, counts as skipped."""
+    @staticmethod
+    def totals(shares: dict) -> dict:
+        """Global figures from per-replica shares (one all-reduce; the shares themselves on one device)."""
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return shares
+        keys = list(shares)
+        values = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.cast(shares[k], tf.float32) for k in keys])
+        return dict(zip(keys, values))
+
+    def draw(self, kind: str, n, shape: tuple, minval: float = 0.0, maxval: float = 1.0):
+        """(n, *shape) random numbers ("normal" or "uniform"): this replica's rows of the draw for the
+        global batch, from (seed, step number, call site)."""
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context else 1
+        replica = context.replica_id_in_sync_group if context else 0
+        self.draw_site += 1
+        seed = tf.stack([tf.constant(self.cfg.seed, tf.int64), self.step_number * 64 + self.draw_site])
+        full = [n * replicas, *shape]
+        values = (tf.random.stateless_normal(full, seed) if kind == "normal"
+                  else tf.random.stateless_uniform(full, seed, minval, maxval))
+        start = tf.cast(replica, tf.int32) * n
+        return values[start:start + n]
+
+    def minimize(self, tape: tf.GradientTape, loss, variables, optimizer, when=True) -> tf.Tensor:
+        """One update of `variables` by `optimizer` (made only where `when` holds), refused when the
+        loss or a gradient is not finite on any replica; returns 1.0 for a refused update, else 0.0.
+        Under loss scaling the optimizer itself skips non-finite gradients (and lowers its scale), so
+        only a non-finite loss, which no scale cures, counts. The decision is taken once for all
+        replicas, in cross-replica context, as keras' LossScaleOptimizer takes its own."""
         with tape:  # re-entered so that the scaling is recorded; otherwise its gradient is None
             scaled = optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled, variables)
-        finite = tf.reduce_all(tf.math.is_finite(loss))
-        if self.loss_scaling:
-            optimizer.apply_gradients(zip(gradients, variables))
-        else:
-            finite = tf.reduce_all(tf.stack([finite] + [tf.reduce_all(tf.math.is_finite(g)) for g in gradients]))
+        checked = [loss] if self.loss_scaling else [loss, *gradients]
+        finite_here = tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in checked])
+        refused = self.totals({"refused": 1.0 - tf.cast(finite_here, tf.float32)})["refused"] > 0
+        apply = tf.logical_and(tf.logical_not(refused), when)
 
-            def apply():
-                optimizer.apply_gradients(zip(gradients, variables))
-                return tf.constant(True)
+        def update(strategy, gradients, apply):
+            def step():
+                strategy.extended.call_for_each_replica(
+                    lambda g: optimizer.apply_gradients(zip(g, variables)), args=(gradients,))
 
-            tf.cond(finite, apply, lambda: tf.constant(False))
-        self.skipped.assign_add(tf.cast(tf.logical_not(finite), tf.int32))
+            tf.cond(strategy.experimental_local_results(apply)[0], step, lambda: None)
+
+        tf.distribute.get_replica_context().merge_call(update, args=(gradients, apply))
+        return tf.cast(tf.logical_and(refused, when), tf.float32)
 
     def make_optimizers(self, loss_scaling: bool) -> dict:
         """One optimizer per adversary: "g" for the generator side, "d" for the discriminator."""
@@ -111,4 +166,4 @@ class Steps:
         return [x, tf.one_hot(y, self.cfg.num_classes)] if self.cfg.num_classes else x
 
     def latents(self, n):
-        return self.rng.normal((n, self.cfg.latent_dim))
+        return self.draw("normal", n, (self.cfg.latent_dim,))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps
+from facegan.steps.base import Steps, share
 
 
 def gradient_penalty(critic_fn, x_real, x_fake, eps, loss_scale=1.0):
-    """mean((||d critic(x_hat) / d x_hat||_2 - 1)^2), x_hat = x_real + eps*(x_fake - x_real).
+    """(||d critic(x_hat) / d x_hat||_2 - 1)^2 per example (B,), x_hat = x_real + eps*(x_fake - x_real).
 
     eps (B, 1, 1, 1) is drawn uniformly from [0, 1] per image. Under float16 loss scaling the
     critic output is multiplied by the loss scale before differentiating, so that small
@@ -20,31 +20,32 @@ def gradient_penalty(critic_fn, x_real, x_fake, eps, loss_scale=1.0):
         scaled = tf.reduce_sum(critic_fn(x_hat)) * loss_scale
     gradients = tf.cast(tape.gradient(scaled, x_hat), tf.float32) / loss_scale
     norm = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]) + 1e-12)
-    return tf.reduce_mean(tf.square(norm - 1.0))
+    return tf.square(norm - 1.0)
 
 
 class WganGpSteps(Steps):
-    metrics = ("d_loss", "d_loss_real", "d_loss_fake", "gp", "g_loss")
+    metrics = ("d_loss", "d_loss_real", "d_loss_fake", "gp", "g_loss", "skipped")
 
     def critic(self, x, y):
-        return self.discriminator(self.discriminator_inputs(x, y), training=True)  # (B, 1) linear
+        return tf.cast(self.discriminator(self.discriminator_inputs(x, y), training=True)[:, 0], tf.float32)  # (B,)
 
     def train_step(self, x, y):
         n = tf.shape(x)[0]
         d_optimizer = self.optimizers["d"]
+        skipped = 0.0
         for _ in range(self.cfg.critic_steps):  # unrolled: critic_steps critic updates per generator update
             with tf.GradientTape() as tape:
                 x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
-                d_loss_real = -tf.reduce_mean(self.critic(x, y))
-                d_loss_fake = tf.reduce_mean(self.critic(x_fake, y))
-                eps = self.rng.uniform((n, 1, 1, 1), 0.0, 1.0)
-                gp = gradient_penalty(lambda x_hat: self.critic(x_hat, y), x, x_fake, eps,
-                                      d_optimizer.scale_loss(tf.constant(1.0)))
+                d_loss_real = share(-self.critic(x, y))
+                d_loss_fake = share(self.critic(x_fake, y))
+                eps = self.draw("uniform", n, (1, 1, 1))
+                gp = share(gradient_penalty(lambda x_hat: self.critic(x_hat, y), x, x_fake, eps,
+                                            d_optimizer.scale_loss(tf.constant(1.0))))
                 d_loss = d_loss_real + d_loss_fake + self.cfg.gp_weight * gp
-            self.minimize(tape, d_loss, self.discriminator.trainable_variables, d_optimizer)
+            skipped += self.minimize(tape, d_loss, self.discriminator.trainable_variables, d_optimizer)
         with tf.GradientTape() as tape:
             x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
-            g_loss = -tf.reduce_mean(self.critic(x_fake, y))
-        self.minimize(tape, g_loss, self.generator_variables(), self.optimizers["g"])
-        return {"d_loss": d_loss, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake, "gp": gp,
-                "g_loss": g_loss}
+            g_loss = share(-self.critic(x_fake, y))
+        skipped += self.minimize(tape, g_loss, self.generator_variables(), self.optimizers["g"])
+        return {**self.totals({"d_loss": d_loss, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake, "gp": gp,
+                               "g_loss": g_loss}), "skipped": skipped}
