@@ -157,6 +157,9 @@ def train(
     flip: Annotated[Optional[bool], typer.Option("--flip/--no-flip", help="Add mirror images (default: on for lfw).")] = None,
     precision: Annotated[Optional[str], typer.Option(help="auto, float32, bfloat16 or float16.")] = None,
     xla: Annotated[Optional[bool], typer.Option("--xla/--no-xla", help="Compile the step with XLA.")] = None,
+    sync_bn: Annotated[Optional[bool], typer.Option("--sync-bn/--no-sync-bn", help="Batch-norm statistics over every replica's batch.")] = None,
+    strategy: Annotated[str, typer.Option(help="tf.distribute strategy: auto, single, mirrored or multiworker.")] = "auto",
+    devices: Annotated[int, typer.Option(help="Split the CPU into N logical devices (a mirrored run on one machine).")] = 1,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (same seed, same machine: same run).")] = None,
     sample_every: Annotated[Optional[int], typer.Option(help="Epochs between sample grids (default: 10 grids per run).")] = None,
     keep_checkpoints: Annotated[Optional[int], typer.Option(help="Newest checkpoints kept.")] = None,
@@ -179,14 +182,16 @@ def train(
       facegan train aegan-v5 --data ../shared/data/celeba-2k --image-size 64 --epochs 100
       facegan train --resume runs/001-dcgan --epochs 10
     """
-    options = {k: v for k, v in locals().items() if k not in ("model", "out_dir", "resume") and v is not None}
+    options = {k: v for k, v in locals().items()
+               if k not in ("model", "out_dir", "resume", "strategy", "devices") and v is not None}
     try:
         from facegan.config import TrainConfig
 
         if resume is not None:
             extra = sorted(set(options) - {"epochs"})
             if model is not None or extra:
-                raise FaceganError("--resume continues with the run's saved configuration; only --epochs may be "
+                raise FaceganError("--resume continues with the run's saved configuration; only --epochs, --strategy "
+                               "and --devices may be "
                                    f"given (got: {', '.join([m for m in [model and model.value] if m] + extra)})")
             config = None
         elif model is None:
@@ -196,7 +201,8 @@ def train(
         import_tensorflow()
         from facegan.train import train as run_training
 
-        run = run_training(config, out=out_dir, resume=resume, epochs=epochs, reporter=RichReporter())
+        run = run_training(config, out=out_dir, resume=resume, epochs=epochs, reporter=RichReporter(),
+                           strategy=strategy, devices=devices)
     except TrainingStopped as stopped:
         err.print(f"[red]{stopped}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(stopped.exit_code)

@@ -58,6 +58,7 @@ class TrainConfig:
     flip: bool | None = None  # mirror images added; None means "on for lfw"
     precision: str = "auto"
     xla: bool = False
+    sync_bn: bool = False  # batch-norm statistics over every replica's batch (tf.distribute)
     seed: int = 0
     sample_every: int = 0  # 0: ten grids over the run
     keep_checkpoints: int = 3

@@ -23,7 +23,9 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -38,6 +40,7 @@ from facegan import imaging, registry, rundir
 from facegan.analysis.evaluate import diversity, eval_set, generated_images
 from facegan.config import TrainConfig
 from facegan.data import Faces, load_faces, make_dataset
+from facegan.distribute import is_chief, make_strategy
 from facegan.ema import WeightAverage
 from facegan.errors import FaceganError, TrainingStopped
 from facegan.health import HEALTH_HEADER, symptoms
@@ -141,13 +144,20 @@ def save_model(model: keras.Model, path: Path) -> None:
 # --- the loop --------------------------------------------------------------------
 
 def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path | None = None,
-          epochs: int | None = None, reporter: Reporter | None = None) -> Path:
+          epochs: int | None = None, reporter: Reporter | None = None, strategy: str = "auto",
+          devices: int = 1) -> Path:
     """Train a new run (cfg, written to `out` or the next runs/NNN-MODEL) or continue `resume`.
 
-    On resume the configuration comes from the run's config.json; only `epochs` may change.
-    Returns the run directory; raises TrainingStopped when a signal or the health guard ended it early.
+    On resume the configuration comes from the run's config.json; only `epochs` may change (and the
+    strategy and devices, which are not part of it). Returns the run directory; raises TrainingStopped
+    when a signal or the health guard ended it early.
     """
     reporter = reporter or Reporter()
+    distribution = make_strategy(strategy, devices)  # first: --devices must split the CPU before TF starts
+    chief = is_chief(distribution)
+    if distribution.num_replicas_in_sync > 1 and not isinstance(distribution, tf.distribute.MirroredStrategy) \
+            and out is None and resume is None:
+        raise FaceganError("multi-worker training needs --out: every worker must name the same run directory")
     if resume is not None:
         run = rundir.require_run_dir(resume)
         saved = json.loads((run / "config.json").read_text())
@@ -165,10 +175,16 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
     if cfg.num_classes and resume is None:
         cfg.num_classes = max(2, int(class_labels(cfg, faces).max()) + 1)
     images, labels, batch_size = training_arrays(cfg, faces, reporter)
+    replicas = distribution.num_replicas_in_sync
+    if batch_size % replicas:
+        raise FaceganError(f"the batch of {batch_size} does not split over {replicas} replicas: "
+                           f"give a --batch-size that {replicas} divides")
 
-    # run directory and config.json, before step 0
+    # run directory and config.json, before step 0 (by the chief; other workers write nothing there)
     cfg.precision = resolve_precision(cfg.precision)
-    if resume is None:
+    if resume is None and not chief:
+        run = Path(out)
+    elif resume is None:
         run = rundir.prepare_out_dir(out) if out else rundir.new_run_dir(cfg.model)
         rundir.write_json(run / "config.json", {
             "config": cfg.to_dict(),
@@ -177,16 +193,37 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
             "versions": {"facegan": facegan.__version__, "tensorflow": tf.__version__,
                          "keras": keras.__version__, "python": platform.python_version()},
         })
-    reporter.notice(f"{cfg.model} on {cfg.data}: {len(images)} images, batch {batch_size}, "
-                    f"precision {cfg.precision}{', XLA' if cfg.xla else ''}"
-                    f"{f', EMA {cfg.ema}' if cfg.ema else ''} -> {run}")
+    reporter.notice(f"{cfg.model} on {cfg.data}: {len(images)} images, batch {batch_size}"
+                    f"{f' over {replicas} replicas' if replicas > 1 else ''}, precision {cfg.precision}"
+                    f"{', XLA' if cfg.xla else ''}{f', EMA {cfg.ema}' if cfg.ema else ''} -> {run}")
 
-    trainer = Trainer(cfg, spec, run, faces, images, labels, batch_size, reporter)
+    trainer = Trainer(cfg, spec, run, faces, images, labels, batch_size, reporter, distribution, chief)
     trainer.start(resumed=resume is not None)
     with StopSignals() as signals:
         trainer.fit(signals)
     trainer.finish()
     return run
+
+
+def compile_step(strategy: tf.distribute.Strategy, family, name: str, average: WeightAverage | None = None,
+                 xla: bool = False):
+    """step(x, y, number): the family's step `name` on every replica (x, y distributed by the strategy,
+    `number` the step's number, on which its random draws depend), compiled with the weight average's
+    update. Its metrics are global figures, the same on every replica."""
+    step = getattr(family, name)
+
+    def on_replica(x, y, number):
+        family.number_step(number)
+        return step(x, y)
+
+    def numbered(x, y, number):
+        metrics = strategy.run(on_replica, args=(x, y, number))
+        metrics = {k: strategy.experimental_local_results(v)[0] for k, v in metrics.items()}
+        if average is not None:
+            average.update()
+        return metrics
+
+    return tf.function(numbered, jit_compile=xla)
 
 
 class StopSignals:
@@ -215,34 +252,38 @@ class Trainer:
     """One run's networks, steps, checkpoints, fixed batches and logs, and the loop over its epochs."""
 
     def __init__(self, cfg: TrainConfig, spec, run: Path, faces: Faces, images: np.ndarray, labels: np.ndarray,
-                 batch_size: int, reporter: Reporter):
+                 batch_size: int, reporter: Reporter, strategy: tf.distribute.Strategy, chief: bool):
         self.cfg, self.run, self.reporter = cfg, run, reporter
         self.images, self.labels, self.batch_size = images, labels, batch_size
         self.steps_per_epoch = len(images) // batch_size
+        self.strategy, self.chief = strategy, chief
 
-        # networks, optimizers, the weight average
+        # networks, optimizers, the weight average and the counters, placed by the strategy
         keras.mixed_precision.set_global_policy(POLICIES[cfg.precision])
         keras.utils.set_random_seed(cfg.seed)
-        self.nets = spec.build_networks(cfg)
-        self.family = FAMILIES[spec.steps](cfg, self.nets, loss_scaling=cfg.precision == "float16")
-        self.average = WeightAverage(self.nets, cfg.ema) if cfg.ema else None
+        with strategy.scope():
+            self.nets = spec.build_networks(cfg)
+            self.family = FAMILIES[spec.steps](cfg, self.nets, loss_scaling=cfg.precision == "float16")
+            self.average = WeightAverage(self.nets, cfg.ema) if cfg.ema else None
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # epochs completed
+            self.rollbacks = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.best_swd = tf.Variable(math.inf, dtype=tf.float64, trainable=False)
+            self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.compiled = {}
         self.streak = 0  # non-finite steps in a row
 
-        # checkpoint: everything a step changes, the counters, and what must survive a restart
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # epochs completed
-        self.rollbacks = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.best_swd = tf.Variable(math.inf, dtype=tf.float64, trainable=False)
-        self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # checkpoint: everything a step changes, the counters, and what must survive a restart; other
+        # workers of a cluster save too (the strategy needs every worker to) but to a place they remove
         self.checkpoint = tf.train.Checkpoint(
             step=self.step, epoch=self.epoch, rollbacks=self.rollbacks, best_swd=self.best_swd,
             best_epoch=self.best_epoch, **self.nets, **self.family.state(),
             **{f"{name}_optimizer": opt for name, opt in self.family.optimizers.items()},
             **(self.average.state() if self.average else {}))
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(run / "checkpoints"),
-                                                  max_to_keep=cfg.keep_checkpoints)
-        self.best = tf.train.CheckpointManager(self.checkpoint, str(run / "checkpoints" / "best"), max_to_keep=1)
+        self.scratch = None if chief else Path(tempfile.mkdtemp(prefix="facegan-worker-"))
+        directory = run / "checkpoints" if chief else self.scratch
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=cfg.keep_checkpoints)
+        self.best = tf.train.CheckpointManager(self.checkpoint, str(directory / "best"), max_to_keep=1)
 
         # the fixed batch of every sample grid, and the data's diversity to measure the samples' against
         self.x_fixed = faces.images[:PREVIEW_IMAGES].astype(np.float32) / 127.5 - 1.0
@@ -252,7 +293,7 @@ class Trainer:
 
         # the evaluation set and its noise floor
         self.eval_set, self.floor, levels = None, None, []
-        if cfg.eval_interval and len(faces.images) >= 2:
+        if cfg.eval_interval and len(faces.images) >= 2 and chief:
             self.eval_set = eval_set(faces.images, cfg.eval_images, cfg.latent_dim, cfg.num_classes, cfg.seed)
             self.floor = self.eval_set.swd(self.eval_set.held_out)[0]
             levels = [key for key in self.floor if key != "mean"]
@@ -273,7 +314,7 @@ class Trainer:
             self.manager.save(checkpoint_number=0)
         else:
             self.restore(latest)
-            self.reporter.notice(f"resumed at epoch {int(self.epoch)}, step {int(self.step)}")
+            self.reporter.notice(f"resumed at epoch {int(self.epoch.numpy())}, step {int(self.step.numpy())}")
         self.truncate_logs()
 
     def restore(self, path: str) -> None:
@@ -282,15 +323,17 @@ class Trainer:
 
     def set_learning_rates(self) -> None:
         """The configured rate, lowered by rollback_lr for every rollback so far."""
-        rate = self.cfg.lr * self.cfg.rollback_lr ** int(self.rollbacks)
+        rate = self.cfg.lr * self.cfg.rollback_lr ** int(self.rollbacks.numpy())
         for optimizer in self.family.optimizers.values():
             optimizer.learning_rate = rate
 
     def truncate_logs(self) -> None:
         """Drop log rows written after the restored checkpoint, so that no step is counted twice."""
-        rundir.truncate_rows(self.run / "metrics.csv", "step", int(self.step))
-        rundir.truncate_rows(self.run / "epochs.csv", "epoch", int(self.epoch))
-        self.history = rundir.read_rows(self.run / "epochs.csv") if (self.run / "epochs.csv").exists() else []
+        if self.chief:
+            rundir.truncate_rows(self.run / "metrics.csv", "step", int(self.step.numpy()))
+            rundir.truncate_rows(self.run / "epochs.csv", "epoch", int(self.epoch.numpy()))
+        rows = rundir.read_rows(self.run / "epochs.csv") if (self.run / "epochs.csv").exists() else []
+        self.history = [row for row in rows if row["epoch"].isdigit() and int(row["epoch"]) <= int(self.epoch.numpy())]
 
     def weights_finite(self) -> bool:
         nets = [*self.nets.values(), *(self.average.nets.values() if self.average else [])]
@@ -306,29 +349,25 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------
 
     def compiled_step(self, name: str):
-        """The family's step `name` for the step number given, compiled together with the weight
-        average's update."""
         if name not in self.compiled:
-            step = getattr(self.family, name)
-
-            def numbered(x, y, number):
-                self.family.step_number, self.family.draw_site = number, 0  # the random draws of this step
-                metrics = step(x, y)
-                if self.average is not None:
-                    self.average.update()
-                return metrics
-
-            self.compiled[name] = tf.function(numbered, jit_compile=self.cfg.xla)
+            self.compiled[name] = compile_step(self.strategy, self.family, name, self.average, self.cfg.xla)
         return self.compiled[name]
 
+    def batches(self, epoch: int, skip: int):
+        """The epoch's global batches, split over the replicas (and the workers of a cluster)."""
+        dataset = make_dataset(self.images, self.labels, self.batch_size, self.cfg.seed, epoch, skip_batches=skip)
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
+
     def fit(self, signals: StopSignals) -> None:
-        while int(self.epoch) < self.cfg.epochs:
-            epoch = int(self.epoch) + 1
+        while int(self.epoch.numpy()) < self.cfg.epochs:
+            epoch = int(self.epoch.numpy()) + 1
             trained = self.run_epoch(signals)
             if trained is None:
                 self.rollback(f"{self.cfg.bad_steps} steps in a row with a non-finite loss or gradient", "diverged")
             elif not self.weights_finite():
-                self.health_row(epoch, int(self.step), "nonfinite", "non-finite weights at the end of the epoch",
+                self.health_row(epoch, int(self.step.numpy()), "nonfinite", "non-finite weights at the end of the epoch",
                                 "rollback")
                 self.rollback("non-finite weights at the end of an epoch", "diverged")
             else:
@@ -339,17 +378,17 @@ class Trainer:
     def run_epoch(self, signals: StopSignals):
         """The steps of one epoch (after those an interrupted epoch already made).
         Returns (metrics logged earlier, new step metrics, first new step, seconds), or None on divergence."""
-        cfg, epoch = self.cfg, int(self.epoch)  # epoch: 0-based index of the epoch to run
+        cfg, epoch = self.cfg, int(self.epoch.numpy())  # epoch: 0-based index of the epoch to run
         step = self.compiled_step(self.family.step_name(epoch))
-        done = int(self.step) - epoch * self.steps_per_epoch
+        done = int(self.step.numpy()) - epoch * self.steps_per_epoch
         if not 0 <= done < self.steps_per_epoch:  # the data's size changed: start the epoch over
             done = 0
         earlier = self.logged_steps(epoch + 1) if done else {k: [] for k in self.step_columns}
-        first_step = int(self.step) + 1
+        first_step = int(self.step.numpy()) + 1
         pending = []
         self.reporter.epoch_start(epoch + 1, cfg.epochs, self.steps_per_epoch, self.batch_size)
         start = time.perf_counter()
-        for x, y in make_dataset(self.images, self.labels, self.batch_size, cfg.seed, epoch, skip_batches=done):
+        for x, y in self.batches(epoch, done):
             pending.append(step(x, y, tf.constant(first_step + len(pending), tf.int64)))
             self.reporter.step(done + len(pending), lambda: {k: float(v) for k, v in pending[-1].items()})
             # the step before this one has finished: reading it does not wait for the device
@@ -381,33 +420,34 @@ class Trainer:
     def write_steps(self, epoch: int, first_step: int, pending: list) -> dict:
         """Append the steps to metrics.csv; returns their metrics as lists of floats."""
         values = {k: [float(m[k]) for m in pending] for k in self.step_columns}
-        rundir.append_rows(self.run / "metrics.csv", ["epoch", "step", *self.step_columns],
-                           [[epoch, first_step + i, *(values[k][i] for k in self.step_columns)]
-                            for i in range(len(pending))])
+        if self.chief:
+            rundir.append_rows(self.run / "metrics.csv", ["epoch", "step", *self.step_columns],
+                               [[epoch, first_step + i, *(values[k][i] for k in self.step_columns)]
+                                for i in range(len(pending))])
         return values
 
     def interrupt(self, signum: int, epoch: int | None = None, pending: list = (), first_step: int = 0) -> None:
         """SIGINT/SIGTERM: in the middle of an epoch, log the steps made and checkpoint at this step
         (between epochs the epoch's own checkpoint is the newest); then stop."""
         name = signal.Signals(signum).name
-        saved = f"the newest checkpoint is at step {int(self.step)}"
+        saved = f"the newest checkpoint is at step {int(self.step.numpy())}"
         if pending:
             self.write_steps(epoch + 1, first_step, pending)
             self.step.assign(first_step - 1 + len(pending))
             self.reporter.epoch_end(epoch + 1, self.cfg.epochs, None)
             if self.weights_finite():
-                self.manager.save(checkpoint_number=int(self.step))
-                saved = f"checkpoint saved at step {int(self.step)}"
+                self.manager.save(checkpoint_number=int(self.step.numpy()))
+                saved = f"checkpoint saved at step {int(self.step.numpy())}"
             else:
                 saved = f"weights not finite, so no checkpoint was saved; {saved}"
-        self.write_summary("interrupted", f"{name} at step {int(self.step)}")
+        self.write_summary("interrupted", f"{name} at step {int(self.step.numpy())}")
         raise TrainingStopped(f"interrupted by {name}; {saved}. Continue with: facegan train --resume {self.run}",
                               128 + signum)
 
     def end_epoch(self, earlier: dict, pending: list, first_step: int, wall: float) -> None:
         """Logs, diversity, evaluation, sample grid and health checks of a finished epoch; then its checkpoint."""
         cfg = self.cfg
-        epoch = int(self.epoch) + 1
+        epoch = int(self.epoch.numpy()) + 1
         values = self.write_steps(epoch, first_step, pending)
         values = {k: earlier[k] + values[k] for k in self.step_columns}
         self.step.assign(first_step - 1 + len(pending))
@@ -423,30 +463,30 @@ class Trainer:
         if self.eval_set is not None and (epoch % cfg.eval_interval == 0 or epoch == cfg.epochs):
             result = self.evaluate(nets)
             row.update({f"swd_{key}" if key != "mean" else "swd": value for key, value in result.items()})
-            improved = result["mean"] < float(self.best_swd)
+            improved = result["mean"] < float(self.best_swd.numpy())
         row.update(images_per_s=len(pending) * self.batch_size / wall, wall_s=wall)
-        rundir.append_rows(self.run / "epochs.csv", self.epoch_columns, [[row[c] for c in self.epoch_columns]])
         self.history.append(row)
-
-        grid = self.grid(generated)
-        if epoch % cfg.sample_interval == 0 or epoch == cfg.epochs:
-            imaging.write_png(self.run / "samples" / f"epoch_{epoch:04d}.png", grid)
-        if improved:
-            self.best_swd.assign(row["swd"])
-            self.best_epoch.assign(epoch)
-            self.best.save(checkpoint_number=int(self.step))
-            imaging.write_png(self.run / "samples" / "best.png", grid)
+        if self.chief:
+            rundir.append_rows(self.run / "epochs.csv", self.epoch_columns, [[row[c] for c in self.epoch_columns]])
+            grid = self.grid(generated)
+            if epoch % cfg.sample_interval == 0 or epoch == cfg.epochs:
+                imaging.write_png(self.run / "samples" / f"epoch_{epoch:04d}.png", grid)
+            if improved:
+                self.best_swd.assign(row["swd"])
+                self.best_epoch.assign(epoch)
+                self.best.save(checkpoint_number=int(self.step.numpy()))
+                imaging.write_png(self.run / "samples" / "best.png", grid)
 
         found = symptoms(self.history, cfg.collapse_patience, cfg.min_diversity)
         for symptom in found:
             self.reporter.warning(f"epoch {epoch}: {symptom.check}: {symptom.detail} (--on-collapse {cfg.on_collapse})")
-            self.health_row(epoch, int(self.step), symptom.check, symptom.detail, cfg.on_collapse)
+            self.health_row(epoch, int(self.step.numpy()), symptom.check, symptom.detail, cfg.on_collapse)
         if found and cfg.on_collapse == "rollback":
             self.reporter.epoch_end(epoch, cfg.epochs, row)
             reason = " and ".join(symptom.check for symptom in found)
             self.rollback(reason, "collapsed", before_epoch=min(symptom.onset for symptom in found) - 1)
             return
-        self.manager.save(checkpoint_number=int(self.step))
+        self.manager.save(checkpoint_number=int(self.step.numpy()))
         self.reporter.epoch_end(epoch, cfg.epochs, row)
         if found and cfg.on_collapse == "stop":
             self.stop("collapsed", " and ".join(f"{symptom.check} ({symptom.detail})" for symptom in found))
@@ -469,11 +509,11 @@ class Trainer:
         """Back to the newest checkpoint (or the newest before `before_epoch` ended), learning rates lowered;
         after max_rollbacks of them, stop."""
         cfg = self.cfg
-        count = int(self.rollbacks) + 1
+        count = int(self.rollbacks.numpy()) + 1
         if count > cfg.max_rollbacks:
             self.stop(status, f"{reason}; {cfg.max_rollbacks} rollback(s) with lower learning rates did not cure it")
         target = self.manager.latest_checkpoint if before_epoch is None else self.checkpoint_before(before_epoch)
-        best = float(self.best_swd), int(self.best_epoch)  # the best so far stays the best
+        best = float(self.best_swd.numpy()), int(self.best_epoch.numpy())  # the best so far stays the best
         self.checkpoint.restore(target).assert_existing_objects_matched()
         self.rollbacks.assign(count)
         self.best_swd.assign(best[0])
@@ -482,22 +522,27 @@ class Trainer:
         self.truncate_logs()
         self.streak = 0
         rate = cfg.lr * cfg.rollback_lr ** count
-        detail = f"{reason}: back to epoch {int(self.epoch)}, step {int(self.step)}, learning rate {rate:.3g}"
-        self.health_row(int(self.epoch), int(self.step), "rollback", detail, "rollback")
+        detail = f"{reason}: back to epoch {int(self.epoch.numpy())}, step {int(self.step.numpy())}, learning rate {rate:.3g}"
+        self.health_row(int(self.epoch.numpy()), int(self.step.numpy()), "rollback", detail, "rollback")
         self.reporter.warning(f"rollback {count}/{cfg.max_rollbacks}: {detail}")
 
     def stop(self, status: str, reason: str) -> None:
-        self.health_row(int(self.epoch), int(self.step), "stopped", reason, "stop")
+        self.health_row(int(self.epoch.numpy()), int(self.step.numpy()), "stopped", reason, "stop")
         self.write_summary(status, reason)
         raise TrainingStopped(f"training stopped ({status}): {reason}. See {self.run / 'health.csv'}", EXIT_STOPPED)
 
     def health_row(self, epoch: int, step: int, event: str, detail: str, action: str) -> None:
-        rundir.append_rows(self.run / "health.csv", HEALTH_HEADER, [[epoch, step, event, detail, action]])
+        if self.chief:
+            rundir.append_rows(self.run / "health.csv", HEALTH_HEADER, [[epoch, step, event, detail, action]])
 
     # --- final artifacts -----------------------------------------------------------
 
     def finish(self) -> None:
-        """The networks (the averaged generator side when --ema is on), the evolution GIF, summary.json."""
+        """The networks (the averaged generator side when --ema is on), the evolution GIF, summary.json;
+        another worker of a cluster removes its scratch checkpoints instead."""
+        if not self.chief:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            return
         final = {**self.nets, **(self.average.nets if self.average else {})}
         for name, model in final.items():
             save_model(model, self.run / f"{name}.keras")
@@ -507,7 +552,8 @@ class Trainer:
         self.write_summary("completed", None)
 
     def write_summary(self, status: str, reason: str | None) -> None:
-        rundir.write_json(self.run / "summary.json", self.summary(status, reason))
+        if self.chief:
+            rundir.write_json(self.run / "summary.json", self.summary(status, reason))
 
     def summary(self, status: str, reason: str | None) -> dict:
         """The figures `facegan compare` shows: the last epoch's, the evaluations', and how the run ended."""
@@ -527,14 +573,15 @@ class Trainer:
             **{name: number(last, name) for name in figures},
             "swd": number(evaluated[-1], "swd") if evaluated else None,
             "swd_real": self.floor["mean"] if self.floor else None,
-            "best_swd": float(self.best_swd) if math.isfinite(float(self.best_swd)) else None,
-            "best_epoch": int(self.best_epoch) or None,
+            "best_swd": float(self.best_swd.numpy()) if math.isfinite(float(self.best_swd.numpy())) else None,
+            "best_epoch": int(self.best_epoch.numpy()) or None,
             "eval_settings": self.eval_set.settings(cfg.model) if self.eval_set else None,
             "skipped_steps": int(sum(float(r["skipped"]) for r in rows)),
-            "rollbacks": int(self.rollbacks),
+            "rollbacks": int(self.rollbacks.numpy()),
             "params": complexity(self.nets),
             "latent_dim": cfg.latent_dim,
             "ema": cfg.ema or None,
+            "replicas": self.strategy.num_replicas_in_sync,
             "images_per_s": images / wall if wall else None,
             "wall_s": wall,
             "precision": cfg.precision,

@@ -56,3 +56,12 @@ def trained_runs(tmp_path_factory) -> dict:
         assert result.exit_code == 0, result.output
         runs[model] = root / model
     return runs
+
+
+def pytest_configure(config):
+    """Two logical CPU devices for the whole session, set before TensorFlow starts, so that mirrored
+    runs (--devices 2) can be tested in-process; single-device runs use the first as before."""
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)

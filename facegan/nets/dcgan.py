@@ -23,7 +23,13 @@ def _blocks(image_size: int) -> int:
     return blocks
 
 
-def generator(latent_dim: int, image_size: int, channels: int, num_classes: int = 0) -> keras.Model:
+def batch_norm(synchronized: bool) -> layers.Layer:
+    """Batch normalization; `synchronized` (--sync-bn) takes its statistics over every replica's batch."""
+    return layers.BatchNormalization(momentum=0.9, synchronized=synchronized)
+
+
+def generator(latent_dim: int, image_size: int, channels: int, num_classes: int = 0,
+              sync_bn: bool = False) -> keras.Model:
     blocks = _blocks(image_size)
     z = keras.Input((latent_dim,), name="z")
     inputs, h = [z], z
@@ -35,15 +41,15 @@ def generator(latent_dim: int, image_size: int, channels: int, num_classes: int 
         first = i == blocks - 1
         h = layers.Conv2DTranspose(BASE_FILTERS * 2**i, 4, strides=1 if first else 2,
                                    padding="valid" if first else "same", use_bias=False)(h)
-        h = layers.ReLU()(layers.BatchNormalization(momentum=0.9)(h))
+        h = layers.ReLU()(batch_norm(sync_bn)(h))
     x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False,
                                activation="tanh", dtype="float32")(h)
     return keras.Model(inputs if num_classes else z, x, name="generator")
 
 
-def discriminator(image_size: int, channels: int, dropout: float, batch_norm: bool = True,
-                  num_classes: int = 0) -> keras.Model:
-    """DCGAN discriminator (sigmoid output); with batch_norm=False a WGAN critic (linear output)."""
+def discriminator(image_size: int, channels: int, dropout: float, normalized: bool = True,
+                  num_classes: int = 0, sync_bn: bool = False) -> keras.Model:
+    """DCGAN discriminator (sigmoid output); with normalized=False a WGAN critic (linear output)."""
     blocks = _blocks(image_size)
     x = keras.Input((image_size, image_size, channels), name="image")
     inputs, h = x, x
@@ -53,11 +59,11 @@ def discriminator(image_size: int, channels: int, dropout: float, batch_norm: bo
         inputs, h = [x, label], layers.Concatenate()([x, planes])
     for i in range(blocks):  # 64-128-256-512 at 64x64: 64 -> 32 -> 16 -> 8 -> 4
         h = layers.Conv2D(BASE_FILTERS * 2**i, 4, strides=2, padding="same", use_bias=False)(h)
-        if batch_norm and i > 0:
-            h = layers.BatchNormalization(momentum=0.9)(h)
+        if normalized and i > 0:
+            h = batch_norm(sync_bn)(h)
         h = layers.Dropout(dropout)(layers.LeakyReLU(0.2)(h))
     logit = layers.Flatten(dtype="float32")(layers.Conv2D(1, 4, padding="valid", use_bias=False, dtype="float32")(h))
-    if not batch_norm:  # WGAN critic: a linear score
+    if not normalized:  # WGAN critic: a linear score
         return keras.Model(inputs, logit, name="discriminator")
     # the sigmoid is its own layer so that training can take the loss from the logit beneath it
     probability = layers.Activation("sigmoid", dtype="float32", name=PROBABILITY)(logit)
@@ -65,12 +71,12 @@ def discriminator(image_size: int, channels: int, dropout: float, batch_norm: bo
 
 
 def build_dcgan(cfg) -> dict:
-    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels),
-            "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout)}
+    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, sync_bn=cfg.sync_bn),
+            "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout, sync_bn=cfg.sync_bn)}
 
 
 def build_wgan(cfg) -> dict:
     """WGAN-GP (num_classes 0) or conditional WGAN-GP: the DCGAN shapes, critic without batch norm."""
-    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, cfg.num_classes),
-            "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout, batch_norm=False,
+    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, cfg.num_classes, cfg.sync_bn),
+            "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout, normalized=False,
                                            num_classes=cfg.num_classes)}

@@ -17,6 +17,8 @@ so that one device and several draw the same.
 
 from __future__ import annotations
 
+import threading
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -82,8 +84,8 @@ class Steps:
 
     def __init__(self, cfg, nets: dict, loss_scaling: bool):
         self.cfg, self.nets = cfg, nets
-        self.step_number = tf.constant(0, tf.int64)  # the loop sets the step's number: the random draws depend on it
-        self.draw_site = 0
+        self.step_number = tf.constant(0, tf.int64)
+        self.sites = threading.local()  # draws counted per replica (each traces in its own thread)
         self.generator = nets["generator"]
         self.discriminator = nets.get("discriminator")
         self.encoder = nets.get("encoder")
@@ -100,14 +102,19 @@ class Steps:
         values = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.cast(shares[k], tf.float32) for k in keys])
         return dict(zip(keys, values))
 
+    def number_step(self, number) -> None:
+        """Before tracing a step: its number (a tensor), on which its random draws depend."""
+        self.step_number = number
+        self.sites.count = 0
+
     def draw(self, kind: str, n, shape: tuple, minval: float = 0.0, maxval: float = 1.0):
         """(n, *shape) random numbers ("normal" or "uniform"): this replica's rows of the draw for the
         global batch, from (seed, step number, call site)."""
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync if context else 1
         replica = context.replica_id_in_sync_group if context else 0
-        self.draw_site += 1
-        seed = tf.stack([tf.constant(self.cfg.seed, tf.int64), self.step_number * 64 + self.draw_site])
+        self.sites.count = getattr(self.sites, "count", 0) + 1
+        seed = tf.stack([tf.constant(self.cfg.seed, tf.int64), self.step_number * 64 + self.sites.count])
         full = [n * replicas, *shape]
         values = (tf.random.stateless_normal(full, seed) if kind == "normal"
                   else tf.random.stateless_uniform(full, seed, minval, maxval))

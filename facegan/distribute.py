@@ -1,0 +1,89 @@
+"""The tf.distribute strategy a run trains under, and the CPU split of --devices.
+
+    single       the default strategy: one device (the first GPU, else the CPU)
+    mirrored     MirroredStrategy over every GPU, or over the --devices logical CPUs
+    multiworker  MultiWorkerMirroredStrategy over the cluster that TF_CONFIG describes
+    auto         multiworker when TF_CONFIG names more than one task, mirrored when more than one
+                 GPU (or --devices N > 1 on a CPU) is visible, single otherwise
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+
+import tensorflow as tf
+
+from facegan.errors import FaceganError
+
+STRATEGIES = ("auto", "single", "mirrored", "multiworker")
+
+
+def split_cpu(devices: int) -> None:
+    """Make the CPU N logical devices, so that a mirrored run can be tried on one machine. TensorFlow
+    allows this only before it starts its runtime (its first operation)."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    configured = tf.config.get_logical_device_configuration(cpu)
+    if configured is not None and len(configured) == devices:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
+    except RuntimeError:
+        raise FaceganError(f"--devices {devices}: TensorFlow is already running with "
+                           f"{len(tf.config.list_logical_devices('CPU'))} CPU device(s) in this process") from None
+
+
+def cluster_tasks() -> int:
+    """The number of tasks (chief and workers) TF_CONFIG describes; 0 without TF_CONFIG."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        return 0
+    try:
+        cluster = json.loads(text).get("cluster", {})
+    except json.JSONDecodeError as error:
+        raise FaceganError(f"TF_CONFIG is not valid JSON: {error}") from None
+    return sum(len(cluster.get(role, [])) for role in ("chief", "worker"))
+
+
+def make_strategy(kind: str, devices: int) -> tf.distribute.Strategy:
+    if kind not in STRATEGIES:
+        raise FaceganError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {kind!r}")
+    if devices < 1:
+        raise FaceganError(f"--devices must be positive, got {devices}")
+    gpus = tf.config.list_physical_devices("GPU")
+    if devices > 1 and not gpus:
+        split_cpu(devices)
+    if kind == "auto":
+        kind = ("multiworker" if cluster_tasks() > 1 else
+                "mirrored" if len(gpus) > 1 or (devices > 1 and not gpus) else "single")
+    if kind == "single":
+        return tf.distribute.get_strategy()
+    if kind == "multiworker":
+        if not cluster_tasks():
+            raise FaceganError("--strategy multiworker needs TF_CONFIG describing the cluster (see the README)")
+        return _strategy(kind, ())
+    if gpus:  # every GPU, or the first --devices of them
+        count = min(devices, len(gpus)) if devices > 1 else len(gpus)
+        return _strategy(kind, tuple(f"/gpu:{i}" for i in range(count)))
+    return _strategy(kind, tuple(device.name for device in tf.config.list_logical_devices("CPU")))
+
+
+@functools.lru_cache(maxsize=None)
+def _strategy(kind: str, devices: tuple) -> tf.distribute.Strategy:
+    """One strategy per kind and devices in a process: two over the same devices would share the keys
+    of their collective operations and mix them up (later runs in one process reuse the first)."""
+    if kind == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MirroredStrategy(list(devices))
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True where this process writes the run directory: always, except on a multi-worker cluster's
+    other workers (the chief is the "chief" task, else worker 0)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or resolver.task_type is None:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs

@@ -1,0 +1,137 @@
+"""tf.distribute: a mirrored step over 2 logical CPUs equals the single-device step on the same global
+batch; full runs with --devices 2; resume across replica counts; two real workers with TF_CONFIG."""
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from typer.testing import CliRunner
+
+from facegan import registry
+from facegan.cli import app
+from facegan.config import TrainConfig
+from facegan.distribute import make_strategy
+from facegan.steps import FAMILIES
+from facegan.train import POLICIES, compile_step
+
+runner = CliRunner()
+TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
+
+
+def one_device_and_two(name: str, precision: str = "float32", steps: int = 3, **options):
+    """Metrics and weights after `steps` steps on one device and on two mirrored replicas, same batches."""
+    cfg = TrainConfig.resolve(name, image_size=16, latent_dim=8, batch_size=8, precision=precision,
+                              label_noise=0.0, dropout=0.0, **options)
+    if cfg.num_classes:
+        cfg.num_classes = 2
+    batches = [(tf.random.stateless_uniform((8, 16, 16, cfg.channels), (i, 1), -1.0, 1.0),
+                tf.constant(np.arange(8) % 2, tf.int32)) for i in range(steps)]
+    results = []
+    for strategy in (tf.distribute.get_strategy(), make_strategy("mirrored", 2)):
+        keras.mixed_precision.set_global_policy(POLICIES[precision])
+        keras.utils.set_random_seed(cfg.seed)
+        try:
+            with strategy.scope():
+                nets = registry.get(name).build_networks(cfg)
+                family = FAMILIES[registry.get(name).steps](cfg, nets, loss_scaling=precision == "float16")
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        step = compile_step(strategy, family, "train_step")
+        dataset = strategy.experimental_distribute_dataset(
+            tf.data.Dataset.from_tensor_slices(([b[0] for b in batches], [b[1] for b in batches])))
+        metrics = [{k: float(v) for k, v in step(x, y, tf.constant(i + 1, tf.int64)).items()}
+                   for i, (x, y) in enumerate(dataset)]
+        results.append((metrics, [w.numpy() for net in nets.values() for w in net.weights]))
+    assert make_strategy("mirrored", 2).num_replicas_in_sync == 2
+    return results
+
+
+@pytest.mark.parametrize("name,options", [
+    ("dcgan", {"sync_bn": True}), ("wgan-gp", {"sync_bn": True}), ("cgan", {"sync_bn": True}),
+    ("gan-alt", {}), ("aegan-v1", {"beta": 0.5}), ("aegan-v4", {"beta_window": 2}), ("aegan-v5", {}), ("vae", {}),
+])
+def test_a_mirrored_step_equals_the_single_device_step_on_the_global_batch(name, options):
+    (single, single_weights), (mirrored, mirrored_weights) = one_device_and_two(name, **options)
+    for one, two in zip(single, mirrored):
+        assert one.keys() == two.keys()
+        for key in one:
+            assert two[key] == pytest.approx(one[key], rel=1e-4, abs=1e-5), (key, one[key], two[key])
+    for one, two in zip(single_weights, mirrored_weights):
+        np.testing.assert_allclose(two, one, rtol=1e-3, atol=1e-5)
+    if name == "aegan-v4":
+        assert single[-1]["beta"] > 0  # the schedule has started, on both
+
+
+def test_without_synchronized_batch_norm_each_replica_normalizes_its_own_half():
+    (single, _), (mirrored, _) = one_device_and_two("dcgan", steps=1)
+    assert mirrored[0]["d_loss"] != pytest.approx(single[0]["d_loss"], rel=1e-4)
+
+
+def test_mixed_precision_with_loss_scaling_under_a_mirrored_strategy(faces_npz, tmp_path):
+    (single, _), (mirrored, _) = one_device_and_two("wgan-gp", precision="float16", steps=2, sync_bn=True)
+    assert all(np.isfinite(list(m.values())).all() for m in mirrored)
+    assert mirrored[-1]["gp"] == pytest.approx(single[-1]["gp"], rel=0.05)
+
+
+def test_train_with_two_devices_leaves_the_usual_run_directory_and_resumes_on_one(faces_npz, tmp_path):
+    common = ["aegan-v5", "--data", str(faces_npz), "--dropout", "0", "--out"]  # dropout masks differ per replica
+    assert runner.invoke(app, ["train", *common, "whole", "--epochs", "2", *TINY]).exit_code == 0
+    result = runner.invoke(app, ["train", *common, "parts", "--epochs", "1", "--devices", "2", *TINY])
+    assert result.exit_code == 0, result.output
+    assert "over 2 replicas" in result.stderr
+    run = tmp_path / "parts"
+    assert json.loads((run / "summary.json").read_text())["replicas"] == 2
+    assert {"config.json", "metrics.csv", "epochs.csv", "generator.keras", "encoder.keras", "checkpoints"} <= \
+        {p.name for p in run.iterdir()}
+    result = runner.invoke(app, ["train", "--resume", "parts", "--epochs", "2", "--strategy", "single"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "summary.json").read_text())["replicas"] == 1
+    np.testing.assert_allclose(np.loadtxt(run / "metrics.csv", delimiter=",", skiprows=1),
+                               np.loadtxt(tmp_path / "whole" / "metrics.csv", delimiter=",", skiprows=1),
+                               rtol=1e-3, atol=1e-5)
+
+
+def test_a_batch_that_does_not_split_over_the_replicas_is_refused(faces_npz):
+    result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--devices", "2",
+                                 "--image-size", "16", "--batch-size", "7", "--epochs", "1"])
+    assert result.exit_code == 2 and "does not split over 2 replicas" in result.stderr
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_on_localhost_train_one_run_that_resumes_on_one_process(faces_npz, tmp_path):
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
+    run = tmp_path / "run"
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "facegan", "train", "wgan-gp", "--data", str(faces_npz), "--epochs", "1",
+             "--out", str(run), "--eval-every", "0", *TINY],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+    for worker, (_, stderr) in zip(workers, outputs):
+        assert worker.returncode == 0, stderr[-3000:]
+    assert "over 2 replicas" in outputs[0][1]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["replicas"] == 2 and summary["epochs"] == 1
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-5")  # 40 images / 8: written by the chief
+    assert [int(r["step"]) for r in csv.DictReader(open(run / "metrics.csv"))] == [1, 2, 3, 4, 5]  # logged once
+    result = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2", "--strategy", "single"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "summary.json").read_text())["epochs"] == 2
