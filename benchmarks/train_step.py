@@ -35,7 +35,7 @@ def build(model: str, precision: str, batch_size: int):
     keras.mixed_precision.set_global_policy(POLICIES[precision])
     keras.utils.set_random_seed(0)
     nets = registry.get(model).build_networks(cfg)
-    family = FAMILIES[registry.get(model).steps](cfg, nets, tf.random.Generator.from_seed(0), False)
+    family = FAMILIES[registry.get(model).steps](cfg, nets, loss_scaling=False)
     x = tf.random.uniform((batch_size, cfg.image_size, cfg.image_size, cfg.channels), -1.0, 1.0)
     return cfg, family, x, tf.zeros((batch_size,), tf.int32)
 

@@ -152,7 +152,7 @@ def test_small_data_shrinks_the_batch_with_a_notice(tmp_path):
     (["dcgan", "--out", "full"], "exists and is not empty"),
     ([], "give a MODEL"),
     (["--resume", "nowhere"], "not a facegan run directory"),
-    (["--resume", "full", "--lr", "0.1"], "only --epochs may be given"),
+    (["--resume", "full", "--lr", "0.1"], "and --devices may be given"),
 ])
 def test_input_errors_are_one_line_and_exit_code_2(tmp_path, args, message):
     (tmp_path / "empty").mkdir()

@@ -98,10 +98,13 @@ def test_train_with_two_devices_leaves_the_usual_run_directory_and_resumes_on_on
                                rtol=1e-3, atol=1e-5)
 
 
-def test_a_batch_that_does_not_split_over_the_replicas_is_refused(faces_npz):
+def test_a_batch_that_does_not_split_over_the_replicas_and_xla_are_refused(faces_npz):
     result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--devices", "2",
                                  "--image-size", "16", "--batch-size", "7", "--epochs", "1"])
     assert result.exit_code == 2 and "does not split over 2 replicas" in result.stderr
+    result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--devices", "2", "--xla", "--out", "x",
+                                 "--image-size", "16", "--batch-size", "8", "--epochs", "1"])
+    assert result.exit_code == 2 and "--xla works on one device" in result.stderr and not (faces_npz.parent / "x").exists()
 
 
 def free_ports(n: int) -> list[int]:
