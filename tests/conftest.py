@@ -1,6 +1,6 @@
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow starts before output capture
 
 from pathlib import Path  # noqa: E402
 
