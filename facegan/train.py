@@ -155,8 +155,7 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
     reporter = reporter or Reporter()
     distribution = make_strategy(strategy, devices)  # first: --devices must split the CPU before TF starts
     chief = is_chief(distribution)
-    if distribution.num_replicas_in_sync > 1 and not isinstance(distribution, tf.distribute.MirroredStrategy) \
-            and out is None and resume is None:
+    if isinstance(distribution, tf.distribute.MultiWorkerMirroredStrategy) and out is None and resume is None:
         raise FaceganError("multi-worker training needs --out: every worker must name the same run directory")
     if resume is not None:
         run = rundir.require_run_dir(resume)
@@ -308,15 +307,16 @@ class Trainer:
     # --- checkpoints ---------------------------------------------------------------
 
     def start(self, resumed: bool) -> None:
-        """Restore the newest checkpoint of a resumed run, or save step 0: rollbacks need a state to return to."""
-        latest = self.manager.latest_checkpoint
-        if latest is None:
-            if resumed:
-                self.reporter.notice("no checkpoint yet: training starts again from step 0")
-            self.manager.save(checkpoint_number=0)
-        else:
+        """Restore the run's newest checkpoint (the chief's: every worker starts from it) when there is
+        one; then make sure this worker has a checkpoint of its own: rollbacks need a state to return to."""
+        latest = tf.train.latest_checkpoint(str(self.run / "checkpoints"))
+        if latest is not None:
             self.restore(latest)
             self.reporter.notice(f"resumed at epoch {int(self.epoch.numpy())}, step {int(self.step.numpy())}")
+        elif resumed:
+            self.reporter.notice("no checkpoint yet: training starts again from step 0")
+        if self.manager.latest_checkpoint is None:
+            self.manager.save(checkpoint_number=int(self.step.numpy()))
         self.truncate_logs()
 
     def restore(self, path: str) -> None:
