@@ -129,23 +129,29 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def test_two_workers_on_localhost_train_one_run_that_resumes_on_one_process(faces_npz, tmp_path):
+def train_on_two_workers(args: list[str], scratch) -> list[str]:
+    """`facegan train *args` as two worker processes of a localhost cluster (TF_CONFIG), each on one
+    CPU device; their stderr once both have finished, successfully."""
     cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
-    run = tmp_path / "run"
     workers = []
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
     for index in range(2):
         env = {**os.environ, "TMPDIR": str(scratch),
                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        workers.append(subprocess.Popen(
-            [sys.executable, "-m", "facegan", "train", "wgan-gp", "--data", str(faces_npz), "--epochs", "1",
-             "--out", str(run), "--eval-every", "0", *TINY],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        workers.append(subprocess.Popen([sys.executable, "-m", "facegan", "train", *args],
+                                        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = [worker.communicate(timeout=300) for worker in workers]
     for worker, (_, stderr) in zip(workers, outputs):
         assert worker.returncode == 0, stderr[-3000:]
-    assert "over 2 replicas" in outputs[0][1]
+    return [stderr for _, stderr in outputs]
+
+
+def test_two_workers_on_localhost_train_one_run_that_resumes_on_one_process(faces_npz, tmp_path):
+    run = tmp_path / "run"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    stderr = train_on_two_workers(["wgan-gp", "--data", str(faces_npz), "--epochs", "1", "--out", str(run),
+                                   "--eval-every", "0", *TINY], scratch)
+    assert "over 2 replicas" in stderr[0]
     assert not list(scratch.glob("facegan-worker-*"))  # worker 1 saved its checkpoints there, then removed them
     summary = json.loads((run / "summary.json").read_text())
     assert summary["replicas"] == 2 and summary["epochs"] == 1
@@ -154,3 +160,17 @@ def test_two_workers_on_localhost_train_one_run_that_resumes_on_one_process(face
     result = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2", "--strategy", "single"])
     assert result.exit_code == 0, result.output
     assert json.loads((run / "summary.json").read_text())["epochs"] == 2
+
+
+@pytest.mark.parametrize("name,options", [("dcgan", ["--sync-bn"]), ("gan-alt", []), ("aegan-v4", ["--beta-window", "2"]),
+                                          ("vae", []), ("cgan", ["--sync-bn"])])  # one model of each loss family
+def test_two_workers_train_as_one_process_does_on_the_global_batch(name, options, faces_npz, tmp_path):
+    args = [name, "--data", str(faces_npz), "--epochs", "2", "--eval-every", "0", "--label-noise", "0",
+            "--dropout", "0", *options, *TINY, "--out"]
+    train_on_two_workers([*args, str(tmp_path / "workers")], tmp_path)
+    assert runner.invoke(app, ["train", *args, "one", "--strategy", "single"]).exit_code == 0
+    workers, one = (np.genfromtxt(tmp_path / run / "metrics.csv", delimiter=",", names=True)
+                    for run in ("workers", "one"))
+    assert workers.dtype.names == one.dtype.names and len(one) == 10
+    for column in one.dtype.names:
+        np.testing.assert_allclose(workers[column], one[column], rtol=1e-4, atol=1e-5, err_msg=column)
