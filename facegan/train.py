@@ -175,8 +175,9 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
         cfg.num_classes = max(2, int(class_labels(cfg, faces).max()) + 1)
     images, labels, batch_size = training_arrays(cfg, faces, reporter)
     replicas = distribution.num_replicas_in_sync
-    if cfg.xla and replicas > 1:  # strategy.run inside an XLA cluster reads other devices' variables
-        raise FaceganError(f"--xla works on one device; it does not yet combine with {replicas} replicas")
+    if cfg.xla and replicas > 1:  # TensorFlow cannot compile it: see the README's "Several devices" section
+        raise FaceganError(f"--xla compiles the step on one device only; TensorFlow {tf.__version__} cannot compile "
+                           f"a step over {replicas} replicas with XLA: train without --xla")
     if batch_size % replicas:
         raise FaceganError(f"the batch of {batch_size} does not split over {replicas} replicas: "
                            f"give a --batch-size that {replicas} divides")

@@ -116,7 +116,7 @@ def test_a_batch_that_does_not_split_over_the_replicas_and_xla_are_refused(faces
     assert result.exit_code == 2 and "does not split over 2 replicas" in result.stderr
     result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--devices", "2", "--xla", "--out", "x",
                                  "--image-size", "16", "--batch-size", "8", "--epochs", "1"])
-    assert result.exit_code == 2 and "--xla works on one device" in result.stderr and not (faces_npz.parent / "x").exists()
+    assert result.exit_code == 2 and "--xla compiles the step on one device only" in result.stderr and not (faces_npz.parent / "x").exists()
 
 
 def free_ports(n: int) -> list[int]:
