@@ -460,7 +460,7 @@ class Trainer:
         generated = generated_images(nets, cfg.model, cfg.num_classes, self.x_fixed, self.z_fixed, self.y_fixed)
         row = {"epoch": epoch, **{k: float(np.mean(values[k])) for k in self.family.metrics},
                "skipped": int(np.nansum(values["skipped"])),
-               "diversity": diversity(generated) / self.data_diversity if self.data_diversity > 0 else math.nan}
+               "diversity": self.agreed(diversity(generated) / self.data_diversity if self.data_diversity > 0 else math.nan)}
         row.update({column: math.nan for column in self.epoch_columns if column.startswith("swd")})
         improved = False
         if self.eval_set is not None and (epoch % cfg.eval_interval == 0 or epoch == cfg.epochs):
@@ -493,6 +493,15 @@ class Trainer:
         self.reporter.epoch_end(epoch, cfg.epochs, row)
         if found and cfg.on_collapse == "stop":
             self.stop("collapsed", " and ".join(f"{symptom.check} ({symptom.detail})" for symptom in found))
+
+    def agreed(self, value: float) -> float:
+        """A figure each worker computed for itself, averaged over the workers of a cluster (elsewhere the
+        figure itself): generating on each worker may differ in the last bits, and the health guard must
+        take the same decision on every worker, or one stops and the others wait for it."""
+        if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return value
+        replicas = self.strategy.run(lambda: tf.constant(value, tf.float32))
+        return float(self.strategy.reduce(tf.distribute.ReduceOp.MEAN, replicas, axis=None))
 
     def evaluate(self, nets: dict) -> dict:
         """SWD of the generated images of the fixed evaluation set; {level: figure, ..., "mean": figure}."""

@@ -4,6 +4,7 @@ batch; full runs with --devices 2; resume across replica counts; two real worker
 import csv
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -152,6 +153,8 @@ def test_two_workers_on_localhost_train_one_run_that_resumes_on_one_process(face
     stderr = train_on_two_workers(["wgan-gp", "--data", str(faces_npz), "--epochs", "1", "--out", str(run),
                                    "--eval-every", "0", *TINY], scratch)
     assert "over 2 replicas" in stderr[0]
+    diversities = [re.findall(r"diversity (\S+)", text) for text in stderr]
+    assert len(diversities[0]) == 1 and diversities[0] == diversities[1]  # the health guard's figures agree
     assert not list(scratch.glob("facegan-worker-*"))  # worker 1 saved its checkpoints there, then removed them
     summary = json.loads((run / "summary.json").read_text())
     assert summary["replicas"] == 2 and summary["epochs"] == 1
