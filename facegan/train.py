@@ -357,11 +357,18 @@ class Trainer:
         return self.compiled[name]
 
     def batches(self, epoch: int, skip: int):
-        """The epoch's global batches, split over the replicas (and the workers of a cluster)."""
-        dataset = make_dataset(self.images, self.labels, self.batch_size, self.cfg.seed, epoch, skip_batches=skip)
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
+        """The epoch's global batches, each split over the replicas of every worker: replica r takes rows
+        r*b to (r+1)*b. Each worker reads the same global batches from its own plain tf.data pipeline:
+        the iterators of tf.distribute's distributed datasets stall when they are deleted (until their
+        per-device autotuning thread wakes up, up to a minute after every epoch)."""
+        share = self.batch_size // self.strategy.num_replicas_in_sync
+
+        def split(batch):
+            return self.strategy.experimental_distribute_values_from_function(
+                lambda context: batch[context.replica_id_in_sync_group * share:][:share])
+
+        for x, y in make_dataset(self.images, self.labels, self.batch_size, self.cfg.seed, epoch, skip_batches=skip):
+            yield split(x), split(y)
 
     def fit(self, signals: StopSignals) -> None:
         while int(self.epoch.numpy()) < self.cfg.epochs:
