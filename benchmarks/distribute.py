@@ -1,21 +1,30 @@
 """Images/s of facegan's training step on 1 and on N devices, and the scaling efficiency.
 
     python benchmarks/distribute.py [--model dcgan] [--batch-size 128] [--steps 5] [--devices 1,2]
+                                    [--data DIR --epochs 4]
 
 The step is what `facegan train --devices N` runs: the family's step under the tf.distribute
 strategy (single for 1 device, mirrored otherwise), the global batch split over the replicas. Each
 device count runs in its own process, because logical CPU devices are fixed when TensorFlow starts;
 with GPUs the devices are GPUs. Efficiency = (images/s on N) / (N x images/s on 1).
+
+With --data, also the median images/s of whole epochs of `facegan train --devices N` on that data
+(after the first epoch, evaluation off): the steps with the input pipeline and what happens between
+epochs, which the step alone does not show.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -54,12 +63,25 @@ def measure(model: str, devices: int, batch_size: int, steps: int) -> float:
     return steps * batch_size / (time.perf_counter() - start)
 
 
+def epochs_speed(model: str, devices: int, batch_size: int, data: str, epochs: int) -> float:
+    """Median images/s of the epochs after the first of `facegan train` on `data` over `devices` devices."""
+    with tempfile.TemporaryDirectory() as folder:
+        run = Path(folder) / "run"
+        subprocess.run([sys.executable, "-m", "facegan", "train", model, "--data", data, "--epochs", str(epochs),
+                        "--batch-size", str(batch_size), "--devices", str(devices), "--eval-every", "0",
+                        "--out", str(run)], check=True, capture_output=True)
+        rows = list(csv.DictReader(open(run / "epochs.csv")))
+    return statistics.median(float(row["images_per_s"]) for row in rows[1:])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="dcgan")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--devices", default="1,2")
+    parser.add_argument("--data", help="also time whole epochs of facegan train on this data")
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -72,10 +94,14 @@ def main():
                                  "--steps", str(args.steps), "--child", str(n)],
                                 check=True, capture_output=True, text=True).stdout
         speeds[n] = json.loads(output.strip().splitlines()[-1])["images_per_s"]
+    epochs = {n: epochs_speed(args.model, n, args.batch_size, args.data, args.epochs) for n in counts} if args.data else {}
     print(f"{args.model}, global batch {args.batch_size}, {os.cpu_count()} CPU cores")
-    print("devices  images/s  speed-up  efficiency")
+    print("devices  step images/s  speed-up  efficiency" + ("  epoch images/s  epoch/step" if epochs else ""))
     for n in counts:
-        print(f"{n:7d}  {speeds[n]:8.1f}  {speeds[n] / speeds[counts[0]]:7.2f}x  {speeds[n] / (n * speeds[counts[0]]):9.0%}")
+        line = f"{n:7d}  {speeds[n]:13.1f}  {speeds[n] / speeds[counts[0]]:7.2f}x  {speeds[n] / (n * speeds[counts[0]]):9.0%}"
+        if epochs:
+            line += f"  {epochs[n]:14.1f}  {epochs[n] / speeds[n]:10.2f}"
+        print(line)
 
 
 if __name__ == "__main__":
