@@ -507,8 +507,10 @@ class Trainer:
         take the same decision on every worker, or one stops and the others wait for it."""
         if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
             return value
-        replicas = self.strategy.run(lambda: tf.constant(value, tf.float32))
-        return float(self.strategy.reduce(tf.distribute.ReduceOp.MEAN, replicas, axis=None))
+        if "agreed" not in self.compiled:  # compiled: run eagerly, the collective warns of its overhead
+            self.compiled["agreed"] = tf.function(lambda figure: self.strategy.reduce(
+                tf.distribute.ReduceOp.MEAN, self.strategy.run(lambda: figure), axis=None))
+        return float(self.compiled["agreed"](tf.constant(value, tf.float32)))
 
     def evaluate(self, nets: dict) -> dict:
         """SWD of the generated images of the fixed evaluation set; {level: figure, ..., "mean": figure}."""
