@@ -20,6 +20,7 @@ from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from facegan import registry
 from facegan.errors import FaceganError, TrainingStopped
@@ -408,11 +409,11 @@ def compare(
     elif format is Format.csv:
         print(comparison.to_csv(rows), end="")
     else:
-        table = Table(box=box.SIMPLE_HEAD)
+        table = Table(box=box.SIMPLE_HEAD)  # cells are Text: "[not comparable]" is no Rich markup
         for header in rows[0]:
-            table.add_column(header, overflow="fold")
+            table.add_column(Text(header), overflow="fold")
         for row in rows[1:]:
-            table.add_row(*row)
+            table.add_row(*map(Text, row))
         out.print(table)
 
 

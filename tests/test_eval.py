@@ -81,6 +81,8 @@ def test_compare_marks_swd_figures_computed_with_different_settings(runs):
     assert "eval.swd [not comparable]," in table.stdout and "\"SWD x1e3, best [not comparable]\"," in table.stdout
     assert "\nepochs,2,2" in table.stdout  # other figures unmarked
     assert "not comparable" in table.stderr
+    shown = runner.invoke(app, ["compare", str(runs["dcgan"]), str(runs["aegan-v5"])])
+    assert "[not" in shown.stdout and "comparable]" in shown.stdout  # the table's labels say it too (folded)
 
 
 def test_same_settings_are_comparable(runs):
