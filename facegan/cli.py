@@ -157,7 +157,7 @@ def train(
     label: Annotated[Optional[str], typer.Option(help="CelebA attribute used as class label (conditional models).")] = None,
     flip: Annotated[Optional[bool], typer.Option("--flip/--no-flip", help="Add mirror images (default: on for lfw).")] = None,
     precision: Annotated[Optional[str], typer.Option(help="auto, float32, bfloat16 or float16.")] = None,
-    xla: Annotated[Optional[bool], typer.Option("--xla/--no-xla", help="Compile the step with XLA.")] = None,
+    xla: Annotated[Optional[bool], typer.Option("--xla/--no-xla", help="Compile with XLA: the whole step on one device, each network on several.")] = None,
     sync_bn: Annotated[Optional[bool], typer.Option("--sync-bn/--no-sync-bn", help="Batch-norm statistics over every replica's batch.")] = None,
     strategy: Annotated[str, typer.Option(help="tf.distribute strategy: auto, single, mirrored or multiworker.")] = "auto",
     devices: Annotated[int, typer.Option(help="Split the CPU into N logical devices (a mirrored run on one machine).")] = 1,

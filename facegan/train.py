@@ -175,9 +175,9 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
         cfg.num_classes = max(2, int(class_labels(cfg, faces).max()) + 1)
     images, labels, batch_size = training_arrays(cfg, faces, reporter)
     replicas = distribution.num_replicas_in_sync
-    if cfg.xla and replicas > 1:  # TensorFlow cannot compile it: see the README's "Several devices" section
-        raise FaceganError(f"--xla compiles the step on one device only; TensorFlow {tf.__version__} cannot compile "
-                           f"a step over {replicas} replicas with XLA: train without --xla")
+    if cfg.xla and cfg.sync_bn and replicas > 1:  # see compile_step
+        raise FaceganError(f"--xla over {replicas} replicas compiles each network, and --sync-bn's all-reduce "
+                           "cannot run inside a compiled network: leave out one of them")
     if batch_size % replicas:
         raise FaceganError(f"the batch of {batch_size} does not split over {replicas} replicas: "
                            f"give a --batch-size that {replicas} divides")
@@ -211,7 +211,16 @@ def compile_step(strategy: tf.distribute.Strategy, family, name: str, average: W
                  xla: bool = False):
     """step(x, y, number): the family's step `name` on every replica (x, y distributed by the strategy,
     `number` the step's number, on which its random draws depend), compiled with the weight average's
-    update. Its metrics are global figures, the same on every replica."""
+    update. Its metrics are global figures, the same on every replica.
+
+    With `xla`, XLA compiles the whole step on one replica. Over several it compiles each network's
+    forward and backward pass, and the optimizer updates and all-reduces stay in the graph: a step
+    compiled whole may not call `merge_call`, which Keras's optimizers do to update their iteration
+    counter (keras-team/keras#19005, #20763). Nor may a compiled network: synchronized batch norm,
+    which all-reduces inside the network, is refused with XLA over several replicas."""
+    whole = xla and strategy.num_replicas_in_sync == 1
+    if xla and not whole:
+        family.compile_networks_with_xla()
     step = getattr(family, name)
 
     def on_replica(x, y, number):
@@ -225,7 +234,7 @@ def compile_step(strategy: tf.distribute.Strategy, family, name: str, average: W
             average.update()
         return metrics
 
-    return tf.function(numbered, jit_compile=xla)
+    return tf.function(numbered, jit_compile=whole)
 
 
 class StopSignals:

@@ -26,49 +26,71 @@ runner = CliRunner()
 TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
 
 
-def one_device_and_two(name: str, precision: str = "float32", steps: int = 3, **options):
-    """Metrics and weights after `steps` steps on one device and on two mirrored replicas, same batches."""
+def run_steps(name: str, strategy, precision: str = "float32", steps: int = 3, xla: bool = False, **options):
+    """(metrics, weights) after `steps` steps under `strategy`, on the same global batches every time."""
     cfg = TrainConfig.resolve(name, image_size=16, latent_dim=8, batch_size=8, precision=precision,
                               label_noise=0.0, dropout=0.0, **options)
     if cfg.num_classes:
         cfg.num_classes = 2
     batches = [(tf.random.stateless_uniform((8, 16, 16, cfg.channels), (i, 1), -1.0, 1.0),
                 tf.constant(np.arange(8) % 2, tf.int32)) for i in range(steps)]
-    results = []
-    for strategy in (tf.distribute.get_strategy(), make_strategy("mirrored", 2)):
-        keras.mixed_precision.set_global_policy(POLICIES[precision])
-        keras.utils.set_random_seed(cfg.seed)
-        try:
-            with strategy.scope():
-                nets = registry.get(name).build_networks(cfg)
-                family = FAMILIES[registry.get(name).steps](cfg, nets, loss_scaling=precision == "float16")
-        finally:
-            keras.mixed_precision.set_global_policy("float32")
-        step = compile_step(strategy, family, "train_step")
-        dataset = strategy.experimental_distribute_dataset(
-            tf.data.Dataset.from_tensor_slices(([b[0] for b in batches], [b[1] for b in batches])))
-        metrics = [{k: float(v) for k, v in step(x, y, tf.constant(i + 1, tf.int64)).items()}
-                   for i, (x, y) in enumerate(dataset)]
-        results.append((metrics, [w.numpy() for net in nets.values() for w in net.weights]))
-    assert make_strategy("mirrored", 2).num_replicas_in_sync == 2
-    return results
+    keras.mixed_precision.set_global_policy(POLICIES[precision])
+    keras.utils.set_random_seed(cfg.seed)
+    try:
+        with strategy.scope():
+            nets = registry.get(name).build_networks(cfg)
+            family = FAMILIES[registry.get(name).steps](cfg, nets, loss_scaling=precision == "float16")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    step = compile_step(strategy, family, "train_step", xla=xla)
+    dataset = strategy.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensor_slices(([b[0] for b in batches], [b[1] for b in batches])))
+    metrics = [{k: float(v) for k, v in step(x, y, tf.constant(i + 1, tf.int64)).items()}
+               for i, (x, y) in enumerate(dataset)]
+    return metrics, [w.numpy() for net in nets.values() for w in net.weights]
+
+
+def one_device_and_two(name: str, **options):
+    """run_steps on one device and on two mirrored replicas."""
+    mirrored = make_strategy("mirrored", 2)
+    assert mirrored.num_replicas_in_sync == 2
+    return [run_steps(name, strategy, **options) for strategy in (tf.distribute.get_strategy(), mirrored)]
 
 
 OPTIONS = {"dcgan": {"sync_bn": True}, "wgan-gp": {"sync_bn": True}, "cgan": {"sync_bn": True},
            "aegan-v0": {"beta": 0.5}, "aegan-v1": {"beta": 0.5}, "aegan-v4": {"beta_window": 2}}
 
 
-@pytest.mark.parametrize("name", registry.names())
-def test_a_mirrored_step_equals_the_single_device_step_on_the_global_batch(name):
-    (single, single_weights), (mirrored, mirrored_weights) = one_device_and_two(name, **OPTIONS.get(name, {}))
+def assert_same_steps(single, single_weights, mirrored, mirrored_weights, stray: float = 0.0):
+    """The same metrics at every step, and the same weights but for a `stray` fraction of them."""
     for one, two in zip(single, mirrored):
         assert one.keys() == two.keys()
         for key in one:
             assert two[key] == pytest.approx(one[key], rel=1e-4, abs=1e-5), (key, one[key], two[key])
-    for one, two in zip(single_weights, mirrored_weights):
-        np.testing.assert_allclose(two, one, rtol=1e-3, atol=1e-5)
+    off = np.concatenate([~np.isclose(two, one, rtol=1e-3, atol=1e-5).ravel()
+                          for one, two in zip(single_weights, mirrored_weights)])
+    assert off.mean() <= stray, f"{off.mean():.3%} of the weights differ"
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_a_mirrored_step_equals_the_single_device_step_on_the_global_batch(name):
+    (single, single_weights), (mirrored, mirrored_weights) = one_device_and_two(name, **OPTIONS.get(name, {}))
+    assert_same_steps(single, single_weights, mirrored, mirrored_weights)
     if name == "aegan-v4":
         assert single[-1]["beta"] > 0  # the schedule has started, on both
+
+
+@pytest.mark.parametrize("name", ["gan-alt", "aegan-v4", "vae", "wgan-gp", "cgan"])
+def test_xla_over_two_devices_compiles_the_same_step(name):
+    """Over two replicas XLA compiles each network's passes (batch norm per replica: --sync-bn is refused).
+    XLA's kernels round differently, and Adam's first steps move a weight by the learning rate whatever
+    the size of its gradient, so a weight whose gradient is near 0 may move the other way: 1.25% of
+    aegan-v4's weights did (by at most 7e-4, as with XLA on one device); a step missing an update or a
+    gradient would move nearly all of a network's weights by 2e-4 a step."""
+    options = {k: v for k, v in OPTIONS.get(name, {}).items() if k != "sync_bn"}
+    mirrored = make_strategy("mirrored", 2)
+    assert_same_steps(*run_steps(name, mirrored, **options), *run_steps(name, mirrored, xla=True, **options),
+                      stray=0.02)
 
 
 def test_without_synchronized_batch_norm_each_replica_normalizes_its_own_half():
@@ -111,13 +133,20 @@ def test_the_health_guard_decides_as_on_one_device(faces_npz, tmp_path):
     assert logs[0] == logs[1] and [event for _, event in logs[0]] == ["nonfinite", "rollback", "nonfinite", "stopped"]
 
 
-def test_a_batch_that_does_not_split_over_the_replicas_and_xla_are_refused(faces_npz):
+def test_a_batch_that_does_not_split_over_the_replicas_is_refused(faces_npz):
     result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--devices", "2",
                                  "--image-size", "16", "--batch-size", "7", "--epochs", "1"])
     assert result.exit_code == 2 and "does not split over 2 replicas" in result.stderr
-    result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--devices", "2", "--xla", "--out", "x",
-                                 "--image-size", "16", "--batch-size", "8", "--epochs", "1"])
-    assert result.exit_code == 2 and "--xla compiles the step on one device only" in result.stderr and not (faces_npz.parent / "x").exists()
+
+
+def test_train_with_xla_over_two_devices_and_synchronized_batch_norm_refused(faces_npz, tmp_path):
+    common = ["train", "dcgan", "--data", str(faces_npz), "--devices", "2", "--xla", "--epochs", "1", *TINY]
+    result = runner.invoke(app, [*common, "--sync-bn", "--out", "synchronized"])
+    assert result.exit_code == 2 and "--sync-bn" in result.stderr and not (tmp_path / "synchronized").exists()
+    result = runner.invoke(app, [*common, "--out", "x"])
+    assert result.exit_code == 0, result.output
+    assert "over 2 replicas" in result.stderr and "XLA" in result.stderr
+    assert json.loads((tmp_path / "x" / "summary.json").read_text())["status"] == "completed"
 
 
 def free_ports(n: int) -> list[int]:

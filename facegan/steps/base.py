@@ -79,6 +79,21 @@ def logits_model(discriminator: keras.Model) -> keras.Model:
     return keras.Model(discriminator.inputs, discriminator.get_layer(PROBABILITY).input)
 
 
+class XlaCompiled:
+    """A network whose calls XLA compiles: its forward pass and, through a gradient tape, its backward
+    pass. Attributes are the network's."""
+
+    def __init__(self, network: keras.Model):
+        self.network = network
+        self.compiled = tf.function(lambda inputs, training: network(inputs, training=training), jit_compile=True)
+
+    def __call__(self, inputs, training=False):
+        return self.compiled(inputs, training)
+
+    def __getattr__(self, name):
+        return getattr(self.network, name)
+
+
 class Steps:
     metrics: tuple[str, ...] = ()
 
@@ -101,6 +116,13 @@ class Steps:
         keys = list(shares)
         values = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.cast(shares[k], tf.float32) for k in keys])
         return dict(zip(keys, values))
+
+    def compile_networks_with_xla(self) -> None:
+        """From now on the steps call their networks compiled by XLA (what --xla compiles over several
+        replicas, where the whole step cannot be: see compile_step)."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, keras.Model):
+                setattr(self, name, XlaCompiled(value))
 
     def number_step(self, number) -> None:
         """Before tracing a step: its number (a tensor), on which its random draws depend."""
