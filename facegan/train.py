@@ -28,6 +28,7 @@ import signal
 import tempfile
 import threading
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -516,10 +517,13 @@ class Trainer:
         take the same decision on every worker, or one stops and the others wait for it."""
         if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
             return value
-        if "agreed" not in self.compiled:  # compiled: run eagerly, the collective warns of its overhead
-            self.compiled["agreed"] = tf.function(lambda figure: self.strategy.reduce(
-                tf.distribute.ReduceOp.MEAN, self.strategy.run(lambda: figure), axis=None))
-        return float(self.compiled["agreed"](tf.constant(value, tf.float32)))
+        return float(self.mean_over_workers(tf.constant(value, tf.float32)))
+
+    @cached_property
+    def mean_over_workers(self):
+        """figure -> its mean over the workers; compiled (run eagerly, the collective warns of its overhead)."""
+        return tf.function(lambda figure: self.strategy.reduce(
+            tf.distribute.ReduceOp.MEAN, self.strategy.run(lambda: figure), axis=None))
 
     def evaluate(self, nets: dict) -> dict:
         """SWD of the generated images of the fixed evaluation set; {level: figure, ..., "mean": figure}."""
