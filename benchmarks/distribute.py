@@ -42,7 +42,7 @@ def measure(model: str, devices: int, batch_size: int, steps: int, xla: bool) ->
 
     strategy = make_strategy("mirrored" if devices > 1 else "single", devices)
     cfg = TrainConfig.resolve(model, batch_size=batch_size)
-    cfg.precision = resolve_precision(cfg.precision)
+    cfg = cfg.replace(precision=resolve_precision(cfg.precision))
     keras.mixed_precision.set_global_policy(POLICIES[cfg.precision])
     with strategy.scope():
         nets = registry.get(model).build_networks(cfg)
@@ -95,11 +95,13 @@ def main():
                                  "--steps", str(args.steps), "--child", str(n), *(["--xla"] if args.xla else [])],
                                 check=True, capture_output=True, text=True).stdout
         speeds[n] = json.loads(output.strip().splitlines()[-1])["images_per_s"]
-    epochs = {n: epochs_speed(args.model, n, args.batch_size, args.data, args.epochs, args.xla) for n in counts} if args.data else {}
+    epochs = {n: epochs_speed(args.model, n, args.batch_size, args.data, args.epochs, args.xla)
+              for n in counts} if args.data else {}
     print(f"{args.model}, global batch {args.batch_size}{', XLA' if args.xla else ''}, {os.cpu_count()} CPU cores")
     print("devices  step images/s  speed-up  efficiency" + ("  epoch images/s  epoch/step" if epochs else ""))
     for n in counts:
-        line = f"{n:7d}  {speeds[n]:13.1f}  {speeds[n] / speeds[counts[0]]:7.2f}x  {speeds[n] / (n * speeds[counts[0]]):9.0%}"
+        speed_up = speeds[n] / speeds[counts[0]]
+        line = f"{n:7d}  {speeds[n]:13.1f}  {speed_up:7.2f}x  {speed_up / n:9.0%}"
         if epochs:
             line += f"  {epochs[n]:14.1f}  {epochs[n] / speeds[n]:10.2f}"
         print(line)

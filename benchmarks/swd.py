@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from facegan.analysis import swd
+from facegan.metrics import swd
 
 
 def seconds(function, *args) -> float:

@@ -1,17 +1,19 @@
-"""TrainConfig: the fully resolved settings of one training run.
+"""TrainConfig: the fully resolved settings of one training run, frozen.
 
 Resolution order: the dataclass defaults <- the model's registry entry <- the options the
-user actually gave (None means "not given" and never overrides a model default).
-The resolved config is written to `config.json` before step 0; `--resume` reads it back,
-so a resumed run has the architecture it was started with.
+user actually gave (None means "not given" and never overrides a model default) <- what the
+data and the machine say (the number of classes, the precision), settled once by `facegan.train`
+before `config.json` is written. `--resume` and every analysis command read it back with
+`TrainConfig.read(run)`, so a resumed run has the architecture it was started with.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
-from facegan import registry
+from facegan import files, registry, rundir
 from facegan.errors import FaceganError
 from facegan.health import ON_COLLAPSE
 
@@ -19,7 +21,7 @@ PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 ALTERNATE_MODES = ("batch", "threshold")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     model: str
     data: str = "lfw"
@@ -87,6 +89,17 @@ class TrainConfig:
         cfg.validate()
         return cfg
 
+    @classmethod
+    def read(cls, run: Path) -> "TrainConfig":
+        """The configuration a run was trained with (its config.json)."""
+        return cls(**read_record(run)["config"])
+
+    def replace(self, **changes) -> "TrainConfig":
+        """A copy with `changes`, validated."""
+        cfg = dataclasses.replace(self, **changes)
+        cfg.validate()
+        return cfg
+
     def validate(self) -> None:
         positive = ["epochs", "batch_size", "image_size", "latent_dim", "lr", "critic_steps",
                     "beta_window", "keep_checkpoints", "eval_images", "bad_steps", "collapse_patience"]
@@ -127,3 +140,8 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def read_record(run: Path) -> dict:
+    """A run's whole config.json: config, data, distribution and versions."""
+    return files.read_json(Path(run) / rundir.CONFIG)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from facegan import rundir
+from facegan import files
 from facegan.errors import FaceganError
+from facegan.imaging import find_images
 
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm"}
 CELEBA_ATTRIBUTES = "list_attr_celeba.txt"
 CACHE_VERSION = 1  # bump when the decoding changes, so old cache files are not reused
 
@@ -86,10 +86,6 @@ def _lfw() -> list[tuple[str, np.ndarray]]:
     return [(f"lfw:{i}", face) for i, face in enumerate(lfw_subset()[:100])]  # items 0-99 are faces
 
 
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-
-
 def _decode(path: Path) -> np.ndarray:
     import imageio.v3 as iio
 
@@ -106,13 +102,13 @@ def read_celeba_attributes(path: Path) -> tuple[list[str], list[str], np.ndarray
         count = int(lines[0])
         attributes = lines[1].split()
         rows = [line.split() for line in lines[2:2 + count]]
-        files = [row[0] for row in rows]
+        names = [row[0] for row in rows]
         values = np.array([[int(v) for v in row[1:]] for row in rows]) > 0
     except (IndexError, ValueError) as error:
         raise FaceganError(f"{path} is not a CelebA attribute file: {error}") from None
-    if values.shape != (len(files), len(attributes)):
+    if values.shape != (len(names), len(attributes)):
         raise FaceganError(f"{path}: rows do not have one value per attribute")
-    return files, attributes, values
+    return names, attributes, values
 
 
 def _celeba_image_dir(root: Path, first_file: str) -> Path:
@@ -153,8 +149,8 @@ def _cached(key_parts: list, decode) -> tuple[np.ndarray, list[str], int]:
         return np.load(images_path), meta["names"], meta["skipped"]
     images, names, skipped = decode()
     if len(images):
-        rundir.write_npy(images_path, images)
-        rundir.write_json(meta_path, {"names": names, "skipped": skipped})
+        files.write_npy(images_path, images)
+        files.write_json(meta_path, {"names": names, "skipped": skipped})
     return images, names, skipped
 
 
@@ -175,7 +171,10 @@ def _decode_all(items, size: int, channels: int) -> tuple[np.ndarray, list[str],
 def _open_source(source: str):
     """(cache key, items(), labels_for(kept names) -> (attributes, labels)) for a data source."""
     path = Path(source).expanduser()
-    no_labels = lambda names: (None, None)  # noqa: E731
+
+    def no_labels(names):
+        return None, None
+
     if source == "lfw":
         import skimage
 
@@ -186,26 +185,30 @@ def _open_source(source: str):
             raise FaceganError(f"{path}: expected images of shape (N,H,W) or (N,H,W,C), got {array.shape}")
         if labels is not None and len(labels) != len(array):
             raise FaceganError(f"{path}: {len(labels)} labels for {len(array)} images")
-        items = lambda: [(str(i), image) for i, image in enumerate(array)]  # noqa: E731
-        if labels is None:
-            return ["array", *_fingerprint([path])], items, no_labels
-        return ["array", *_fingerprint([path])], items, lambda names: (None, labels[[int(n) for n in names]])
+
+        def items():
+            return [(str(i), image) for i, image in enumerate(array)]
+
+        def array_labels(names):
+            return None, labels[[int(n) for n in names]]
+
+        return ["array", *_fingerprint([path])], items, no_labels if labels is None else array_labels
     if (path / CELEBA_ATTRIBUTES).is_file():
-        files, attribute_names, values = read_celeba_attributes(path / CELEBA_ATTRIBUTES)
-        if not files:
+        listed, attribute_names, values = read_celeba_attributes(path / CELEBA_ATTRIBUTES)
+        if not listed:
             raise FaceganError(f"{path / CELEBA_ATTRIBUTES} lists no images")
-        folder = _celeba_image_dir(path, files[0])
-        row = {name: i for i, name in enumerate(files)}
+        folder = _celeba_image_dir(path, listed[0])
+        row = {name: i for i, name in enumerate(listed)}
 
         def attributes(names):
             kept = values[[row[name] for name in names]]
             return {name: kept[:, j] for j, name in enumerate(attribute_names)}, None
 
         key = ["celeba", *_fingerprint([path / CELEBA_ATTRIBUTES]), str(folder.resolve())]
-        return key, lambda: [(name, folder / name) for name in files], attributes
+        return key, lambda: [(name, folder / name) for name in listed], attributes
     if path.is_dir():
-        files = _image_files(path)
-        return ["folder", *_fingerprint(files)], lambda: [(str(p.relative_to(path)), p) for p in files], no_labels
+        found = find_images(path)
+        return ["folder", *_fingerprint(found)], lambda: [(str(p.relative_to(path)), p) for p in found], no_labels
     raise FaceganError(f"data source {source!r} is neither 'lfw', an image folder, a CelebA folder "
                        "nor a .npz/.npy file")
 
@@ -238,7 +241,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
     images_t, labels_t = tf.constant(images), tf.constant(labels, tf.int32)
 
     def gather(indices):
-        x = tf.cast(tf.gather(images_t, indices), tf.float32) / 127.5 - 1.0
+        x = tf.cast(tf.gather(images_t, indices), tf.float32) / 127.5 - 1.0  # imaging.to_float, in the graph
         return x, tf.gather(labels_t, indices)
 
     # No autotuning: its thread sleeps for periods that double from 10 ms up to a minute, and deleting

@@ -87,3 +87,16 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     if resolver.task_type == "chief":
         return True
     return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
+
+
+def describe(strategy: tf.distribute.Strategy) -> dict:
+    """How a run is distributed, for config.json and summary.json: the strategy's name ("single" for the
+    default one), the replicas in sync, this worker's devices and the number of workers."""
+    if isinstance(strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy)):
+        name = "multiworker" if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) else "mirrored"
+        devices = list(strategy.extended.worker_devices)
+    else:  # the default strategy: the first GPU, else the CPU
+        device = (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))[0]
+        name, devices = "single", [device.name]
+    return {"strategy": name, "replicas": strategy.num_replicas_in_sync, "devices": devices,
+            "workers": max(1, cluster_tasks())}

@@ -24,10 +24,6 @@ class WeightAverage:
                       for average, weight in zip(copy.weights, nets[name].weights)]
         self.updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="ema_updates")
 
-    def state(self) -> dict:
-        """What a checkpoint holds of the average."""
-        return {"ema_updates": self.updates, **{f"ema_{name}": net for name, net in self.nets.items()}}
-
     def update(self) -> None:
         """One averaging step, inside the compiled training step."""
         t = tf.cast(self.updates, tf.float32)

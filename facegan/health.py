@@ -22,7 +22,6 @@ ACCURACY_LOW = 0.05
 G_LOSS_LOW = 0.1
 RISING = 1.1  # diversity rises when it ends above 1.1 times (plus 1e-3) where the window began
 ON_COLLAPSE = ("warn", "stop", "rollback")
-HEALTH_HEADER = ["epoch", "step", "event", "detail", "action"]
 
 
 @dataclass
@@ -33,7 +32,7 @@ class Symptom:
 
 
 def _value(row: dict, key: str) -> float:
-    """A figure of an epochs.csv row as a float; NaN when absent or empty."""
+    """A figure of an epochs.csv row (a float, or its text) as a float; NaN when absent or empty."""
     value = row.get(key)
     return float(value) if value not in (None, "") else math.nan
 

@@ -1,4 +1,4 @@
-"""Images: [-1, 1] floats <-> uint8, grids, PNG and GIF files through imageio."""
+"""Images: [-1, 1] floats <-> uint8, grids, finding image files, PNG and GIF files through imageio."""
 
 from __future__ import annotations
 
@@ -7,12 +7,20 @@ from pathlib import Path
 
 import numpy as np
 
-from facegan import rundir
+from facegan import files
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm"}
+GRID_PAD = 2  # white pixels around and between the tiles of a grid
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """(..., H, W, C) floats in [-1, 1] -> uint8 in [0, 255]."""
     return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+    """(..., H, W, C) uint8 in [0, 255] -> float32 in [-1, 1]: the inverse of to_uint8."""
+    return np.asarray(images).astype(np.float32) / 127.5 - 1.0
 
 
 def reconstruction_rows(x: np.ndarray, x_rec: np.ndarray, columns: int = 8) -> np.ndarray:
@@ -23,32 +31,42 @@ def reconstruction_rows(x: np.ndarray, x_rec: np.ndarray, columns: int = 8) -> n
     return np.concatenate(rows)
 
 
-def grid(images: np.ndarray, columns: int | None = None, pad: int = 2) -> np.ndarray:
+def grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
     """(N, H, W, C) uint8 -> one (rows*(H+pad)+pad, columns*(W+pad)+pad, C) image, white padding."""
-    n, height, width, channels = images.shape
-    columns = columns or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / columns)
-    canvas = np.full((rows * (height + pad) + pad, columns * (width + pad) + pad, channels), 255, np.uint8)
-    for i, image in enumerate(images):
-        top, left = pad + (i // columns) * (height + pad), pad + (i % columns) * (width + pad)
-        canvas[top:top + height, left:left + width] = image
-    return canvas
+    from skimage.util import montage
+
+    columns = columns or math.ceil(math.sqrt(len(images)))
+    return montage(images, fill=(255,) * images.shape[-1], grid_shape=(math.ceil(len(images) / columns), columns),
+                   padding_width=GRID_PAD, channel_axis=-1)
+
+
+def tiles(canvas: np.ndarray, size: int) -> np.ndarray:
+    """The inverse of `grid`: (N, size, size, C) tiles of a grid image, row by row, blank tiles left out."""
+    step = size + GRID_PAD
+    rows, columns = (canvas.shape[0] - GRID_PAD) // step, (canvas.shape[1] - GRID_PAD) // step
+    found = [canvas[GRID_PAD + r * step:GRID_PAD + r * step + size, GRID_PAD + c * step:GRID_PAD + c * step + size]
+             for r in range(rows) for c in range(columns)]
+    return np.stack([t for t in found if not np.all(t == 255)])
+
+
+def find_images(folder: Path) -> list[Path]:
+    """The image files under a folder, recursively, sorted by path."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
     import imageio.v3 as iio
 
     image = image[..., 0] if image.shape[-1] == 1 else image
-    rundir.write_bytes(path, iio.imwrite("<bytes>", image, extension=".png"))
+    files.write_bytes(path, iio.imwrite("<bytes>", image, extension=".png"))
 
 
 def write_gif(path: Path, frames: list[np.ndarray], seconds_per_frame: float = 0.5) -> None:
     import imageio.v3 as iio
 
     frames = [f[..., 0] if f.shape[-1] == 1 else f for f in frames]
-    data = iio.imwrite("<bytes>", np.stack(frames), extension=".gif",
-                       duration=int(seconds_per_frame * 1000), loop=0)
-    rundir.write_bytes(path, data)
+    files.write_bytes(path, iio.imwrite("<bytes>", np.stack(frames), extension=".gif",
+                                        duration=int(seconds_per_frame * 1000), loop=0))
 
 
 def read_png(path: Path) -> np.ndarray:
@@ -57,13 +75,3 @@ def read_png(path: Path) -> np.ndarray:
 
     image = iio.imread(path)
     return image[..., None] if image.ndim == 2 else image
-
-
-def tiles(canvas: np.ndarray, size: int, pad: int = 2) -> np.ndarray:
-    """The inverse of `grid`: (N, size, size, C) tiles of a grid image, row by row, blank tiles left out."""
-    rows = (canvas.shape[0] - pad) // (size + pad)
-    columns = (canvas.shape[1] - pad) // (size + pad)
-    found = [canvas[pad + r * (size + pad):pad + r * (size + pad) + size,
-                    pad + c * (size + pad):pad + c * (size + pad) + size]
-             for r in range(rows) for c in range(columns)]
-    return np.stack([t for t in found if not np.all(t == 255)])

@@ -1,33 +1,33 @@
 """The training loop shared by every model of the registry.
 
-    data -> run directory (config.json before step 0) -> precision -> networks, steps, checkpoint
+    data -> the config resolved once -> run directory (config.json before step 0) -> precision
+    -> networks, steps, train state (checkpointed), logs
     -> epochs of compiled steps, each followed by: logs, the fixed batch's diversity, an evaluation
        (SWD; checkpoints/best), health checks, a sample grid, a checkpoint
     -> final networks and summary.json
 
 Crash safety: files are replaced whole, CSV logs are cut back to the restored checkpoint, and a
-checkpoint holds everything a step changes (networks, optimizers, counters, random state, the
-family's state, the weight average), so a run killed at any moment resumes with no step counted
-twice. SIGINT and SIGTERM stop the loop after the current step and save a checkpoint there.
+checkpoint holds everything a step changes (facegan.checkpoints), so a run killed at any moment
+resumes with no step counted twice. SIGINT and SIGTERM stop the loop after the current step and save
+a checkpoint there.
 
 The health guard: updates with a non-finite loss or gradient are not applied; after `bad_steps` of
 them in a row the run rolls back to its newest checkpoint with lower learning rates; collapse checks
 (facegan.health) warn, stop or roll back. Every event is a row of health.csv.
 
-Nothing here talks to a terminal: progress goes to a `Reporter`, which the CLI renders.
+Nothing here talks to a terminal: progress goes to a `Reporter`, which the command layer renders.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import platform
 import shutil
 import signal
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -37,14 +37,18 @@ import numpy as np
 import tensorflow as tf
 
 import facegan
-from facegan import imaging, registry, rundir
-from facegan.analysis.evaluate import diversity, eval_set, generated_images
-from facegan.config import TrainConfig
+from facegan import files, imaging, registry, rundir
+from facegan.checkpoints import TrainState, latest, save_model
+from facegan.config import TrainConfig, read_record
 from facegan.data import Faces, load_faces, make_dataset
-from facegan.distribute import is_chief, make_strategy
+from facegan.distribute import describe, is_chief, make_strategy
 from facegan.ema import WeightAverage
 from facegan.errors import FaceganError, TrainingStopped
-from facegan.health import HEALTH_HEADER, symptoms
+from facegan.health import symptoms
+from facegan.inference import cycle_labels, draw_latents, generated_images
+from facegan.metrics.diversity import diversity
+from facegan.metrics.evalset import eval_set
+from facegan.runlog import RunLog
 from facegan.steps import FAMILIES
 
 PREVIEW_IMAGES = 32  # images per sample grid: generated, or real inputs for the diversity reference
@@ -105,9 +109,8 @@ def class_labels(cfg: TrainConfig, faces: Faces) -> np.ndarray:
     return labels.astype(np.int32)
 
 
-def training_arrays(cfg: TrainConfig, faces: Faces, reporter: Reporter):
+def training_arrays(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray, reporter: Reporter):
     """Images and labels as trained on (mirror images added with --flip), and the batch size."""
-    images, labels = faces.images, class_labels(cfg, faces)
     if cfg.flip_images:
         images, labels = np.concatenate([images, images[:, :, ::-1]]), np.concatenate([labels, labels])
     batch_size = cfg.batch_size
@@ -136,13 +139,7 @@ def complexity(nets: dict) -> dict:
             "networks": counts}
 
 
-def save_model(model: keras.Model, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
-
-
-# --- the loop --------------------------------------------------------------------
+# --- the run ---------------------------------------------------------------------
 
 def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path | None = None,
           epochs: int | None = None, reporter: Reporter | None = None, strategy: str = "auto",
@@ -160,21 +157,23 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
         raise FaceganError("multi-worker training needs --out: every worker must name the same run directory")
     if resume is not None:
         run = rundir.require_run_dir(resume)
-        saved = json.loads((run / "config.json").read_text())
-        cfg = TrainConfig(**saved["config"])
-        cfg.epochs = epochs or cfg.epochs
-        cfg.validate()
-    spec = registry.get(cfg.model)
+        record = read_record(run)
+        cfg = TrainConfig.read(run)
+        cfg = cfg.replace(epochs=epochs or cfg.epochs)
 
     # data first: a bad source stops here, before anything is written
     faces = load_faces(cfg.data, cfg.image_size, cfg.channels)
     if faces.skipped:
         reporter.notice(f"{faces.skipped} file(s) of {cfg.data} could not be decoded and were skipped")
-    if resume is not None and saved["data"]["sha256"] != faces.digest:
+    if resume is not None and record["data"]["sha256"] != faces.digest:
         reporter.warning(f"{cfg.data} has changed since this run started (its sha256 differs)")
-    if cfg.num_classes and resume is None:
-        cfg.num_classes = max(2, int(class_labels(cfg, faces).max()) + 1)
-    images, labels, batch_size = training_arrays(cfg, faces, reporter)
+
+    # the config resolved once: what the data and the machine say (a resumed run keeps its own)
+    labels = class_labels(cfg, faces)
+    if resume is None:
+        cfg = cfg.replace(precision=resolve_precision(cfg.precision),
+                          num_classes=max(2, int(labels.max()) + 1) if cfg.num_classes else 0)
+    images, labels, batch_size = training_arrays(cfg, faces.images, labels, reporter)
     replicas = distribution.num_replicas_in_sync
     if cfg.xla and cfg.sync_bn and replicas > 1:  # see compile_step
         raise FaceganError(f"--xla over {replicas} replicas compiles each network, and --sync-bn's all-reduce "
@@ -184,15 +183,15 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
                            f"give a --batch-size that {replicas} divides")
 
     # run directory and config.json, before step 0 (by the chief; other workers write nothing there)
-    cfg.precision = resolve_precision(cfg.precision)
     if resume is None and not chief:
         run = Path(out)
     elif resume is None:
         run = rundir.prepare_out_dir(out) if out else rundir.new_run_dir(cfg.model)
-        rundir.write_json(run / "config.json", {
+        files.write_json(run / rundir.CONFIG, {
             "config": cfg.to_dict(),
             "data": {"source": cfg.data, "sha256": faces.digest, "images": len(faces.images),
                      "skipped": faces.skipped, "trained_images": len(images), "batch_size": batch_size},
+            "distribution": describe(distribution),
             "versions": {"facegan": facegan.__version__, "tensorflow": tf.__version__,
                          "keras": keras.__version__, "python": platform.python_version()},
         })
@@ -200,7 +199,7 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
                     f"{f' over {replicas} replicas' if replicas > 1 else ''}, precision {cfg.precision}"
                     f"{', XLA' if cfg.xla else ''}{f', EMA {cfg.ema}' if cfg.ema else ''} -> {run}")
 
-    trainer = Trainer(cfg, spec, run, faces, images, labels, batch_size, reporter, distribution, chief)
+    trainer = Trainer(cfg, run, faces, images, labels, batch_size, reporter, distribution, chief)
     trainer.start(resumed=resume is not None)
     with StopSignals() as signals:
         trainer.fit(signals)
@@ -260,47 +259,49 @@ class StopSignals:
             signal.signal(sig, handler)
 
 
-class Trainer:
-    """One run's networks, steps, checkpoints, fixed batches and logs, and the loop over its epochs."""
+class Diverged(Exception):
+    """`bad_steps` steps in a row were refused for a non-finite loss or gradient: the epoch is abandoned."""
 
-    def __init__(self, cfg: TrainConfig, spec, run: Path, faces: Faces, images: np.ndarray, labels: np.ndarray,
+
+@dataclass
+class EpochSteps:
+    """The steps an epoch made: their metrics (tensors, of the steps made by this process) from `first_step`
+    on, the figures an interrupted run logged for the epoch before them, and the seconds they took."""
+
+    pending: list
+    first_step: int
+    earlier: dict
+    wall: float
+
+
+class Trainer:
+    """One run's networks, steps, state, fixed batches and logs, and the loop over its epochs."""
+
+    def __init__(self, cfg: TrainConfig, run: Path, faces: Faces, images: np.ndarray, labels: np.ndarray,
                  batch_size: int, reporter: Reporter, strategy: tf.distribute.Strategy, chief: bool):
         self.cfg, self.run, self.reporter = cfg, run, reporter
         self.images, self.labels, self.batch_size = images, labels, batch_size
         self.steps_per_epoch = len(images) // batch_size
         self.strategy, self.chief = strategy, chief
 
-        # networks, optimizers, the weight average and the counters, placed by the strategy
+        # networks, optimizers, the weight average and the counters, placed by the strategy; another
+        # worker of a cluster checkpoints too (the strategy needs every worker to) but to scratch it removes
         keras.mixed_precision.set_global_policy(POLICIES[cfg.precision])
         keras.utils.set_random_seed(cfg.seed)
+        self.scratch = None if chief else Path(tempfile.mkdtemp(prefix="facegan-worker-"))
         with strategy.scope():
-            self.nets = spec.build_networks(cfg)
-            self.family = FAMILIES[spec.steps](cfg, self.nets, loss_scaling=cfg.precision == "float16")
-            self.average = WeightAverage(self.nets, cfg.ema) if cfg.ema else None
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
-            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # epochs completed
-            self.rollbacks = tf.Variable(0, dtype=tf.int64, trainable=False)
-            self.best_swd = tf.Variable(math.inf, dtype=tf.float64, trainable=False)
-            self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+            nets = registry.get(cfg.model).build_networks(cfg)
+            self.family = FAMILIES[registry.get(cfg.model).steps](cfg, nets, loss_scaling=cfg.precision == "float16")
+            average = WeightAverage(nets, cfg.ema) if cfg.ema else None
+            self.state = TrainState(nets, self.family, average, self.scratch or rundir.checkpoint_dir(run),
+                                    cfg.keep_checkpoints)
         self.compiled = {}
         self.streak = 0  # non-finite steps in a row
 
-        # checkpoint: everything a step changes, the counters, and what must survive a restart; other
-        # workers of a cluster save too (the strategy needs every worker to) but to a place they remove
-        self.checkpoint = tf.train.Checkpoint(
-            step=self.step, epoch=self.epoch, rollbacks=self.rollbacks, best_swd=self.best_swd,
-            best_epoch=self.best_epoch, **self.nets, **self.family.state(),
-            **{f"{name}_optimizer": opt for name, opt in self.family.optimizers.items()},
-            **(self.average.state() if self.average else {}))
-        self.scratch = None if chief else Path(tempfile.mkdtemp(prefix="facegan-worker-"))
-        directory = run / "checkpoints" if chief else self.scratch
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=cfg.keep_checkpoints)
-        self.best = tf.train.CheckpointManager(self.checkpoint, str(directory / "best"), max_to_keep=1)
-
         # the fixed batch of every sample grid, and the data's diversity to measure the samples' against
-        self.x_fixed = faces.images[:PREVIEW_IMAGES].astype(np.float32) / 127.5 - 1.0
-        self.z_fixed = np.random.default_rng(cfg.seed).standard_normal((PREVIEW_IMAGES, cfg.latent_dim)).astype(np.float32)
-        self.y_fixed = np.arange(PREVIEW_IMAGES, dtype=np.int32) % max(cfg.num_classes, 1)
+        self.x_fixed = imaging.to_float(faces.images[:PREVIEW_IMAGES])
+        self.z_fixed = draw_latents(PREVIEW_IMAGES, cfg.latent_dim, cfg.seed)
+        self.y_fixed = cycle_labels(PREVIEW_IMAGES, cfg.num_classes)
         self.data_diversity = diversity(self.x_fixed)
 
         # the evaluation set and its noise floor
@@ -311,59 +312,47 @@ class Trainer:
             levels = [key for key in self.floor if key != "mean"]
             reporter.notice(f"evaluation every {cfg.eval_interval} epoch(s) on {len(self.eval_set.reference)} images; "
                             f"SWD noise floor (real vs real) {self.floor['mean']:.1f}")
-        self.step_columns = list(self.family.metrics)
-        self.epoch_columns = ["epoch", *self.step_columns, "diversity", *(f"swd_{level}" for level in levels),
-                              "swd", "images_per_s", "wall_s"]
+        step_columns = list(self.family.metrics)
+        epoch_columns = ["epoch", *step_columns, "diversity", *(f"swd_{level}" for level in levels), "swd",
+                         "images_per_s", "wall_s"]
+        self.log = RunLog(run, step_columns, epoch_columns, write=chief)
 
-    # --- checkpoints ---------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        return int(self.state.step.numpy())
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed."""
+        return int(self.state.epoch.numpy())
+
+    # --- start ---------------------------------------------------------------------
 
     def start(self, resumed: bool) -> None:
         """Restore the run's newest checkpoint (the chief's: every worker starts from it) when there is
         one; then make sure this worker has a checkpoint of its own: rollbacks need a state to return to."""
-        latest = tf.train.latest_checkpoint(str(self.run / "checkpoints"))
-        if latest is not None:
-            self.restore(latest)
-            self.reporter.notice(f"resumed at epoch {int(self.epoch.numpy())}, step {int(self.step.numpy())}")
+        newest = latest(self.run)
+        if newest is not None:
+            self.state.restore(newest)
+            self.set_learning_rates()
+            self.reporter.notice(f"resumed at epoch {self.epoch}, step {self.step}")
         elif resumed:
             self.reporter.notice("no checkpoint yet: training starts again from step 0")
-        if self.manager.latest_checkpoint is None:
-            self.manager.save(checkpoint_number=int(self.step.numpy()))
-        self.truncate_logs()
-
-    def restore(self, path: str) -> None:
-        self.checkpoint.restore(path).assert_existing_objects_matched()
-        self.set_learning_rates()
+        if self.state.latest is None:
+            self.state.save()
+        self.log.truncate(self.step, self.epoch)
 
     def set_learning_rates(self) -> None:
         """The configured rate, lowered by rollback_lr for every rollback so far."""
-        rate = self.cfg.lr * self.cfg.rollback_lr ** int(self.rollbacks.numpy())
+        rate = self.cfg.lr * self.cfg.rollback_lr ** int(self.state.rollbacks.numpy())
         for optimizer in self.family.optimizers.values():
             optimizer.learning_rate = rate
-
-    def truncate_logs(self) -> None:
-        """Drop log rows written after the restored checkpoint, so that no step is counted twice."""
-        if self.chief:
-            rundir.truncate_rows(self.run / "metrics.csv", "step", int(self.step.numpy()))
-            rundir.truncate_rows(self.run / "epochs.csv", "epoch", int(self.epoch.numpy()))
-        rows = rundir.read_rows(self.run / "epochs.csv") if (self.run / "epochs.csv").exists() else []
-        self.history = [row for row in rows if row["epoch"].isdigit() and int(row["epoch"]) <= int(self.epoch.numpy())]
-
-    def weights_finite(self) -> bool:
-        nets = [*self.nets.values(), *(self.average.nets.values() if self.average else [])]
-        return all(bool(tf.reduce_all(tf.math.is_finite(w))) for net in nets for w in net.weights)
-
-    def checkpoint_before(self, epoch: int) -> str:
-        """The newest kept checkpoint taken at or before the end of `epoch` (else the oldest kept)."""
-        epochs = {path: int(tf.train.load_variable(path, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
-                  for path in self.manager.checkpoints}
-        earlier = [path for path in self.manager.checkpoints if epochs[path] <= epoch]
-        return earlier[-1] if earlier else self.manager.checkpoints[0]
 
     # --- the loop ------------------------------------------------------------------
 
     def compiled_step(self, name: str):
         if name not in self.compiled:
-            self.compiled[name] = compile_step(self.strategy, self.family, name, self.average, self.cfg.xla)
+            self.compiled[name] = compile_step(self.strategy, self.family, name, self.state.average, self.cfg.xla)
         return self.compiled[name]
 
     def batches(self, epoch: int, skip: int):
@@ -381,135 +370,122 @@ class Trainer:
             yield split(x), split(y)
 
     def fit(self, signals: StopSignals) -> None:
-        while int(self.epoch.numpy()) < self.cfg.epochs:
-            epoch = int(self.epoch.numpy()) + 1
-            trained = self.run_epoch(signals)
-            if trained is None:
-                self.rollback(f"{self.cfg.bad_steps} steps in a row with a non-finite loss or gradient", "diverged")
-            elif not self.weights_finite():
-                self.health_row(epoch, int(self.step.numpy()), "nonfinite", "non-finite weights at the end of the epoch",
+        while self.epoch < self.cfg.epochs:
+            try:
+                steps = self.run_epoch(signals)
+            except Diverged as diverged:
+                self.reporter.epoch_end(self.epoch + 1, self.cfg.epochs, None)
+                self.rollback(str(diverged), "diverged")
+                continue
+            if not self.state.weights_finite():
+                self.log.health(self.epoch + 1, self.step, "nonfinite", "non-finite weights at the end of the epoch",
                                 "rollback")
                 self.rollback("non-finite weights at the end of an epoch", "diverged")
             else:
-                self.end_epoch(*trained)
+                self.end_epoch(steps)
             if signals.received:  # arrived during the epoch's last step or its end: the checkpoint is saved
                 self.interrupt(signals.received)
 
-    def run_epoch(self, signals: StopSignals):
-        """The steps of one epoch (after those an interrupted epoch already made).
-        Returns (metrics logged earlier, new step metrics, first new step, seconds), or None on divergence."""
-        cfg, epoch = self.cfg, int(self.epoch.numpy())  # epoch: 0-based index of the epoch to run
+    def run_epoch(self, signals: StopSignals) -> EpochSteps:
+        """The steps of the next epoch (after those an interrupted run already made of it); raises Diverged."""
+        epoch = self.epoch  # the 0-based index of the epoch to run
         step = self.compiled_step(self.family.step_name(epoch))
-        done = int(self.step.numpy()) - epoch * self.steps_per_epoch
+        done = self.step - epoch * self.steps_per_epoch
         if not 0 <= done < self.steps_per_epoch:  # the data's size changed: start the epoch over
             done = 0
-        earlier = self.logged_steps(epoch + 1) if done else {k: [] for k in self.step_columns}
-        first_step = int(self.step.numpy()) + 1
+        earlier = self.log.logged_steps(epoch + 1) if done else {k: [] for k in self.log.step_columns}
+        first_step = self.step + 1
         pending = []
-        self.reporter.epoch_start(epoch + 1, cfg.epochs, self.steps_per_epoch, self.batch_size)
+        self.reporter.epoch_start(epoch + 1, self.cfg.epochs, self.steps_per_epoch, self.batch_size)
         start = time.perf_counter()
         for x, y in self.batches(epoch, done):
             pending.append(step(x, y, tf.constant(first_step + len(pending), tf.int64)))
             self.reporter.step(done + len(pending), lambda: {k: float(v) for k, v in pending[-1].items()})
             # the step before this one has finished: reading it does not wait for the device
-            if len(pending) > 1 and self.diverging(pending[-2], epoch + 1, first_step + len(pending) - 2):
-                return self.abandon_epoch(epoch)
+            if len(pending) > 1:
+                self.check_finite(pending[-2], epoch + 1, first_step + len(pending) - 2)
             if signals.received and done + len(pending) < self.steps_per_epoch:
-                self.interrupt(signals.received, epoch, pending, first_step)
-        if pending and self.diverging(pending[-1], epoch + 1, first_step + len(pending) - 1):
-            return self.abandon_epoch(epoch)
-        return earlier, pending, first_step, time.perf_counter() - start
+                self.interrupt(signals.received, EpochSteps(pending, first_step, earlier, 0.0))
+        if pending:
+            self.check_finite(pending[-1], epoch + 1, first_step + len(pending) - 1)
+        return EpochSteps(pending, first_step, earlier, time.perf_counter() - start)
 
-    def diverging(self, metrics: dict, epoch: int, step: int) -> bool:
+    def check_finite(self, metrics: dict, epoch: int, step: int) -> None:
+        """Count the refused (non-finite) steps in a row; raise Diverged after `bad_steps` of them."""
         self.streak = self.streak + 1 if float(metrics["skipped"]) > 0 else 0
-        if self.streak < self.cfg.bad_steps:
-            return False
-        self.health_row(epoch, step, "nonfinite",
-                        f"{self.streak} steps in a row with a non-finite loss or gradient were not applied", "rollback")
-        return True
+        if self.streak >= self.cfg.bad_steps:
+            detail = f"{self.streak} steps in a row with a non-finite loss or gradient were not applied"
+            self.log.health(epoch, step, "nonfinite", detail, "rollback")
+            raise Diverged(f"{self.cfg.bad_steps} steps in a row with a non-finite loss or gradient")
 
-    def abandon_epoch(self, epoch: int) -> None:
-        self.reporter.epoch_end(epoch + 1, self.cfg.epochs, None)
-        return None
+    def log_steps(self, steps: EpochSteps) -> dict:
+        """Write the steps to metrics.csv and advance the step counter; returns the epoch's step figures
+        so far, as lists of floats."""
+        values = {k: [float(m[k]) for m in steps.pending] for k in self.log.step_columns}
+        self.log.steps(self.epoch + 1, steps.first_step, values)
+        self.state.step.assign(steps.first_step - 1 + len(steps.pending))
+        return {k: steps.earlier[k] + values[k] for k in self.log.step_columns}
 
-    def logged_steps(self, epoch: int) -> dict:
-        """The step metrics of `epoch` that an interrupted run already wrote to metrics.csv."""
-        rows = [r for r in rundir.read_rows(self.run / "metrics.csv") if int(r["epoch"]) == epoch]
-        return {k: [float(r[k]) if r.get(k) else math.nan for r in rows] for k in self.step_columns}
-
-    def write_steps(self, epoch: int, first_step: int, pending: list) -> dict:
-        """Append the steps to metrics.csv; returns their metrics as lists of floats."""
-        values = {k: [float(m[k]) for m in pending] for k in self.step_columns}
-        if self.chief:
-            rundir.append_rows(self.run / "metrics.csv", ["epoch", "step", *self.step_columns],
-                               [[epoch, first_step + i, *(values[k][i] for k in self.step_columns)]
-                                for i in range(len(pending))])
-        return values
-
-    def interrupt(self, signum: int, epoch: int | None = None, pending: list = (), first_step: int = 0) -> None:
+    def interrupt(self, signum: int, steps: EpochSteps | None = None) -> None:
         """SIGINT/SIGTERM: in the middle of an epoch, log the steps made and checkpoint at this step
         (between epochs the epoch's own checkpoint is the newest); then stop."""
         name = signal.Signals(signum).name
-        saved = f"the newest checkpoint is at step {int(self.step.numpy())}"
-        if pending:
-            self.write_steps(epoch + 1, first_step, pending)
-            self.step.assign(first_step - 1 + len(pending))
-            self.reporter.epoch_end(epoch + 1, self.cfg.epochs, None)
-            if self.weights_finite():
-                self.manager.save(checkpoint_number=int(self.step.numpy()))
-                saved = f"checkpoint saved at step {int(self.step.numpy())}"
+        saved = f"the newest checkpoint is at step {self.step}"
+        if steps is not None:
+            self.log_steps(steps)
+            self.reporter.epoch_end(self.epoch + 1, self.cfg.epochs, None)
+            if self.state.weights_finite():
+                self.state.save()
+                saved = f"checkpoint saved at step {self.step}"
             else:
                 saved = f"weights not finite, so no checkpoint was saved; {saved}"
-        self.write_summary("interrupted", f"{name} at step {int(self.step.numpy())}")
+        self.log.summary(self.summary("interrupted", f"{name} at step {self.step}"))
         raise TrainingStopped(f"interrupted by {name}; {saved}. Continue with: facegan train --resume {self.run}",
                               128 + signum)
 
-    def end_epoch(self, earlier: dict, pending: list, first_step: int, wall: float) -> None:
+    def end_epoch(self, steps: EpochSteps) -> None:
         """Logs, diversity, evaluation, sample grid and health checks of a finished epoch; then its checkpoint."""
         cfg = self.cfg
-        epoch = int(self.epoch.numpy()) + 1
-        values = self.write_steps(epoch, first_step, pending)
-        values = {k: earlier[k] + values[k] for k in self.step_columns}
-        self.step.assign(first_step - 1 + len(pending))
-        self.epoch.assign(epoch)
+        values = self.log_steps(steps)
+        self.state.epoch.assign_add(1)
+        epoch = self.epoch
 
-        nets = self.average.nets if self.average else self.nets  # samples come from the average when it is on
-        generated = generated_images(nets, cfg.model, cfg.num_classes, self.x_fixed, self.z_fixed, self.y_fixed)
+        nets = self.state.generating_nets()
+        generated = generated_images(nets, cfg, self.x_fixed, self.z_fixed, self.y_fixed)
+        relative_diversity = diversity(generated) / self.data_diversity if self.data_diversity > 0 else math.nan
         row = {"epoch": epoch, **{k: float(np.mean(values[k])) for k in self.family.metrics},
-               "skipped": int(np.nansum(values["skipped"])),
-               "diversity": self.agreed(diversity(generated) / self.data_diversity if self.data_diversity > 0 else math.nan)}
-        row.update({column: math.nan for column in self.epoch_columns if column.startswith("swd")})
+               "skipped": int(np.nansum(values["skipped"])), "diversity": self.agreed(relative_diversity)}
+        row.update({column: math.nan for column in self.log.epoch_columns if column.startswith("swd")})
         improved = False
         if self.eval_set is not None and (epoch % cfg.eval_interval == 0 or epoch == cfg.epochs):
             result = self.evaluate(nets)
             row.update({f"swd_{key}" if key != "mean" else "swd": value for key, value in result.items()})
-            improved = result["mean"] < float(self.best_swd.numpy())
-        row.update(images_per_s=len(pending) * self.batch_size / wall, wall_s=wall)
-        self.history.append(row)
+            improved = result["mean"] < float(self.state.best_swd.numpy())
+        row.update(images_per_s=len(steps.pending) * self.batch_size / steps.wall, wall_s=steps.wall)
+        self.log.epoch(row)
         if self.chief:
-            rundir.append_rows(self.run / "epochs.csv", self.epoch_columns, [[row[c] for c in self.epoch_columns]])
-            grid = self.grid(generated)
+            grid = self.preview_grid(generated)
             if epoch % cfg.sample_interval == 0 or epoch == cfg.epochs:
-                imaging.write_png(self.run / "samples" / f"epoch_{epoch:04d}.png", grid)
+                imaging.write_png(rundir.epoch_grid(self.run, epoch), grid)
             if improved:
-                self.best_swd.assign(row["swd"])
-                self.best_epoch.assign(epoch)
-                self.best.save(checkpoint_number=int(self.step.numpy()))
-                imaging.write_png(self.run / "samples" / "best.png", grid)
+                self.state.save_best(row["swd"])
+                imaging.write_png(rundir.best_grid(self.run), grid)
 
-        found = symptoms(self.history, cfg.collapse_patience, cfg.min_diversity)
+        found = symptoms(self.log.history, cfg.collapse_patience, cfg.min_diversity)
         for symptom in found:
             self.reporter.warning(f"epoch {epoch}: {symptom.check}: {symptom.detail} (--on-collapse {cfg.on_collapse})")
-            self.health_row(epoch, int(self.step.numpy()), symptom.check, symptom.detail, cfg.on_collapse)
+            self.log.health(epoch, self.step, symptom.check, symptom.detail, cfg.on_collapse)
         if found and cfg.on_collapse == "rollback":
             self.reporter.epoch_end(epoch, cfg.epochs, row)
             reason = " and ".join(symptom.check for symptom in found)
             self.rollback(reason, "collapsed", before_epoch=min(symptom.onset for symptom in found) - 1)
             return
-        self.manager.save(checkpoint_number=int(self.step.numpy()))
+        self.state.save()
         self.reporter.epoch_end(epoch, cfg.epochs, row)
         if found and cfg.on_collapse == "stop":
             self.stop("collapsed", " and ".join(f"{symptom.check} ({symptom.detail})" for symptom in found))
+
+    # --- evaluation and sample grids -------------------------------------------------
 
     def agreed(self, value: float) -> float:
         """A figure each worker computed for itself, averaged over the workers of a cluster (elsewhere the
@@ -527,11 +503,11 @@ class Trainer:
 
     def evaluate(self, nets: dict) -> dict:
         """SWD of the generated images of the fixed evaluation set; {level: figure, ..., "mean": figure}."""
-        cfg, sets = self.cfg, self.eval_set
-        generated = generated_images(nets, cfg.model, cfg.num_classes, sets.held_out_inputs, sets.z, sets.labels)
+        sets = self.eval_set
+        generated = generated_images(nets, self.cfg, sets.held_out_inputs, sets.z, sets.labels)
         return sets.swd(imaging.to_uint8(generated))[0]
 
-    def grid(self, generated: np.ndarray) -> np.ndarray:
+    def preview_grid(self, generated: np.ndarray) -> np.ndarray:
         """The sample grid: the generated images, or for autoencoders inputs above their reconstructions."""
         if registry.get(self.cfg.model).reconstructs:
             generated = imaging.reconstruction_rows(self.x_fixed[:PREVIEW_INPUTS], generated[:PREVIEW_INPUTS])
@@ -543,33 +519,24 @@ class Trainer:
         """Back to the newest checkpoint (or the newest before `before_epoch` ended), learning rates lowered;
         after max_rollbacks of them, stop."""
         cfg = self.cfg
-        count = int(self.rollbacks.numpy()) + 1
+        count = int(self.state.rollbacks.numpy()) + 1
         if count > cfg.max_rollbacks:
             self.stop(status, f"{reason}; {cfg.max_rollbacks} rollback(s) with lower learning rates did not cure it")
-        target = self.manager.latest_checkpoint if before_epoch is None else self.checkpoint_before(before_epoch)
-        best = float(self.best_swd.numpy()), int(self.best_epoch.numpy())  # the best so far stays the best
-        self.checkpoint.restore(target).assert_existing_objects_matched()
-        self.rollbacks.assign(count)
-        self.best_swd.assign(best[0])
-        self.best_epoch.assign(best[1])
+        self.state.roll_back(self.state.latest if before_epoch is None else self.state.before(before_epoch))
         self.set_learning_rates()
-        self.truncate_logs()
+        self.log.truncate(self.step, self.epoch)
         self.streak = 0
         rate = cfg.lr * cfg.rollback_lr ** count
-        detail = f"{reason}: back to epoch {int(self.epoch.numpy())}, step {int(self.step.numpy())}, learning rate {rate:.3g}"
-        self.health_row(int(self.epoch.numpy()), int(self.step.numpy()), "rollback", detail, "rollback")
+        detail = f"{reason}: back to epoch {self.epoch}, step {self.step}, learning rate {rate:.3g}"
+        self.log.health(self.epoch, self.step, "rollback", detail, "rollback")
         self.reporter.warning(f"rollback {count}/{cfg.max_rollbacks}: {detail}")
 
     def stop(self, status: str, reason: str) -> None:
-        self.health_row(int(self.epoch.numpy()), int(self.step.numpy()), "stopped", reason, "stop")
-        self.write_summary(status, reason)
-        raise TrainingStopped(f"training stopped ({status}): {reason}. See {self.run / 'health.csv'}", EXIT_STOPPED)
+        self.log.health(self.epoch, self.step, "stopped", reason, "stop")
+        self.log.summary(self.summary(status, reason))
+        raise TrainingStopped(f"training stopped ({status}): {reason}. See {self.run / rundir.HEALTH}", EXIT_STOPPED)
 
-    def health_row(self, epoch: int, step: int, event: str, detail: str, action: str) -> None:
-        if self.chief:
-            rundir.append_rows(self.run / "health.csv", HEALTH_HEADER, [[epoch, step, event, detail, action]])
-
-    # --- final artifacts -----------------------------------------------------------
+    # --- the end ----------------------------------------------------------------------
 
     def finish(self) -> None:
         """The networks (the averaged generator side when --ema is on), the evolution GIF, summary.json;
@@ -577,46 +544,45 @@ class Trainer:
         if not self.chief:
             shutil.rmtree(self.scratch, ignore_errors=True)
             return
-        final = {**self.nets, **(self.average.nets if self.average else {})}
-        for name, model in final.items():
-            save_model(model, self.run / f"{name}.keras")
-        frames = [imaging.read_png(p) for p in sorted((self.run / "samples").glob("epoch_*.png"))]
+        for name, model in self.state.final_nets().items():
+            save_model(model, rundir.network_file(self.run, name))
+        frames = [imaging.read_png(p) for p in rundir.epoch_grids(self.run)]
         if frames:
-            imaging.write_gif(self.run / "evolution.gif", frames)
-        self.write_summary("completed", None)
-
-    def write_summary(self, status: str, reason: str | None) -> None:
-        if self.chief:
-            rundir.write_json(self.run / "summary.json", self.summary(status, reason))
+            imaging.write_gif(self.run / rundir.EVOLUTION, frames)
+        self.log.summary(self.summary("completed", None))
 
     def summary(self, status: str, reason: str | None) -> dict:
         """The figures `facegan compare` shows: the last epoch's, the evaluations', and how the run ended."""
-        cfg = self.cfg
-        rows = self.history
+        rows = self.log.history
         last = rows[-1] if rows else {}
-        number = lambda row, key: float(row[key]) if row.get(key) not in (None, "") and row[key] == row[key] else None  # noqa: E731
-        evaluated = [row for row in rows if number(row, "swd") is not None]
-        wall = sum(float(r["wall_s"]) for r in rows)
-        images = sum(float(r["images_per_s"]) * float(r["wall_s"]) for r in rows)
-        figures = ("d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "g_loss", "ae_loss")
+
+        def figure(row: dict, key: str) -> float | None:
+            return row[key] if math.isfinite(row.get(key, math.nan)) else None
+
+        evaluated = [row for row in rows if figure(row, "swd") is not None]
+        wall = sum(row["wall_s"] for row in rows)
+        images = sum(row["images_per_s"] * row["wall_s"] for row in rows)
+        best_swd = float(self.state.best_swd.numpy())
         return {
-            "model": cfg.model,
+            "model": self.cfg.model,
             "status": status,
             "reason": reason,
             "epochs": int(last["epoch"]) if rows else 0,
-            **{name: number(last, name) for name in figures},
-            "swd": number(evaluated[-1], "swd") if evaluated else None,
+            **{name: figure(last, name) for name in ("d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake",
+                                                     "g_loss", "ae_loss")},
+            "swd": evaluated[-1]["swd"] if evaluated else None,
             "swd_real": self.floor["mean"] if self.floor else None,
-            "best_swd": float(self.best_swd.numpy()) if math.isfinite(float(self.best_swd.numpy())) else None,
-            "best_epoch": int(self.best_epoch.numpy()) or None,
-            "eval_settings": self.eval_set.settings(cfg.model) if self.eval_set else None,
-            "skipped_steps": int(sum(float(r["skipped"]) for r in rows)),
-            "rollbacks": int(self.rollbacks.numpy()),
-            "params": complexity(self.nets),
-            "latent_dim": cfg.latent_dim,
-            "ema": cfg.ema or None,
+            "best_swd": best_swd if math.isfinite(best_swd) else None,
+            "best_epoch": int(self.state.best_epoch.numpy()) or None,
+            "eval_settings": self.eval_set.settings(self.cfg.model) if self.eval_set else None,
+            "skipped_steps": int(sum(row["skipped"] for row in rows)),
+            "rollbacks": int(self.state.rollbacks.numpy()),
+            "params": complexity(self.state.nets),
+            "latent_dim": self.cfg.latent_dim,
+            "ema": self.cfg.ema or None,
             "replicas": self.strategy.num_replicas_in_sync,
+            "distribution": describe(self.strategy),
             "images_per_s": images / wall if wall else None,
             "wall_s": wall,
-            "precision": cfg.precision,
+            "precision": self.cfg.precision,
         }

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from skimage.data import astronaut, lfw_subset
 
-from facegan.analysis.blur import blur_factor, to_gray_uint8
+from facegan.metrics.blur import blur_factor, to_gray_uint8
 
 
 def opencv_blur(image):

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from facegan.analysis.blur import blur_factor
 from facegan.cli import app
 from facegan.imaging import read_png, tiles
+from facegan.metrics.blur import blur_factor
 
 runner = CliRunner()
 
@@ -46,8 +46,8 @@ def test_generate_scores_fresh_samples_of_the_generator(trained_runs, tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()[1:]
     assert len(lines) == 5 and lines[0].startswith("5 new samples#0,")
-    from facegan.analysis.sample import draw_latents
     from facegan.imaging import to_uint8
+    from facegan.inference import draw_latents
 
     generator = keras.saving.load_model(run / "generator.keras")
     expected = to_uint8(np.asarray(generator(draw_latents(5, 8, seed=0))))

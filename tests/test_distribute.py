@@ -31,7 +31,7 @@ def run_steps(name: str, strategy, precision: str = "float32", steps: int = 3, x
     cfg = TrainConfig.resolve(name, image_size=16, latent_dim=8, batch_size=8, precision=precision,
                               label_noise=0.0, dropout=0.0, **options)
     if cfg.num_classes:
-        cfg.num_classes = 2
+        cfg = cfg.replace(num_classes=2)
     batches = [(tf.random.stateless_uniform((8, 16, 16, cfg.channels), (i, 1), -1.0, 1.0),
                 tf.constant(np.arange(8) % 2, tf.int32)) for i in range(steps)]
     keras.mixed_precision.set_global_policy(POLICIES[precision])
@@ -105,7 +105,8 @@ def test_mixed_precision_with_loss_scaling_under_a_mirrored_strategy(faces_npz, 
 
 
 def test_train_with_two_devices_leaves_the_usual_run_directory_and_resumes_on_one(faces_npz, tmp_path):
-    common = ["aegan-v5", "--data", str(faces_npz), "--dropout", "0", "--ema", "0.9", "--out"]  # dropout masks differ per replica
+    # dropout masks differ per replica
+    common = ["aegan-v5", "--data", str(faces_npz), "--dropout", "0", "--ema", "0.9", "--out"]
     assert runner.invoke(app, ["train", *common, "whole", "--epochs", "2", *TINY]).exit_code == 0
     result = runner.invoke(app, ["train", *common, "parts", "--epochs", "1", "--devices", "2", *TINY])
     assert result.exit_code == 0, result.output
@@ -188,16 +189,17 @@ def test_two_workers_on_localhost_train_one_run_that_resumes_on_one_process(face
     assert not list(scratch.glob("facegan-worker-*"))  # worker 1 saved its checkpoints there, then removed them
     summary = json.loads((run / "summary.json").read_text())
     assert summary["replicas"] == 2 and summary["epochs"] == 1
-    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-5")  # 40 images / 8: written by the chief
+    # 40 images / 8: written by the chief
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-5")
     assert [int(r["step"]) for r in csv.DictReader(open(run / "metrics.csv"))] == [1, 2, 3, 4, 5]  # logged once
     result = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2", "--strategy", "single"])
     assert result.exit_code == 0, result.output
     assert json.loads((run / "summary.json").read_text())["epochs"] == 2
 
 
-@pytest.mark.parametrize("name,options", [("dcgan", ["--sync-bn"]), ("gan-alt", []), ("aegan-v4", ["--beta-window", "2"]),
-                                          ("vae", []), ("cgan", ["--sync-bn"]),  # one model of each loss family
-                                          ("vae", ["--xla"])])
+@pytest.mark.parametrize("name,options", [  # one model of each loss family
+    ("dcgan", ["--sync-bn"]), ("gan-alt", []), ("aegan-v4", ["--beta-window", "2"]), ("vae", []),
+    ("cgan", ["--sync-bn"]), ("vae", ["--xla"])])
 def test_two_workers_train_as_one_process_does_on_the_global_batch(name, options, faces_npz, tmp_path):
     args = [name, "--data", str(faces_npz), "--epochs", "2", "--eval-every", "0", "--label-noise", "0",
             "--dropout", "0", *options, *TINY, "--out"]

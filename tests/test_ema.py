@@ -8,7 +8,7 @@ import tensorflow as tf
 from typer.testing import CliRunner
 
 from facegan import registry
-from facegan.analysis.sample import load_networks
+from facegan.checkpoints import load_networks
 from facegan.cli import app
 from facegan.config import TrainConfig
 from facegan.ema import WeightAverage

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from facegan.analysis import swd
+from facegan.metrics import swd
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Latent arithmetic: each term's average latent, their signed sum, decoded.
+"""`facegan arithmetic`: each term's average latent, their signed sum, decoded.
 
 The latent of a real face comes from the encoder (the VAE's z_mean, the AE-GAN encoder), or for
 generator-only models from projection: a batch of latents optimized (Adam, compiled, a fixed
@@ -7,18 +7,23 @@ number of steps) so that the generator reproduces the faces. Images (N, H, W, C)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import tensorflow as tf
 
-
-def encode(encoder, x: np.ndarray) -> np.ndarray:
-    z = encoder(x, training=False)
-    return np.asarray(z[0] if isinstance(z, (list, tuple)) else z)  # the VAE gives [z_mean, z_log_var]
+from facegan import files, imaging
+from facegan.analysis import terms
+from facegan.checkpoints import load_networks
+from facegan.config import TrainConfig
+from facegan.data import load_faces
+from facegan.errors import FaceganError
+from facegan.inference import draw_latents, encode, generate
 
 
 def project(generator, x: np.ndarray, latent_dim: int, steps: int, seed: int, lr: float = 0.05) -> np.ndarray:
     """Latents z (N, latent_dim) minimizing MSE(generator(z), x), from N(0, I) starts."""
-    z = tf.Variable(np.random.default_rng(seed).standard_normal((len(x), latent_dim)).astype(np.float32))
+    z = tf.Variable(draw_latents(len(x), latent_dim, seed))
     optimizer = tf.keras.optimizers.Adam(lr)
     optimizer.build([z])
     target = tf.constant(x, tf.float32)
@@ -35,4 +40,62 @@ def project(generator, x: np.ndarray, latent_dim: int, steps: int, seed: int, lr
 
 
 def reconstruction_mse(generator, z: np.ndarray, x: np.ndarray) -> float:
-    return float(np.mean(np.square(np.asarray(generator(z, training=False)) - x)))
+    return float(np.mean(np.square(generate(generator, z, np.zeros(len(z), np.int32), 0) - x)))
+
+
+def check(cfg: TrainConfig, plus: list[str], minus: list[str], n_per_term: int, projection_steps: int) -> None:
+    if cfg.num_classes:
+        raise FaceganError(f"{cfg.model} is conditional; arithmetic works on unconditional models")
+    if not plus and not minus:
+        raise FaceganError("give at least one --plus or --minus term")
+    if n_per_term < 1 or projection_steps < 1:
+        raise FaceganError("--n-per-term and --projection-steps must be positive")
+
+
+def decode_signed_sum(run: Path, plus: list[str], minus: list[str], n_per_term: int = 8, projection_steps: int = 300,
+                      seed: int = 0, folder: Path | None = None) -> dict:
+    """Decode the signed sum of the terms' average latents; write arithmetic.png and arithmetic.npz to
+    `folder` (default RUN/arithmetic); returns each term's report and the folder."""
+    cfg = TrainConfig.read(run)
+    check(cfg, plus, minus, n_per_term, projection_steps)
+
+    def data():  # the run's faces, loaded only for attribute queries
+        return load_faces(cfg.data, cfg.image_size, cfg.channels)
+
+    signed = [(sign, terms.resolve(spec, n_per_term, cfg.image_size, cfg.channels, data, seed))
+              for sign, specs in ((1, plus), (-1, minus)) for spec in specs]
+    nets = load_networks(run)
+    generator, report, latents = nets["generator"], [], []
+    for sign, term in signed:
+        x = imaging.to_float(term.images)
+        if term.latents is not None:
+            z, source = term.latents, "saved"
+        elif "encoder" in nets:
+            z, source = encode(nets["encoder"], x), "encoder"
+        else:
+            z, source = project(generator, x, cfg.latent_dim, projection_steps, seed), "projection"
+        latents.append(z)
+        report.append({"term": term.spec, "sign": sign, "members": len(z), "latent_from": source,
+                       "reconstruction_mse": reconstruction_mse(generator, z, x)})
+    means = np.stack([z.mean(0) for z in latents])
+    result = sum(sign * mean for (sign, _), mean in zip(signed, means))
+    decoded = imaging.to_uint8(generate(generator, np.concatenate([means, result[None]]),
+                                        np.zeros(len(means) + 1, np.int32), 0))
+    folder = folder or run / "arithmetic"
+    imaging.write_png(folder / "arithmetic.png", layout([term.images for _, term in signed], decoded))
+    files.write_npz(folder / "arithmetic.npz", signs=np.array([s for s, _ in signed]),
+                    terms=np.array([t.spec for _, t in signed]), means=means, result=result,
+                    result_image=decoded[-1], **{f"term_{i}_latents": z for i, z in enumerate(latents)})
+    return {"terms": report, "folder": str(folder)}
+
+
+def layout(members: list[np.ndarray], decoded: np.ndarray) -> np.ndarray:
+    """One row per term, its members then its decoded average latent in the last column; a last row with the
+    decoded result alone in that column (uint8 images, blank tiles white)."""
+    columns = max(len(images) for images in members) + 1
+    blank = np.full_like(decoded[0], 255)
+    tiles = []
+    for images, mean_image in zip(members, decoded):
+        tiles += list(images) + [blank] * (columns - 1 - len(images)) + [mean_image]
+    tiles += [blank] * (columns - 1) + [decoded[-1]]
+    return imaging.grid(np.stack(tiles), columns)

@@ -1,41 +1,57 @@
-"""The blur factor: the variance of the Laplacian, exactly as OpenCV computes it.
-
-    cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
-
-Colour goes to uint8 gray with OpenCV's fixed-point weights (0.299 R + 0.587 G + 0.114 B,
-rounded); the 4-neighbour 3x3 kernel is applied with the border reflected as OpenCV's
-BORDER_REFLECT_101 does. Lower means blurrier. NumPy only: no OpenCV, no TensorFlow.
-"""
+"""`facegan blur`: the blur factor of a run's samples, of image folders and of files. No TensorFlow,
+except to draw new samples (`generate`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-# OpenCV's 8-bit RGB->gray: the weights in 15-bit fixed point, rounded (checked against cv2 on 65,536 colours)
-_R, _G, _B, _SHIFT = 9798, 19235, 3735, 15
+from facegan import files, imaging, rundir
+from facegan.analysis.images import generated_tiles, image_files
+from facegan.config import TrainConfig
+from facegan.data import load_faces
+from facegan.errors import FaceganError
+from facegan.metrics.blur import blur_factor
 
 
-def to_gray_uint8(image: np.ndarray) -> np.ndarray:
-    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) uint8 -> (H, W) uint8 gray, as cv2.COLOR_RGB2GRAY."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise ValueError(f"blur is measured on uint8 images, got {image.dtype}")
-    if image.ndim == 2:
-        return image
-    if image.shape[-1] == 1:
-        return image[..., 0]
-    rgb = image[..., :3].astype(np.int32)
-    gray = (rgb[..., 0] * _R + rgb[..., 1] * _G + rgb[..., 2] * _B + (1 << (_SHIFT - 1))) >> _SHIFT
-    return gray.astype(np.uint8)
+def fresh_samples(run: Path, n: int) -> tuple[str, np.ndarray]:
+    """n new uint8 samples of a run's generator (latent seed 0)."""
+    from facegan.checkpoints import load_networks
+    from facegan.inference import new_samples
+
+    return f"{n} new samples", imaging.to_uint8(new_samples(load_networks(run)["generator"], TrainConfig.read(run),
+                                                            n, seed=0)[2])
 
 
-def laplacian(gray: np.ndarray) -> np.ndarray:
-    """4-neighbour Laplacian (H, W) float64 with reflect-101 borders (at least 2x2 pixels)."""
-    padded = np.pad(gray.astype(np.float64), 1, mode="reflect")  # numpy 'reflect' is OpenCV's REFLECT_101
-    return (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
-            - 4.0 * padded[1:-1, 1:-1])
+def data_blur(run: Path) -> float:
+    """Mean blur factor of a run's training images at its resolution ("dataset raw")."""
+    cfg = TrainConfig.read(run)
+    faces = load_faces(cfg.data, cfg.image_size, cfg.channels)
+    return float(np.mean([blur_factor(image) for image in faces.images]))
 
 
-def blur_factor(image: np.ndarray) -> float:
-    """Variance of the Laplacian of one uint8 image."""
-    return float(laplacian(to_gray_uint8(image)).var())
+def measure_paths(paths: list[Path], data: bool = False, generate: int | None = None) -> dict:
+    """{"blur": mean, "images": count, "runs": {run: its blur.json}, "per_image": {name: figure}}.
+
+    A run directory gives the tiles of its newest sample grid (or `generate` new samples), and its record
+    goes to RUN/blur.json, with `data` the blur of its training images beside it; other paths are image
+    files or folders."""
+    if generate is not None and generate < 1:
+        raise FaceganError("--generate needs a positive number of samples")
+    scores, runs = [], {}
+    for run in filter(rundir.is_run_dir, paths):
+        source, tiles = fresh_samples(run, generate) if generate else generated_tiles(run)
+        run_scores = [(f"{source}#{i}", blur_factor(tile)) for i, tile in enumerate(tiles)]
+        record = {"blur": float(np.mean([score for _, score in run_scores])), "images": len(run_scores),
+                  "source": str(source)}
+        if data:
+            record["dataset_raw"] = data_blur(run)
+        files.write_json(run / rundir.BLUR, record)
+        runs[str(run)] = record
+        scores += run_scores
+    loose = [path for path in paths if not rundir.is_run_dir(path)]
+    if loose:
+        scores += [(str(f), blur_factor(imaging.read_png(f))) for f in image_files(loose)]
+    return {"blur": float(np.mean([score for _, score in scores])), "images": len(scores),
+            **({"runs": runs} if runs else {}), "per_image": dict(scores)}

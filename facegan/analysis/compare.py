@@ -10,11 +10,9 @@ seed, data, ...); `not_comparable` names the figures whose settings differ betwe
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
 
+from facegan import files, rundir
 from facegan.errors import FaceganError
 
 # key -> label, in the order of the original metrics table
@@ -25,29 +23,33 @@ ROWS = {
     "g_loss": "generator loss", "ae_loss": "autoencoder loss",
     "complexity": "complexity (trainable / non-trainable)", "latent_dim": "latent space nodes",
     "model": "model", "epochs": "epochs", "images_per_s": "images/s", "wall_s": "wall time (s)",
+    "strategy": "strategy", "replicas": "replicas", "workers": "workers",
     "copy_rate": "nearest-neighbour copy rate",
     "status": "status", "swd": "SWD x1e3 (last evaluation)", "best_swd": "SWD x1e3, best",
     "best_epoch": "best epoch", "swd_real": "SWD x1e3, real vs real",
 }
-OWN_FILES = {"config.json", "summary.json", "blur.json"}
-TABLE_FIGURES = {"nearest.json": {"copy_rate"}}  # figures of other files that fill a row of the table
+OWN_FILES = {rundir.CONFIG, rundir.SUMMARY, rundir.BLUR}
+TABLE_FIGURES = {rundir.NEAREST: {"copy_rate"}}  # figures of other files that fill a row of the table
 # the figures of each settings block: (file, key of its settings, does a figure key belong to it)
-SETTINGS = [("summary.json", "eval_settings", lambda key: key in ("swd", "best_swd", "swd_real")),
-            ("eval.json", "settings", lambda key: key.startswith("eval."))]
+SETTINGS = [(rundir.SUMMARY, "eval_settings", lambda key: key in ("swd", "best_swd", "swd_real")),
+            (rundir.EVAL, "settings", lambda key: key.startswith("eval."))]
 
 
 def _read(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return files.read_json(path) if path.is_file() else {}
 
 
 def figures(run: Path) -> dict:
-    """Every figure of one run, keyed as in ROWS (plus '<file>.<key>' for other stored figures)."""
-    summary, blur = _read(run / "summary.json"), _read(run / "blur.json")
+    """Every figure of one run, keyed as in ROWS (plus '<file>.<key>' for other stored figures). How the run
+    was distributed comes from its last session (summary.json), else from its start (config.json)."""
+    summary, blur, config = _read(run / rundir.SUMMARY), _read(run / rundir.BLUR), _read(run / rundir.CONFIG)
     params = summary.get("params")
+    distribution = summary.get("distribution") or config.get("distribution") or {}
     row = {key: summary.get(key) for key in ROWS}
-    row.update(model=summary.get("model") or _read(run / "config.json").get("config", {}).get("model"),
+    row.update(model=summary.get("model") or config.get("config", {}).get("model"),
                blur=blur.get("blur"), blur_dataset_raw=blur.get("dataset_raw"),
-               complexity=f"{params['trainable']:,} / {params['non_trainable']:,}" if params else None)
+               complexity=f"{params['trainable']:,} / {params['non_trainable']:,}" if params else None,
+               **{key: distribution.get(key, row[key]) for key in ("strategy", "replicas", "workers")})
     for path in sorted(run.glob("*.json")):
         if path.name in OWN_FILES:
             continue
@@ -94,7 +96,7 @@ def cell(value) -> str:
     return str(value)
 
 
-def grid(keys: list[str], columns: dict[str, dict], transpose: bool, marked=()) -> list[list[str]]:
+def cells(keys: list[str], columns: dict[str, dict], transpose: bool, marked=()) -> list[list[str]]:
     """Header + body as strings: one column per run, or with transpose one row per run; the labels of
     `marked` figures say that they are not comparable."""
     if transpose:
@@ -105,12 +107,7 @@ def grid(keys: list[str], columns: dict[str, dict], transpose: bool, marked=()) 
 
 
 def markdown(rows: list[list[str]]) -> str:
-    escape = lambda text: text.replace("|", "\\|")  # noqa: E731
-    lines = ["| " + " | ".join(map(escape, rows[0])) + " |", "|" + " --- |" * len(rows[0])]
-    return "\n".join(lines + ["| " + " | ".join(map(escape, row)) + " |" for row in rows[1:]])
+    def line(row: list[str]) -> str:
+        return "| " + " | ".join(text.replace("|", "\\|") for text in row) + " |"
 
-
-def to_csv(rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
+    return "\n".join([line(rows[0]), "|" + " --- |" * len(rows[0]), *map(line, rows[1:])])

@@ -1,4 +1,5 @@
-"""Nearest training images of generated ones: the memorization check. NumPy only.
+"""Nearest training images of generated ones: the memorization check (`facegan nearest`). NumPy only,
+except for drawing new samples.
 
 Distances are taken at the model's resolution and value range [-1, 1]: L1 is the mean absolute
 pixel difference, L2 the mean squared one. The search is exhaustive and vectorized in chunks:
@@ -8,7 +9,14 @@ squared 8-bit differences are integers far below 2**53).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from facegan import files, imaging, rundir
+from facegan.config import TrainConfig
+from facegan.data import load_faces
+from facegan.errors import FaceganError
 
 CHUNK_BYTES = 2**25  # training pixels compared at once (32 MiB of uint8 differences)
 
@@ -58,6 +66,57 @@ def split_held_out(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.n
 def memorization(sample_distances: np.ndarray, held_out_distances: np.ndarray) -> dict:
     """Copy rate: share of samples nearer to a training image than the 1st percentile of real-to-train distances."""
     threshold = float(np.percentile(held_out_distances, 1))
-    summary = lambda d: {"min": float(d.min()), "median": float(np.median(d)), "mean": float(d.mean())}  # noqa: E731
     return {"copy_rate": float(np.mean(sample_distances < threshold)), "copy_threshold": threshold,
-            "sample_distance": summary(sample_distances), "held_out_distance": summary(held_out_distances)}
+            "sample_distance": _spread(sample_distances), "held_out_distance": _spread(held_out_distances)}
+
+
+def _spread(distances: np.ndarray) -> dict:
+    return {"min": float(distances.min()), "median": float(np.median(distances)), "mean": float(distances.mean())}
+
+
+def load_sample_images(path: Path, shape: tuple) -> np.ndarray:
+    """The uint8 images of a samples.npz, checked against the training images' (H, W, C)."""
+    try:
+        images = np.load(path)["images"]
+    except (OSError, KeyError, ValueError) as error:
+        raise FaceganError(f"cannot read images from {path}: {error}") from None
+    if images.dtype != np.uint8 or images.shape[1:] != tuple(shape):
+        raise FaceganError(f"{path}: images of shape {images.shape[1:]} ({images.dtype}); "
+                           f"this run's are {tuple(shape)} uint8")
+    return images
+
+
+def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = None, samples: Path | None = None,
+              calibration: int = 100, seed: int = 0, folder: Path | None = None) -> dict:
+    """The memorization check of a run: the nearest training image of each of `n` new samples (or of the
+    images of a `samples` .npz), calibrated on held-out real images. Writes nearest.png (samples above
+    their nearest training images), nearest.csv and nearest.json to `folder` (default RUN/nearest, when the
+    summary also goes to RUN/nearest.json for `compare`); returns the summary."""
+    cfg = TrainConfig.read(run)
+    faces = load_faces(data or cfg.data, cfg.image_size, cfg.channels)
+    if len(faces.images) < 2 or n < 1 or calibration < 1:
+        raise FaceganError("nearest needs at least 2 training images, -n >= 1 and --calibration >= 1")
+    if samples is not None:
+        generated = load_sample_images(samples, faces.images.shape[1:])
+    else:
+        from facegan.checkpoints import load_networks
+        from facegan.inference import new_samples
+
+        generated = imaging.to_uint8(new_samples(load_networks(run)["generator"], cfg, n, seed)[2])
+    index, distance = nearest(generated, faces.images, metric)
+    held, rest = split_held_out(len(faces.images), 0.1, seed)
+    held = held[:calibration]
+    _, held_distance = nearest(faces.images[held], faces.images[rest], metric)
+    summary = {**memorization(distance, held_distance),
+               "settings": {"metric": metric, "n": len(generated), "train_images": len(faces.images),
+                            "held_out_images": len(held), "held_out_seed": seed,
+                            "samples": str(samples) if samples else f"new, seed {seed}"}}
+    target = folder or run / "nearest"
+    imaging.write_png(target / "nearest.png", imaging.grid(np.concatenate([generated, faces.images[index]]),
+                                                           len(generated)))
+    rows = [[i, faces.names[j], f"{d:.6g}"] for i, (j, d) in enumerate(zip(index, distance))]
+    files.write_text(target / "nearest.csv", files.csv_text([["sample", "train", "distance"], *rows]))
+    files.write_json(target / "nearest.json", summary)
+    if folder is None:
+        files.write_json(run / rundir.NEAREST, summary)  # where `facegan compare` and `facegan eval` find it
+    return {**summary, "folder": str(target)}

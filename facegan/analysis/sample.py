@@ -1,77 +1,93 @@
-"""Generate from a run: load its networks, draw latents, generate, rank by the discriminator, interpolate.
+"""`facegan sample`: new images of a run's generator, optionally ranked by its discriminator and walked
+between in latent space, written to a folder with every latent, so that each image can be made again.
 
-Images are (N, H, W, C) floats in [-1, 1]; latents (N, latent_dim) float32; labels (N,) int32.
+Images are (N, H, W, C) floats in [-1, 1] until they are written; latents (N, latent_dim) float32.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from facegan import registry, rundir
+from facegan import files, imaging, rundir
+from facegan.checkpoints import load_networks
 from facegan.config import TrainConfig
-from facegan.ema import AVERAGED
 from facegan.errors import FaceganError
-
-BATCH = 256  # images generated or scored per call
-
-
-def load_networks(run: Path, best: bool = False) -> dict:
-    """The run's networks: the final .keras files, or the newest checkpoint of an unfinished run, or
-    with `best` the checkpoint of its best evaluation. A run trained with --ema gives its averaged
-    generator (and encoder), as its generator.keras holds."""
-    cfg = TrainConfig(**rundir.read_config(run)["config"])
-    if not best and (run / "generator.keras").is_file():
-        return {name: keras.saving.load_model(run / f"{name}.keras", compile=False)
-                for name in ("generator", "discriminator", "encoder") if (run / f"{name}.keras").is_file()}
-    directory = run / "checkpoints" / ("best" if best else "")
-    latest = tf.train.latest_checkpoint(str(directory))
-    if latest is None:
-        raise FaceganError(f"{run} has no best checkpoint (it was trained with --eval-every 0, or has not been "
-                           "evaluated yet)" if best else f"{run} has no generator: neither generator.keras nor a checkpoint")
-    nets = registry.get(cfg.model).build_networks(cfg)
-    names = {f"ema_{name}" if cfg.ema and name in AVERAGED else name: net for name, net in nets.items()}
-    tf.train.Checkpoint(**names).restore(latest).expect_partial()
-    return nets
+from facegan.inference import generate, new_samples, scores
 
 
-def draw_latents(n: int, latent_dim: int, seed: int, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
-    return (mean + std * np.random.default_rng(seed).standard_normal((n, latent_dim))).astype(np.float32)
+@dataclass(frozen=True)
+class SampleOptions:
+    n: int = 64
+    seed: int = 0
+    grid: bool = True
+    keep_top: int | None = None  # keep the K best by the discriminator's score (ranks them)
+    rank: bool = False
+    interpolate: int | None = None  # steps of a latent walk between pairs of samples
+    label: int | None = None  # the class of every sample (conditional models)
+    mean: float = 0.0  # of the latent prior
+    std: float = 1.0
+    best: bool = False  # from checkpoints/best
 
-
-def new_samples(generator, config: dict, n: int, seed: int, mean: float = 0.0, std: float = 1.0,
-                label: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(z, labels, images in [-1, 1]) for n fresh samples; the classes take turns unless `label` is given."""
-    z = draw_latents(n, config["latent_dim"], seed, mean, std)
-    classes = config["num_classes"]
-    labels = np.full(n, label, np.int32) if label is not None else np.arange(n, dtype=np.int32) % max(classes, 1)
-    return z, labels, generate(generator, z, labels, classes)
-
-
-def conditional_inputs(inputs: np.ndarray, labels: np.ndarray, num_classes: int):
-    if not num_classes:
-        return inputs
-    return [inputs, np.eye(num_classes, dtype=np.float32)[labels]]
-
-
-def generate(generator, z: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
-    return np.concatenate([
-        np.asarray(generator(conditional_inputs(z[i:i + BATCH], labels[i:i + BATCH], num_classes), training=False))
-        for i in range(0, len(z), BATCH)])
-
-
-def scores(discriminator, images: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """(N,) discriminator (or critic) score per image; higher means more real."""
-    return np.concatenate([
-        np.asarray(discriminator(conditional_inputs(images[i:i + BATCH], labels[i:i + BATCH], num_classes),
-                                 training=False)).reshape(-1)
-        for i in range(0, len(images), BATCH)])
+    def check(self, cfg: TrainConfig) -> None:
+        if self.n < 1 or (self.keep_top is not None and not 1 <= self.keep_top <= self.n):
+            raise FaceganError(f"-n must be positive and --keep-top between 1 and n ({self.n})")
+        if self.interpolate is not None and (self.interpolate < 2 or self.n < 2):
+            raise FaceganError("--interpolate needs at least 2 steps and 2 samples")
+        if self.label is not None and not cfg.num_classes:
+            raise FaceganError(f"{cfg.model} is not conditional: --label does not apply")
+        if self.label is not None and not 0 <= self.label < cfg.num_classes:
+            raise FaceganError(f"--label must be a class of this conditional model (0..{cfg.num_classes - 1})")
 
 
 def interpolate(z: np.ndarray, steps: int) -> np.ndarray:
     """(pairs, steps, latent_dim): straight lines from z[0] to z[1], z[2] to z[3], ..."""
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
     return z[0:len(z) - 1:2, None] * (1 - t) + z[1::2, None] * t
+
+
+def write_samples(run: Path, options: SampleOptions, folder: Path | None = None) -> dict:
+    """Generate, rank, interpolate and write to `folder` (default RUN/samples/sample-NNN); returns the record
+    of what was written."""
+    cfg = TrainConfig.read(run)
+    options.check(cfg)
+    nets = load_networks(run, options.best)
+    rank = options.rank or options.keep_top is not None
+    if rank and "discriminator" not in nets:
+        raise FaceganError(f"{cfg.model} has no discriminator to rank by")
+    z, labels, images = new_samples(nets["generator"], cfg, options.n, options.seed, options.mean, options.std,
+                                    options.label)
+    record = {"run": str(run), "model": cfg.model, "n": options.n, "seed": options.seed,
+              "checkpoint": "best" if options.best else "final"}
+    saved = {"z": z, "labels": labels}
+    if rank:
+        score = scores(nets["discriminator"], images, labels, cfg.num_classes)
+        order = np.argsort(-score, kind="stable")[:options.keep_top or options.n]
+        z, labels, images, score = z[order], labels[order], images[order], score[order]
+        saved.update(z=z, labels=labels, scores=score, drawn_index=order)
+        record.update(kept=len(order), best_score=float(score[0]), worst_kept_score=float(score[-1]))
+    folder = folder or rundir.next_numbered(run / rundir.SAMPLES, "sample")
+    pictures = imaging.to_uint8(images)
+    for i, picture in enumerate(pictures):
+        imaging.write_png(folder / f"{i:04d}.png", picture)
+    if options.grid:
+        imaging.write_png(folder / "grid.png", imaging.grid(pictures, 8))
+    if options.interpolate is not None:
+        write_interpolation(folder, nets["generator"], cfg, z, labels, options.interpolate)
+    files.write_npz(folder / "samples.npz", images=pictures, mean=options.mean, std=options.std, seed=options.seed,
+                    **saved)
+    return {**record, "folder": str(folder)}
+
+
+def write_interpolation(folder: Path, generator, cfg: TrainConfig, z: np.ndarray, labels: np.ndarray,
+                        steps: int) -> None:
+    """interpolation.png (one walk per row) and interpolation.gif (one frame per step, every walk in it)."""
+    lines = interpolate(z, steps)  # (pairs, steps, latent)
+    pair_labels = np.repeat(labels[0:len(z) - 1:2], steps)
+    frames = imaging.to_uint8(generate(generator, lines.reshape(-1, z.shape[1]), pair_labels, cfg.num_classes))
+    imaging.write_png(folder / "interpolation.png", imaging.grid(frames, steps))
+    frames = frames.reshape(len(lines), steps, *frames.shape[1:])
+    imaging.write_gif(folder / "interpolation.gif", [imaging.grid(frames[:, t], 8) for t in range(steps)],
+                      seconds_per_frame=0.2)

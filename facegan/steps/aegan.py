@@ -89,5 +89,6 @@ class AeganSteps(Steps):
         return {
             "d_loss": m["d_loss_real"] + m["d_loss_fake"], "d_loss_real": m["d_loss_real"],
             "d_loss_fake": m["d_loss_fake"], "d_acc_real": m["d_acc_real"], "d_acc_fake": m["d_acc_fake"],
-            "g_loss": g_loss, "ae_loss": m["ae"], "gan_loss": m["gan"], "beta": tf.cast(beta, tf.float32), "skipped": skipped,
+            "g_loss": g_loss, "ae_loss": m["ae"], "gan_loss": m["gan"], "beta": tf.cast(beta, tf.float32),
+            "skipped": skipped,
         }

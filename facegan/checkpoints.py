@@ -1,0 +1,124 @@
+"""The one owner of what a checkpoint holds, and of loading a run's networks for the other commands.
+
+A checkpoint holds everything a step changes and everything a restart needs: the networks, their
+optimizers, the loss family's own variables (gan-alt's turn, AE-GAN v4's ring buffer), the weight
+average (its networks under `ema_NAME` and its update count), and the counters (step, epochs
+completed, rollbacks, the best evaluation and its epoch). Random numbers need no state: every draw
+comes from (seed, step, call site). `checkpoints/` keeps the newest few, `checkpoints/best/` the one
+of the best evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from facegan import registry, rundir
+from facegan.config import TrainConfig
+from facegan.ema import AVERAGED, WeightAverage
+from facegan.errors import FaceganError
+
+
+def averaged_key(name: str) -> str:
+    """The checkpoint key of the weight average's copy of network `name`."""
+    return f"ema_{name}"
+
+
+class TrainState:
+    """The checkpointed state of a run, and its checkpoints in `directory` (checkpoints/ of the run, or a
+    scratch folder on the workers of a cluster that are not the chief). Create it under the strategy's
+    scope: its counters are variables placed by the strategy."""
+
+    def __init__(self, nets: dict, family, average: WeightAverage | None, directory: Path, keep: int):
+        self.nets, self.family, self.average = nets, family, average
+        counter = dict(dtype=tf.int64, trainable=False)
+        self.step = tf.Variable(0, **counter)  # steps completed
+        self.epoch = tf.Variable(0, **counter)  # epochs completed
+        self.rollbacks = tf.Variable(0, **counter)
+        self.best_swd = tf.Variable(math.inf, dtype=tf.float64, trainable=False)
+        self.best_epoch = tf.Variable(0, **counter)
+        averaged = {averaged_key(name): net for name, net in average.nets.items()} if average else {}
+        self.checkpoint = tf.train.Checkpoint(
+            step=self.step, epoch=self.epoch, rollbacks=self.rollbacks, best_swd=self.best_swd,
+            best_epoch=self.best_epoch, **nets, **family.state(),
+            **{f"{name}_optimizer": optimizer for name, optimizer in family.optimizers.items()},
+            **averaged, **({"ema_updates": average.updates} if average else {}))
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=keep)
+        self.best = tf.train.CheckpointManager(self.checkpoint, str(Path(directory) / "best"), max_to_keep=1)
+
+    def save(self) -> None:
+        self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+    def save_best(self, swd: float) -> None:
+        self.best_swd.assign(swd)
+        self.best_epoch.assign(self.epoch)
+        self.best.save(checkpoint_number=int(self.step.numpy()))
+
+    def restore(self, path: str) -> None:
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+
+    def roll_back(self, path: str) -> None:
+        """Restore `path` but keep the best evaluation so far (the best stays the best) and count the rollback."""
+        best, best_epoch, rollbacks = self.best_swd.numpy(), self.best_epoch.numpy(), self.rollbacks.numpy()
+        self.restore(path)
+        self.best_swd.assign(best)
+        self.best_epoch.assign(best_epoch)
+        self.rollbacks.assign(rollbacks + 1)
+
+    @property
+    def latest(self) -> str | None:
+        return self.manager.latest_checkpoint
+
+    def before(self, epoch: int) -> str:
+        """The newest kept checkpoint taken at or before the end of `epoch` (else the oldest kept)."""
+        epochs = {path: int(tf.train.load_variable(path, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+                  for path in self.manager.checkpoints}
+        earlier = [path for path in self.manager.checkpoints if epochs[path] <= epoch]
+        return earlier[-1] if earlier else self.manager.checkpoints[0]
+
+    def weights_finite(self) -> bool:
+        nets = [*self.nets.values(), *(self.average.nets.values() if self.average else [])]
+        return all(bool(tf.reduce_all(tf.math.is_finite(w))) for net in nets for w in net.weights)
+
+    def generating_nets(self) -> dict:
+        """The networks samples come from: the weight average's where it is on."""
+        return self.average.nets if self.average else self.nets
+
+    def final_nets(self) -> dict:
+        """The networks saved at the end: the averaged generator side where the average is on."""
+        return {**self.nets, **(self.average.nets if self.average else {})}
+
+
+def latest(run: Path) -> str | None:
+    """The newest checkpoint of a run (the chief's, which every worker of a cluster starts from)."""
+    return tf.train.latest_checkpoint(str(rundir.checkpoint_dir(run)))
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """A network as a .keras file, written to a temporary name and renamed."""
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)
+
+
+def load_networks(run: Path, best: bool = False) -> dict:
+    """The run's networks: the final .keras files, or the newest checkpoint of an unfinished run, or
+    with `best` the checkpoint of its best evaluation. A run trained with --ema gives its averaged
+    generator (and encoder), as its generator.keras holds."""
+    if not best and rundir.network_file(run, "generator").is_file():
+        return {name: keras.saving.load_model(rundir.network_file(run, name), compile=False)
+                for name in rundir.NETWORKS if rundir.network_file(run, name).is_file()}
+    path = tf.train.latest_checkpoint(str(rundir.checkpoint_dir(run, best)))
+    if path is None and best:
+        raise FaceganError(f"{run} has no best checkpoint (it was trained with --eval-every 0, or has not been "
+                           "evaluated yet)")
+    if path is None:
+        raise FaceganError(f"{run} has no generator: neither generator.keras nor a checkpoint")
+    cfg = TrainConfig.read(run)
+    nets = registry.get(cfg.model).build_networks(cfg)
+    keys = {averaged_key(name) if cfg.ema and name in AVERAGED else name: net for name, net in nets.items()}
+    tf.train.Checkpoint(**keys).restore(path).expect_partial()
+    return nets

@@ -1,0 +1,61 @@
+"""The command layer: each module parses its commands' options, makes one library call and prints.
+
+Results go to stdout, progress, notices and errors to stderr (Rich). A user error (FaceganError) is one
+red line and exit code 2; an internal failure keeps its traceback. TensorFlow is imported inside the
+commands that need it, never at module level, so that `facegan --help` and `facegan models` start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from facegan.errors import FaceganError, TrainingStopped
+
+err = Console(stderr=True)
+out = Console(soft_wrap=True)  # never hard-wrap results: scripts read them
+
+RUN_HELP = "Run directory (default: the newest under ./runs)."
+
+
+def say(text: str) -> None:
+    """A line on stderr, as it is (no Rich markup or highlighting)."""
+    err.print(Text(text), soft_wrap=True)
+
+
+@contextmanager
+def user_errors(*kinds: type[Exception]):
+    """Turn a FaceganError (and `kinds`) into one red line on stderr and exit code 2; TrainingStopped into
+    its message and its own exit code."""
+    try:
+        yield
+    except TrainingStopped as stopped:
+        err.print(Text(str(stopped), style="red"), soft_wrap=True)
+        raise typer.Exit(stopped.exit_code) from None
+    except (FaceganError, *kinds) as error:
+        err.print(Text.assemble(("error:", "red"), f" {error}"), soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow without its start-up chatter on stderr (C++ lines logged before logging is
+    configured, which no setting silences). A user who sets TF_CPP_MIN_LOG_LEVEL sees everything."""
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        importlib.import_module("tensorflow")
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe logs here, once
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -1,0 +1,98 @@
+"""A run's logs: metrics.csv (one row per step), epochs.csv (one per epoch), health.csv (the health
+guard's events) and summary.json.
+
+The CSV files grow by whole blocks of rows, each appended in one synced write; after a crash or a
+rollback they are cut back to the restored checkpoint (`truncate`), so no step is ever counted twice.
+Cells are written as files.csv_text writes them; reading gives every figure back as a float (an empty
+cell as NaN).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+from facegan import files, rundir
+
+HEALTH_COLUMNS = ["epoch", "step", "event", "detail", "action"]
+
+
+def read_table(path: Path) -> tuple[list[str], list[dict]]:
+    """(header, complete rows as {column: text}) of a CSV log; a last line cut short by a crash is left out."""
+    if not path.exists():
+        return [], []
+    text = path.read_text()
+    text = text[:text.rfind("\n") + 1]  # up to the end of the last complete line
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, [])
+    return header, [dict(zip(header, row)) for row in reader if len(row) == len(header)]
+
+
+def read_rows(path: Path) -> list[dict]:
+    return read_table(path)[1]
+
+
+def truncate_rows(path: Path, column: str, last: int) -> None:
+    """Keep the header and the complete rows whose `column` is at most `last`."""
+    if not path.exists():
+        return
+    header, rows = read_table(path)
+    kept = [row for row in rows if row[column].isdigit() and int(row[column]) <= last]
+    files.write_text(path, files.csv_text([header] + [[row[name] for name in header] for row in kept]))
+
+
+def number(text: str) -> float:
+    return float(text) if text else math.nan
+
+
+class RunLog:
+    """The logs of one run. `write` is False on the workers of a cluster other than the chief: they keep
+    the history (their health guard reads it) and write nothing."""
+
+    def __init__(self, run: Path, step_columns: list[str], epoch_columns: list[str], write: bool = True):
+        self.run, self.write = Path(run), write
+        self.step_columns, self.epoch_columns = step_columns, epoch_columns
+        self.history: list[dict[str, float]] = []  # the epochs.csv rows as floats, oldest first
+
+    @property
+    def metrics_csv(self) -> Path:
+        return self.run / rundir.METRICS
+
+    @property
+    def epochs_csv(self) -> Path:
+        return self.run / rundir.EPOCHS
+
+    def truncate(self, step: int, epoch: int) -> None:
+        """Drop the rows written after the restored checkpoint (at `step`, `epoch` epochs completed)."""
+        if self.write:
+            truncate_rows(self.metrics_csv, "step", step)
+            truncate_rows(self.epochs_csv, "epoch", epoch)
+        self.history = [{k: number(v) for k, v in row.items()} for row in read_rows(self.epochs_csv)
+                        if row["epoch"].isdigit() and int(row["epoch"]) <= epoch]
+
+    def logged_steps(self, epoch: int) -> dict[str, list[float]]:
+        """The step metrics of `epoch` that an interrupted run already wrote."""
+        rows = [row for row in read_rows(self.metrics_csv) if int(row["epoch"]) == epoch]
+        return {k: [number(row.get(k, "")) for row in rows] for k in self.step_columns}
+
+    def steps(self, epoch: int, first_step: int, values: dict[str, list[float]]) -> None:
+        """Append the figures of consecutive steps from `first_step` on."""
+        count = len(values[self.step_columns[0]])
+        if self.write:
+            files.append_csv(self.metrics_csv, ["epoch", "step", *self.step_columns],
+                        [[epoch, first_step + i, *(values[k][i] for k in self.step_columns)] for i in range(count)])
+
+    def epoch(self, row: dict) -> None:
+        self.history.append({k: float(v) for k, v in row.items()})
+        if self.write:
+            files.append_csv(self.epochs_csv, self.epoch_columns, [[row[c] for c in self.epoch_columns]])
+
+    def health(self, epoch: int, step: int, event: str, detail: str, action: str) -> None:
+        if self.write:
+            files.append_csv(self.run / rundir.HEALTH, HEALTH_COLUMNS, [[epoch, step, event, detail, action]])
+
+    def summary(self, summary: dict) -> None:
+        if self.write:
+            files.write_json(self.run / rundir.SUMMARY, summary)
