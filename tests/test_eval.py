@@ -32,13 +32,15 @@ def test_eval_reproduces_the_figure_training_logged_for_the_same_settings(runs):
     assert figures["swd_real"] == pytest.approx(summary["swd_real"], rel=1e-9)
     assert figures["swd_16"] == figures["swd"] and figures["swd_real"] < figures["swd"]  # 2 epochs: far from data
     settings = figures["settings"]
-    assert (settings["images"], settings["projections"], settings["levels"], settings["generated"]) == (20, 512, [16], "samples")
+    assert (settings["images"], settings["projections"], settings["levels"], settings["generated"]) == \
+        (20, 512, [16], "samples")
     assert json.loads((run / "eval.json").read_text())["swd"] == figures["swd"]
     assert figures["blur"] > 0 and figures["blur_real"] > 0 and figures["copy_rate"] is None
 
 
 def test_the_seed_fixes_the_figure(runs):
-    first, again = evaluate(runs["dcgan"], "--n", "8", "--seed", "3"), evaluate(runs["dcgan"], "--n", "8", "--seed", "3")
+    first = evaluate(runs["dcgan"], "--n", "8", "--seed", "3")
+    again = evaluate(runs["dcgan"], "--n", "8", "--seed", "3")
     other = evaluate(runs["dcgan"], "--n", "8", "--seed", "4")
     assert first["swd"] == again["swd"] and first["swd"] != other["swd"]
 
@@ -88,5 +90,6 @@ def test_compare_marks_swd_figures_computed_with_different_settings(runs):
 def test_same_settings_are_comparable(runs):
     evaluate(runs["dcgan"], "--n", "20")
     shutil.copytree(runs["dcgan"], runs["dcgan"].parent / "again")
-    result = runner.invoke(app, ["compare", str(runs["dcgan"]), str(runs["dcgan"].parent / "again"), "--format", "json"])
+    again = runs["dcgan"].parent / "again"
+    result = runner.invoke(app, ["compare", str(runs["dcgan"]), str(again), "--format", "json"])
     assert json.loads(result.stdout)["not_comparable"] == {}

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from test_models import batch, build, tiny_config
 
 from facegan.steps.aegan import v4_beta
 from facegan.steps.base import bce
 from facegan.steps.wgan import gradient_penalty
-from test_models import batch, build, tiny_config
 
 
 def weights(variables):
