@@ -1,0 +1,44 @@
+"""The run's CSV logs: written with the csv module, read back as floats, cut back after a crash."""
+
+import csv
+import math
+
+from facegan import files
+from facegan.runlog import RunLog, read_rows, truncate_rows
+
+
+def test_text_with_commas_and_quotes_survives_a_truncation(tmp_path):
+    path = tmp_path / "health.csv"
+    detail = 'loss "nan", then inf, twice'
+    files.append_csv(path, ["epoch", "step", "detail"], [[1, 5, detail], [2, 10, "fine"]])
+    truncate_rows(path, "step", 5)
+    assert list(csv.DictReader(open(path))) == [{"epoch": "1", "step": "5", "detail": detail}]
+
+
+def test_a_line_cut_short_by_a_crash_is_left_out(tmp_path):
+    path = tmp_path / "metrics.csv"
+    files.append_csv(path, ["epoch", "step", "loss"], [[1, 1, 0.5], [1, 2, 0.25]])
+    with open(path, "a") as f:
+        f.write("1,3,0.12")  # no newline: the write was interrupted
+    assert [row["step"] for row in read_rows(path)] == ["1", "2"]
+    truncate_rows(path, "step", 10)
+    assert path.read_text() == "epoch,step,loss\n1,1,0.5\n1,2,0.25\n"
+
+
+def test_the_history_is_floats_with_nan_for_empty_cells(tmp_path):
+    log = RunLog(tmp_path, ["g_loss"], ["epoch", "g_loss", "swd"])
+    log.epoch({"epoch": 1, "g_loss": 0.123456789, "swd": math.nan})
+    log.epoch({"epoch": 2, "g_loss": 2.0, "swd": 90.5})
+    assert (tmp_path / "epochs.csv").read_text() == "epoch,g_loss,swd\n1,0.1234568,\n2,2,90.5\n"
+    log.truncate(step=0, epoch=1)
+    assert len(log.history) == 1 and log.history[0]["g_loss"] == 0.1234568 and math.isnan(log.history[0]["swd"])
+    assert (tmp_path / "epochs.csv").read_text() == "epoch,g_loss,swd\n1,0.1234568,\n"
+
+
+def test_a_worker_that_is_not_the_chief_writes_nothing(tmp_path):
+    log = RunLog(tmp_path, ["g_loss"], ["epoch", "g_loss"], write=False)
+    log.steps(1, 1, {"g_loss": [0.5]})
+    log.epoch({"epoch": 1, "g_loss": 0.5})
+    log.health(1, 1, "rollback", "detail", "rollback")
+    log.summary({"status": "completed"})
+    assert list(tmp_path.iterdir()) == [] and log.history == [{"epoch": 1.0, "g_loss": 0.5}]
