@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facegan import files, registry, rundir
+from facegan.data import SPLITS
 from facegan.errors import FaceganError
 from facegan.health import ON_COLLAPSE
 
@@ -57,6 +58,10 @@ class TrainConfig:
     # conditional models: the attribute used as class label, and the number of classes (from the data)
     label: str | None = None
     num_classes: int = 0
+    # which images: CelebA's partition (train, valid, test or all; sources without one are all) and a seeded
+    # subset of at most max_images of them
+    split: str = "train"
+    max_images: int | None = None
     flip: bool | None = None  # mirror images added; None means "on for lfw"
     precision: str = "auto"
     xla: bool = False
@@ -92,7 +97,7 @@ class TrainConfig:
     @classmethod
     def read(cls, run: Path) -> "TrainConfig":
         """The configuration a run was trained with (its config.json)."""
-        return cls(**read_record(run)["config"])
+        return cls(**{"split": "all", **read_record(run)["config"]})  # runs from before --split trained on all
 
     def replace(self, **changes) -> "TrainConfig":
         """A copy with `changes`, validated."""
@@ -122,6 +127,10 @@ class TrainConfig:
             raise FaceganError(f"--rollback-lr must be in (0, 1], got {self.rollback_lr}")
         if self.max_rollbacks < 0 or self.min_diversity < 0:
             raise FaceganError("--max-rollbacks and --min-diversity must not be negative")
+        if self.split not in SPLITS:
+            raise FaceganError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        if self.max_images is not None and self.max_images < 1:
+            raise FaceganError(f"--max-images must be positive, got {self.max_images}")
         if self.on_collapse not in ON_COLLAPSE:
             raise FaceganError(f"--on-collapse must be one of {', '.join(ON_COLLAPSE)}, got {self.on_collapse!r}")
 

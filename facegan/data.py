@@ -1,18 +1,24 @@
 """Face data: sources -> uint8 arrays (N, H, W, C) + labels -> a tf.data pipeline.
 
 Sources: "lfw" (scikit-image's embedded faces), a folder of images, a CelebA folder
-(with `list_attr_celeba.txt`), or a .npz/.npy array. Decoded, resized arrays are cached
-as plain .npy files keyed by source, size and channels. TensorFlow is imported only by
-`make_dataset`, so analysis commands can read data without it.
+(with `list_attr_celeba.txt`, and its train/valid/test partition where the folder has one), or a
+.npz/.npy array; any of them cut to a seeded subset (`max_images`). The first load decodes the
+images over every core into a plain .npy file in the cache, keyed by source, selection, size and
+channels; every load then memory-maps that file, so the data set is in memory once at most, and only
+the pages a run touches. TensorFlow is imported only by `make_dataset`, so analysis commands can read
+data without it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -21,18 +27,19 @@ from facegan.errors import FaceganError
 from facegan.imaging import find_images
 
 CELEBA_ATTRIBUTES = "list_attr_celeba.txt"
-CACHE_VERSION = 1  # bump when the decoding changes, so old cache files are not reused
+CACHE_VERSION = 2  # bump when the decoding changes, so old cache files are not reused
 
 
 @dataclass
 class Faces:
-    images: np.ndarray  # (N, H, W, C) uint8
+    images: np.ndarray  # (N, H, W, C) uint8, memory-mapped from the cache (read-only)
     names: list[str]  # file name (or index) of each image in its source
     attributes: dict[str, np.ndarray] | None  # CelebA attribute -> (N,) bool
     labels: np.ndarray | None  # (N,) int class labels, from a .npz "labels" array
     source: str
     skipped: int  # files that could not be decoded
     digest: str  # sha256 of the image array
+    split: str = "all"  # the part of CelebA's partition: train, valid, test, or all
 
     def class_labels(self, attribute: str | None) -> np.ndarray | None:
         """(N,) int labels for a conditional model: the attribute (0/1) or the array's own labels."""
@@ -80,10 +87,10 @@ def fit_image(image: np.ndarray, size: int, channels: int) -> np.ndarray:
 
 # --- sources ---------------------------------------------------------------------
 
-def _lfw() -> list[tuple[str, np.ndarray]]:
+def _lfw() -> np.ndarray:
     from skimage.data import lfw_subset
 
-    return [(f"lfw:{i}", face) for i, face in enumerate(lfw_subset()[:100])]  # items 0-99 are faces
+    return lfw_subset()[:100]  # items 0-99 are faces
 
 
 def _decode(path: Path) -> np.ndarray:
@@ -121,7 +128,7 @@ def _celeba_image_dir(root: Path, first_file: str) -> Path:
 
 def _array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     try:
-        loaded = np.load(path, allow_pickle=False)
+        loaded = np.load(path, allow_pickle=False, mmap_mode="r")  # a .npy is mapped, not read
     except (OSError, ValueError) as error:
         raise FaceganError(f"cannot read {path}: {error}") from None
     if isinstance(loaded, np.ndarray):
@@ -134,65 +141,197 @@ def _array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return images, labels
 
 
-# --- loading with the cache ------------------------------------------------------
+# --- a source: what it holds, before decoding -------------------------------------
+
+@dataclass
+class Source:
+    """A data source before decoding: its items (image files, or rows of an array) and their names."""
+
+    key: list  # what the cache entry depends on
+    names: list[str]
+    paths: list[Path] | None = None  # image files, or
+    array: np.ndarray | None = None  # (N, H, W[, C]) images, possibly memory-mapped
+    labels_for: Callable = lambda names: (None, None)  # kept names -> (attributes, labels)
+
+    def select(self, chosen: np.ndarray, spec: list) -> "Source":
+        """The items at the sorted indices `chosen`; `spec` says how they were chosen (for the cache key)."""
+        return Source([*self.key, spec], [self.names[i] for i in chosen],
+                      [self.paths[i] for i in chosen] if self.paths is not None else None,
+                      self.array[chosen] if self.array is not None else None, self.labels_for)
+
 
 def _fingerprint(paths: list[Path]) -> list:
     return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
 
 
-def _cached(key_parts: list, decode) -> tuple[np.ndarray, list[str], int]:
-    """Return (images, names, skipped) from the .npy cache, or decode() and store them."""
-    key = hashlib.sha256(json.dumps([CACHE_VERSION, *key_parts]).encode()).hexdigest()[:24]
-    images_path, meta_path = cache_dir() / f"{key}.npy", cache_dir() / f"{key}.json"
-    if images_path.exists() and meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        return np.load(images_path), meta["names"], meta["skipped"]
-    images, names, skipped = decode()
-    if len(images):
-        files.write_npy(images_path, images)
-        files.write_json(meta_path, {"names": names, "skipped": skipped})
-    return images, names, skipped
+def subset(source: Source, max_images: int | None, seed: int) -> Source:
+    """At most max_images items, chosen by the seed (kept in their order)."""
+    if max_images is None or max_images >= len(source.names):
+        return source
+    if max_images < 1:
+        raise FaceganError(f"--max-images must be positive, got {max_images}")
+    chosen = np.sort(np.random.default_rng([seed, 7]).choice(len(source.names), max_images, replace=False))
+    return source.select(chosen, ["max_images", max_images, seed])
 
 
-def _decode_all(items, size: int, channels: int) -> tuple[np.ndarray, list[str], int]:
-    """items: (name, path or array) pairs -> stacked images, kept names, number skipped."""
-    images, names, skipped = [], [], 0
-    for name, item in items:
+# --- decoding in parallel into the cache -------------------------------------------
+
+DECODE_CHUNK = 256  # images per task of a decoding worker
+
+
+def _decode_files(paths: list[Path], size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """(images (n, size, size, channels) uint8, decoded (n,) bool): a worker's share; undecodable files are
+    left as zeros and marked."""
+    images = np.zeros((len(paths), size, size, channels), np.uint8)
+    decoded = np.zeros(len(paths), bool)
+    for i, path in enumerate(paths):
         try:
-            image = _decode(item) if isinstance(item, Path) else item
-            images.append(fit_image(image, size, channels))
-            names.append(name)
+            images[i] = fit_image(_decode(path), size, channels)
+            decoded[i] = True
         except Exception:  # any undecodable file is skipped and counted, never fatal
-            skipped += 1
-    stacked = np.stack(images) if images else np.zeros((0, size, size, channels), np.uint8)
-    return stacked, names, skipped
+            pass
+    return images, decoded
 
 
-def _open_source(source: str):
-    """(cache key, items(), labels_for(kept names) -> (attributes, labels)) for a data source."""
+def _fit_rows(array: np.ndarray, size: int, channels: int) -> np.ndarray:
+    """Rows of an array source at the model's size and channels (a plain copy when they already are)."""
+    shape = array.shape[1:]
+    if array.dtype == np.uint8 and shape[:2] == (size, size) and (shape[2:] or (1,)) == (channels,):
+        return np.asarray(array).reshape(len(array), size, size, channels)
+    return np.stack([fit_image(image, size, channels) for image in array])
+
+
+def _chunks(count: int):
+    return [(start, min(start + DECODE_CHUNK, count)) for start in range(0, count, DECODE_CHUNK)]
+
+
+def _decode_into(target: np.ndarray, source: Source, progress: Callable | None, workers: int | None) -> np.ndarray:
+    """Decode every item of `source` into the rows of `target`; returns which rows decoded. Files are decoded
+    by `workers` processes (default: one per core; spawned, since a forked TensorFlow process can hang), arrays
+    by threads."""
+    size, channels = target.shape[1], target.shape[3]
+    decoded = np.zeros(len(target), bool)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(_chunks(len(target)))))
+    if source.paths is not None and workers > 1:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        tasks = {pool.submit(_decode_files, source.paths[a:b], size, channels): (a, b) for a, b in _chunks(len(target))}
+    else:
+        pool = ThreadPoolExecutor(workers)
+        work = (lambda a, b: _decode_files(source.paths[a:b], size, channels)) if source.paths is not None else \
+            (lambda a, b: (_fit_rows(source.array[a:b], size, channels), np.ones(b - a, bool)))
+        tasks = {pool.submit(work, a, b): (a, b) for a, b in _chunks(len(target))}
+    done = 0
+    if progress is not None and len(target):
+        progress(0, len(target))
+    with pool:
+        for task in as_completed(tasks):
+            a, b = tasks[task]
+            target[a:b], decoded[a:b] = task.result()
+            done += b - a
+            if progress is not None:
+                progress(done, len(target))
+    return decoded
+
+
+def _cache_paths(key_parts: list) -> tuple[Path, Path]:
+    key = hashlib.sha256(json.dumps([CACHE_VERSION, *key_parts], default=str).encode()).hexdigest()[:24]
+    return cache_dir() / f"{key}.npy", cache_dir() / f"{key}.json"
+
+
+def _digest(images: np.ndarray) -> str:
+    """sha256 of the images' bytes, read in blocks (the whole array is never copied)."""
+    digest = hashlib.sha256()
+    for start in range(0, len(images), 4096):
+        digest.update(np.ascontiguousarray(images[start:start + 4096]).data)
+    return digest.hexdigest()
+
+
+def _decode_to_cache(source: Source, size: int, channels: int, images_path: Path, meta_path: Path,
+                     progress: Callable | None, workers: int | None) -> dict:
+    """Decode into a temporary .npy next to the cache entry, leave out what did not decode, then rename: the
+    entry appears whole or not at all. The meta file (names, skipped, digest) is written last."""
+    images_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = images_path.with_name(f".{images_path.stem}.{os.getpid()}.partial.npy")
+    try:
+        target = np.lib.format.open_memmap(partial, "w+", np.uint8, (len(source.names), size, size, channels))
+        decoded = _decode_into(target, source, progress, workers)
+        kept = np.flatnonzero(decoded)
+        if len(kept) < len(target):  # copy the decoded rows into a file of their own size
+            compact = np.lib.format.open_memmap(partial.with_suffix(".kept.npy"), "w+", np.uint8,
+                                                (len(kept), size, size, channels))
+            for start in range(0, len(kept), 4096):
+                compact[start:start + 4096] = target[kept[start:start + 4096]]
+            del target
+            os.replace(partial.with_suffix(".kept.npy"), partial)
+            target = compact
+        target.flush()
+        meta = {"names": [source.names[i] for i in kept], "skipped": int(len(decoded) - len(kept)),
+                "digest": _digest(target)}
+        del target
+        if kept.size:  # nothing usable is not cached: the caller says so
+            os.replace(partial, images_path)
+            files.write_json(meta_path, meta)
+        return meta
+    finally:
+        partial.unlink(missing_ok=True)
+        partial.with_suffix(".kept.npy").unlink(missing_ok=True)
+
+
+# --- opening a source, with its split --------------------------------------------
+
+SPLITS = {"train": 0, "valid": 1, "test": 2, "all": None}  # CelebA's official partition
+CELEBA_PARTITIONS = ("list_eval_partition.txt", "list_eval_partition.csv")  # the original, and Kaggle's
+
+
+def read_partition(root: Path) -> dict[str, int] | None:
+    """{file name: 0 (train), 1 (valid) or 2 (test)} from CelebA's partition file, in either layout; None
+    without one."""
+    for name in CELEBA_PARTITIONS:
+        path = root / name
+        if path.is_file():
+            rows = [line.replace(",", " ").split() for line in path.read_text().splitlines() if line.strip()]
+            try:
+                if rows and not rows[0][1].isdigit():  # the CSV's header: image_id,partition
+                    rows = rows[1:]
+                return {name: int(value) for name, value, *_ in rows}
+            except (IndexError, ValueError) as error:
+                raise FaceganError(f"{path} is not a CelebA partition file: {error}") from None
+    return None
+
+
+def open_source(source: str, split: str = "all") -> tuple[Source, str]:
+    """(the source's items, the split they are: `split`, or "all" where the source has no partition)."""
+    if split not in SPLITS:
+        raise FaceganError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
     path = Path(source).expanduser()
+    opened, partition = _open(source, path), None
+    if (path / CELEBA_ATTRIBUTES).is_file():
+        partition = read_partition(path)
+    if split == "all" or (partition is None and split == "train"):
+        return opened, "all"
+    if partition is None:
+        raise FaceganError(f"--split {split}: {source!r} has no partition file ({' or '.join(CELEBA_PARTITIONS)})")
+    chosen = np.array([i for i, name in enumerate(opened.names) if partition.get(name) == SPLITS[split]], int)
+    if not len(chosen):
+        raise FaceganError(f"--split {split}: the partition file of {source!r} puts no listed image in it")
+    return opened.select(chosen, ["split", split]), split
 
-    def no_labels(names):
-        return None, None
 
+def _open(source: str, path: Path) -> Source:
     if source == "lfw":
         import skimage
 
-        return ["lfw", skimage.__version__], _lfw, no_labels
+        return Source(["lfw", skimage.__version__], [f"lfw:{i}" for i in range(100)], array=_lfw())
     if path.is_file() and path.suffix.lower() in (".npz", ".npy"):
         array, labels = _array_file(path)
         if array.ndim not in (3, 4) or len(array) == 0:
             raise FaceganError(f"{path}: expected images of shape (N,H,W) or (N,H,W,C), got {array.shape}")
         if labels is not None and len(labels) != len(array):
             raise FaceganError(f"{path}: {len(labels)} labels for {len(array)} images")
-
-        def items():
-            return [(str(i), image) for i, image in enumerate(array)]
-
-        def array_labels(names):
-            return None, labels[[int(n) for n in names]]
-
-        return ["array", *_fingerprint([path])], items, no_labels if labels is None else array_labels
+        opened = Source(["array", *_fingerprint([path])], [str(i) for i in range(len(array))], array=array)
+        if labels is not None:
+            opened.labels_for = lambda names: (None, labels[[int(n) for n in names]])
+        return opened
     if (path / CELEBA_ATTRIBUTES).is_file():
         listed, attribute_names, values = read_celeba_attributes(path / CELEBA_ATTRIBUTES)
         if not listed:
@@ -205,44 +344,67 @@ def _open_source(source: str):
             return {name: kept[:, j] for j, name in enumerate(attribute_names)}, None
 
         key = ["celeba", *_fingerprint([path / CELEBA_ATTRIBUTES]), str(folder.resolve())]
-        return key, lambda: [(name, folder / name) for name in listed], attributes
+        return Source(key, listed, paths=[folder / name for name in listed], labels_for=attributes)
     if path.is_dir():
         found = find_images(path)
-        return ["folder", *_fingerprint(found)], lambda: [(str(p.relative_to(path)), p) for p in found], no_labels
+        return Source(["folder", *_fingerprint(found)], [str(p.relative_to(path)) for p in found], paths=found)
     raise FaceganError(f"data source {source!r} is neither 'lfw', an image folder, a CelebA folder "
                        "nor a .npz/.npy file")
 
 
-def load_faces(source: str, image_size: int, channels: int) -> Faces:
-    """Load a data source at the model's size and channel count (see the module docstring)."""
-    key, items, labels_for = _open_source(source)
-    images, names, skipped = _cached([*key, image_size, channels],
-                                     lambda: _decode_all(items(), image_size, channels))
-    if len(images) == 0:
-        raise FaceganError(f"data source {source!r} has no usable image ({skipped} could not be decoded)")
-    attributes, labels = labels_for(names)
-    digest = hashlib.sha256(images.tobytes()).hexdigest()
-    return Faces(images, names, attributes, labels, source, skipped, digest)
+def load_faces(source: str, image_size: int, channels: int, split: str = "all", max_images: int | None = None,
+               seed: int = 0, progress: Callable | None = None, workers: int | None = None) -> Faces:
+    """Load a data source at the model's size and channel count (see the module docstring): its `split`, at
+    most `max_images` of it chosen by the seed. A first load decodes it into the cache with `workers`
+    processes (default: one per core), calling progress(done, total) as it goes."""
+    opened, split = open_source(source, split)
+    opened = subset(opened, max_images, seed)
+    images_path, meta_path = _cache_paths([*opened.key, image_size, channels])
+    if images_path.exists() and meta_path.exists():
+        meta = files.read_json(meta_path)
+    else:
+        meta = _decode_to_cache(opened, image_size, channels, images_path, meta_path, progress, workers)
+    if not meta["names"]:
+        raise FaceganError(f"data source {source!r} has no usable image ({meta['skipped']} could not be decoded)")
+    attributes, labels = opened.labels_for(meta["names"])
+    return Faces(np.load(images_path, mmap_mode="r"), meta["names"], attributes, labels, source, meta["skipped"],
+                 meta["digest"], split)
+
+
+def load_training_faces(cfg, progress: Callable | None = None) -> Faces:
+    """The faces a run trains on (cfg: its TrainConfig): its data, split and subset."""
+    return load_faces(cfg.data, cfg.image_size, cfg.channels, cfg.split, cfg.max_images, cfg.seed, progress)
 
 
 # --- the tf.data pipeline --------------------------------------------------------
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, epoch: int,
-                 skip_batches: int = 0):
+                 skip_batches: int = 0, flip: bool = False):
     """One epoch of (x, y) batches: x (B, H, W, C) float32 in [-1, 1], y (B,) int32.
 
-    The order is a permutation drawn from (seed, epoch), so a resumed run sees the same
-    batches as an uninterrupted one; `skip_batches` starts after the batches an interrupted
-    epoch already trained on. Batches are dropped at the remainder and prefetched.
+    With `flip` the epoch holds every image twice, as it is and mirrored (index N + i is image i mirrored).
+    The order is a permutation drawn from (seed, epoch), so a resumed run sees the same batches as an
+    uninterrupted one; `skip_batches` starts after the batches an interrupted epoch already trained on.
+    Batches are dropped at the remainder and prefetched. The images stay where they are (a memory-mapped
+    cache file): each batch's rows are gathered on the host, so the data set is never copied whole.
     """
     import tensorflow as tf
 
-    order = np.random.default_rng([seed, epoch]).permutation(len(images))[skip_batches * batch_size:]
-    images_t, labels_t = tf.constant(images), tf.constant(labels, tf.int32)
+    count = len(images)
+    order = np.random.default_rng([seed, epoch]).permutation(2 * count if flip else count)[skip_batches * batch_size:]
 
-    def gather(indices):
-        x = tf.cast(tf.gather(images_t, indices), tf.float32) / 127.5 - 1.0  # imaging.to_float, in the graph
-        return x, tf.gather(labels_t, indices)
+    def gather(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = indices % count
+        x = images[rows]
+        mirrored = indices >= count
+        x[mirrored] = x[mirrored, :, ::-1]
+        return x, labels[rows].astype(np.int32)
+
+    def batch(indices):
+        x, y = tf.numpy_function(gather, [indices], [tf.uint8, tf.int32], stateful=False)
+        x.set_shape([batch_size, *images.shape[1:]])
+        y.set_shape([batch_size])
+        return tf.cast(x, tf.float32) / 127.5 - 1.0, y  # imaging.to_float, in the graph
 
     # No autotuning: its thread sleeps for periods that double from 10 ms up to a minute, and deleting
     # the iterator at the end of an epoch waited for the thread to wake up (20.5 s epochs of 16.8 s of
@@ -250,4 +412,4 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
     options = tf.data.Options()
     options.autotune.enabled = False
     dataset = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
-    return dataset.map(gather, num_parallel_calls=2).prefetch(2).with_options(options)
+    return dataset.map(batch, num_parallel_calls=2).prefetch(2).with_options(options)

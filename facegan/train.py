@@ -40,7 +40,7 @@ import facegan
 from facegan import files, imaging, registry, rundir
 from facegan.checkpoints import TrainState, latest, save_model
 from facegan.config import TrainConfig, read_record
-from facegan.data import Faces, load_faces, make_dataset
+from facegan.data import Faces, load_training_faces, make_dataset
 from facegan.distribute import describe, is_chief, make_strategy
 from facegan.ema import WeightAverage
 from facegan.errors import FaceganError, TrainingStopped
@@ -66,6 +66,9 @@ class Reporter:
         self.notice(f"warning: {text}")
 
     def epoch_start(self, epoch: int, epochs: int, steps: int, batch_size: int) -> None: ...
+
+    def progress(self, done: int, total: int) -> None:
+        """Images decoded so far (the first run on a data source decodes it into the cache)."""
 
     def step(self, done: int, latest: Callable[[], dict]) -> None:
         """`latest()` turns the newest step's metrics into floats (a device sync: call it sparingly)."""
@@ -109,16 +112,12 @@ def class_labels(cfg: TrainConfig, faces: Faces) -> np.ndarray:
     return labels.astype(np.int32)
 
 
-def training_arrays(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray, reporter: Reporter):
-    """Images and labels as trained on (mirror images added with --flip), and the batch size."""
-    if cfg.flip_images:
-        images, labels = np.concatenate([images, images[:, :, ::-1]]), np.concatenate([labels, labels])
-    batch_size = cfg.batch_size
-    if len(images) < batch_size:
-        batch_size = len(images)
-        reporter.notice(f"the data has {len(images)} images, fewer than --batch-size {cfg.batch_size}: "
-                        f"batches of {batch_size}")
-    return images, labels, batch_size
+def batch_size_for(cfg: TrainConfig, trained: int, reporter: Reporter) -> int:
+    """The configured batch size, or all `trained` images where there are fewer."""
+    if trained >= cfg.batch_size:
+        return cfg.batch_size
+    reporter.notice(f"the data has {trained} images, fewer than --batch-size {cfg.batch_size}: batches of {trained}")
+    return trained
 
 
 # --- parameters as the seed notebooks counted them ---------------------------------
@@ -162,7 +161,7 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
         cfg = cfg.replace(epochs=epochs or cfg.epochs)
 
     # data first: a bad source stops here, before anything is written
-    faces = load_faces(cfg.data, cfg.image_size, cfg.channels)
+    faces = load_training_faces(cfg, reporter.progress)
     if faces.skipped:
         reporter.notice(f"{faces.skipped} file(s) of {cfg.data} could not be decoded and were skipped")
     if resume is not None and record["data"]["sha256"] != faces.digest:
@@ -173,7 +172,8 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
     if resume is None:
         cfg = cfg.replace(precision=resolve_precision(cfg.precision),
                           num_classes=max(2, int(labels.max()) + 1) if cfg.num_classes else 0)
-    images, labels, batch_size = training_arrays(cfg, faces.images, labels, reporter)
+    trained = len(faces.images) * (2 if cfg.flip_images else 1)  # mirror images are made per batch
+    batch_size = batch_size_for(cfg, trained, reporter)
     replicas = distribution.num_replicas_in_sync
     if cfg.xla and cfg.sync_bn and replicas > 1:  # see compile_step
         raise FaceganError(f"--xla over {replicas} replicas compiles each network, and --sync-bn's all-reduce "
@@ -189,17 +189,17 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
         run = rundir.prepare_out_dir(out) if out else rundir.new_run_dir(cfg.model)
         files.write_json(run / rundir.CONFIG, {
             "config": cfg.to_dict(),
-            "data": {"source": cfg.data, "sha256": faces.digest, "images": len(faces.images),
-                     "skipped": faces.skipped, "trained_images": len(images), "batch_size": batch_size},
+            "data": {"source": cfg.data, "split": faces.split, "sha256": faces.digest, "images": len(faces.images),
+                     "skipped": faces.skipped, "trained_images": trained, "batch_size": batch_size},
             "distribution": describe(distribution),
             "versions": {"facegan": facegan.__version__, "tensorflow": tf.__version__,
                          "keras": keras.__version__, "python": platform.python_version()},
         })
-    reporter.notice(f"{cfg.model} on {cfg.data}: {len(images)} images, batch {batch_size}"
+    reporter.notice(f"{cfg.model} on {cfg.data}: {trained} images, batch {batch_size}"
                     f"{f' over {replicas} replicas' if replicas > 1 else ''}, precision {cfg.precision}"
                     f"{', XLA' if cfg.xla else ''}{f', EMA {cfg.ema}' if cfg.ema else ''} -> {run}")
 
-    trainer = Trainer(cfg, run, faces, images, labels, batch_size, reporter, distribution, chief)
+    trainer = Trainer(cfg, run, faces, labels, batch_size, reporter, distribution, chief)
     trainer.start(resumed=resume is not None)
     with StopSignals() as signals:
         trainer.fit(signals)
@@ -277,11 +277,11 @@ class EpochSteps:
 class Trainer:
     """One run's networks, steps, state, fixed batches and logs, and the loop over its epochs."""
 
-    def __init__(self, cfg: TrainConfig, run: Path, faces: Faces, images: np.ndarray, labels: np.ndarray,
-                 batch_size: int, reporter: Reporter, strategy: tf.distribute.Strategy, chief: bool):
+    def __init__(self, cfg: TrainConfig, run: Path, faces: Faces, labels: np.ndarray, batch_size: int,
+                 reporter: Reporter, strategy: tf.distribute.Strategy, chief: bool):
         self.cfg, self.run, self.reporter = cfg, run, reporter
-        self.images, self.labels, self.batch_size = images, labels, batch_size
-        self.steps_per_epoch = len(images) // batch_size
+        self.images, self.labels, self.batch_size = faces.images, labels, batch_size  # (N, H, W, C) uint8, (N,)
+        self.steps_per_epoch = len(faces.images) * (2 if cfg.flip_images else 1) // batch_size
         self.strategy, self.chief = strategy, chief
 
         # networks, optimizers, the weight average and the counters, placed by the strategy; another
@@ -366,7 +366,8 @@ class Trainer:
             return self.strategy.experimental_distribute_values_from_function(
                 lambda context: batch[context.replica_id_in_sync_group * share:][:share])
 
-        for x, y in make_dataset(self.images, self.labels, self.batch_size, self.cfg.seed, epoch, skip_batches=skip):
+        for x, y in make_dataset(self.images, self.labels, self.batch_size, self.cfg.seed, epoch, skip_batches=skip,
+                                 flip=self.cfg.flip_images):
             yield split(x), split(y)
 
     def fit(self, signals: StopSignals) -> None:

@@ -16,7 +16,7 @@ from facegan import files, imaging
 from facegan.analysis import terms
 from facegan.checkpoints import load_networks
 from facegan.config import TrainConfig
-from facegan.data import load_faces
+from facegan.data import load_training_faces
 from facegan.errors import FaceganError
 from facegan.inference import draw_latents, encode, generate
 
@@ -60,7 +60,7 @@ def decode_signed_sum(run: Path, plus: list[str], minus: list[str], n_per_term: 
     check(cfg, plus, minus, n_per_term, projection_steps)
 
     def data():  # the run's faces, loaded only for attribute queries
-        return load_faces(cfg.data, cfg.image_size, cfg.channels)
+        return load_training_faces(cfg)
 
     signed = [(sign, terms.resolve(spec, n_per_term, cfg.image_size, cfg.channels, data, seed))
               for sign, specs in ((1, plus), (-1, minus)) for spec in specs]

@@ -10,7 +10,7 @@ import numpy as np
 from facegan import files, imaging, rundir
 from facegan.analysis.images import generated_tiles, image_files
 from facegan.config import TrainConfig
-from facegan.data import load_faces
+from facegan.data import load_training_faces
 from facegan.errors import FaceganError
 from facegan.metrics.blur import blur_factor
 
@@ -27,7 +27,7 @@ def fresh_samples(run: Path, n: int) -> tuple[str, np.ndarray]:
 def data_blur(run: Path) -> float:
     """Mean blur factor of a run's training images at its resolution ("dataset raw")."""
     cfg = TrainConfig.read(run)
-    faces = load_faces(cfg.data, cfg.image_size, cfg.channels)
+    faces = load_training_faces(cfg)
     return float(np.mean([blur_factor(image) for image in faces.images]))
 
 

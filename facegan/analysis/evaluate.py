@@ -16,7 +16,7 @@ import numpy as np
 from facegan import files, imaging, rundir
 from facegan.checkpoints import load_networks
 from facegan.config import TrainConfig
-from facegan.data import load_faces
+from facegan.data import load_faces, load_training_faces
 from facegan.errors import FaceganError
 from facegan.inference import generated_images
 from facegan.metrics.blur import blur_factor
@@ -44,7 +44,7 @@ def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 
         raise FaceganError("-n must be positive")
     cfg = TrainConfig.read(run)
     nets = load_networks(run, best)
-    faces = load_faces(data or cfg.data, cfg.image_size, cfg.channels)
+    faces = load_faces(data, cfg.image_size, cfg.channels) if data else load_training_faces(cfg)
     result = evaluate(nets, cfg, faces.images, n, seed, run)
     result["settings"]["data"] = data or cfg.data
     result["checkpoint"] = "best" if best else "final"

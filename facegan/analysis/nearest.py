@@ -15,7 +15,7 @@ import numpy as np
 
 from facegan import files, imaging, rundir
 from facegan.config import TrainConfig
-from facegan.data import load_faces
+from facegan.data import load_faces, load_training_faces
 from facegan.errors import FaceganError
 
 CHUNK_BYTES = 2**25  # training pixels compared at once (32 MiB of uint8 differences)
@@ -93,7 +93,7 @@ def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = Non
     their nearest training images), nearest.csv and nearest.json to `folder` (default RUN/nearest, when the
     summary also goes to RUN/nearest.json for `compare`); returns the summary."""
     cfg = TrainConfig.read(run)
-    faces = load_faces(data or cfg.data, cfg.image_size, cfg.channels)
+    faces = load_faces(data, cfg.image_size, cfg.channels) if data else load_training_faces(cfg)
     if len(faces.images) < 2 or n < 1 or calibration < 1:
         raise FaceganError("nearest needs at least 2 training images, -n >= 1 and --calibration >= 1")
     if samples is not None:

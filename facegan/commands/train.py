@@ -25,8 +25,34 @@ class RichReporter:
 
     def __init__(self):
         self.live = err.is_terminal
-        self.progress = None
+        self.bar = None
         self.last_refresh = 0.0
+        self.decoding = None  # (start time, images at the last line) while a data source is decoded
+
+    def progress(self, done: int, total: int) -> None:
+        """Decoding, once it has taken a second: a bar on a terminal, otherwise a line every 10% and at the end."""
+        now = time.perf_counter()
+        if done == 0:
+            self.decoding = (now, 0)
+            return
+        start, last = self.decoding
+        if now - start < 1.0 and last == 0 and self.bar is None:  # quick decoding shows nothing
+            return
+        speed = f"{done / (now - start):.0f} img/s"
+        if self.live:
+            if self.bar is None:
+                self.bar = Progress(TextColumn("decoding"), BarColumn(), MofNCompleteColumn(),
+                                    TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                    console=err, transient=False)
+                self.bar.start()
+                self.task = self.bar.add_task("decode", total=total, speed="")
+            self.bar.update(self.task, completed=done, speed=speed)
+            if done == total:
+                self.bar.stop()
+                self.bar = None
+        elif done == total or last == 0 or done - last >= total / 10:
+            say(f"decoding {done}/{total} images  {speed}")
+            self.decoding = (start, done)
 
     def notice(self, text: str) -> None:
         say(text)
@@ -37,24 +63,24 @@ class RichReporter:
     def epoch_start(self, epoch, epochs, steps, batch_size) -> None:
         self.batch_size, self.start = batch_size, time.perf_counter()
         if self.live:
-            self.progress = Progress(
+            self.bar = Progress(
                 TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TimeRemainingColumn(),
                 TextColumn("{task.fields[losses]}"), console=err, transient=False)
-            self.progress.start()
-            self.task = self.progress.add_task("train", total=steps, speed="", losses="")
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=steps, speed="", losses="")
 
     def step(self, done, latest) -> None:
         now = time.perf_counter()
-        if not self.live or (now - self.last_refresh < 0.5 and done < self.progress.tasks[0].total):
+        if not self.live or (now - self.last_refresh < 0.5 and done < self.bar.tasks[0].total):
             return
         self.last_refresh = now
         speed = f"{done * self.batch_size / (now - self.start):.0f} img/s"
-        self.progress.update(self.task, completed=done, speed=speed, losses=format_losses(latest()))
+        self.bar.update(self.task, completed=done, speed=speed, losses=format_losses(latest()))
 
     def epoch_end(self, epoch, epochs, row) -> None:
         if self.live:
-            self.progress.stop()
+            self.bar.stop()
         elif row is not None:
             say(f"epoch {epoch}/{epochs}  {row['images_per_s']:.0f} img/s  {row['wall_s']:.1f}s  {format_losses(row)}")
 
@@ -97,6 +123,10 @@ def train(
         help="gan-alt threshold mode: train G until g_loss is below this.")] = None,
     label: Annotated[Optional[str], typer.Option(
         help="CelebA attribute used as class label (conditional models).")] = None,
+    split: Annotated[Optional[str], typer.Option(
+        help="CelebA partition to train on: train (default), valid, test or all (sources without one: all).")] = None,
+    max_images: Annotated[Optional[int], typer.Option(
+        help="Train on at most N images of the data, chosen by --seed.")] = None,
     flip: Annotated[Optional[bool], typer.Option(
         "--flip/--no-flip", help="Add mirror images (default: on for lfw).")] = None,
     precision: Annotated[Optional[str], typer.Option(
