@@ -67,8 +67,10 @@ class TrainConfig:
     xla: bool = False
     sync_bn: bool = False  # batch-norm statistics over every replica's batch (tf.distribute)
     seed: int = 0
-    sample_every: int = 0  # 0: ten grids over the run
+    sample_every: int = 0  # epochs between grids; 0: ten grids over the run
+    sample_every_images: int = 0  # also a grid each time the images seen pass a multiple of this (0: off)
     keep_checkpoints: int = 3
+    checkpoint_minutes: float = 10.0  # also a checkpoint inside an epoch after this long (0: only at epoch ends)
     # evaluation: SWD on eval_images images every eval_every epochs (None: ten times over the run, 0: never)
     eval_every: int | None = None
     eval_images: int = 256
@@ -119,8 +121,10 @@ class TrainConfig:
             raise FaceganError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.alternate not in ALTERNATE_MODES:
             raise FaceganError(f"--alternate must be one of {', '.join(ALTERNATE_MODES)}, got {self.alternate!r}")
-        if self.pretrain_ae_epochs < 0 or self.sample_every < 0 or (self.eval_every or 0) < 0:
-            raise FaceganError("--pretrain-ae-epochs, --sample-every and --eval-every must not be negative")
+        if min(self.pretrain_ae_epochs, self.sample_every, self.sample_every_images, self.eval_every or 0,
+               self.checkpoint_minutes) < 0:
+            raise FaceganError("--pretrain-ae-epochs, --sample-every, --eval-every and --checkpoint-minutes must not "
+                               "be negative")
         if not 0.0 <= self.ema < 1.0:
             raise FaceganError(f"--ema must be in [0, 1) (0 is off), got {self.ema}")
         if not 0.0 < self.rollback_lr <= 1.0:
@@ -140,7 +144,9 @@ class TrainConfig:
 
     @property
     def sample_interval(self) -> int:
-        return self.sample_every or max(1, self.epochs // 10)
+        """Epochs between grids: --sample-every, else the last epoch alone when grids come by image count,
+        else ten over the run."""
+        return self.sample_every or (self.epochs if self.sample_every_images else max(1, self.epochs // 10))
 
     @property
     def eval_interval(self) -> int:
@@ -154,3 +160,14 @@ class TrainConfig:
 def read_record(run: Path) -> dict:
     """A run's whole config.json: config, data, distribution and versions."""
     return files.read_json(Path(run) / rundir.CONFIG)
+
+
+def parse_cadence(text: str) -> tuple[int, int]:
+    """--sample-every: (epochs, 0) for a plain number, (0, images) for an image count such as 50k or 2M."""
+    units = {"k": 1_000, "K": 1_000, "M": 1_000_000}
+    try:
+        if text[-1:] in units:
+            return 0, round(float(text[:-1]) * units[text[-1]])
+        return int(text), 0
+    except ValueError:
+        raise FaceganError(f"--sample-every takes epochs (10) or images (50k, 2M), got {text!r}") from None

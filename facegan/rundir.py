@@ -3,7 +3,7 @@
     config.json   the resolved TrainConfig, the data, the distribution and the versions (before step 0)
     metrics.csv   epochs.csv   health.csv   summary.json          (facegan.runlog)
     checkpoints/  checkpoints/best/                               (facegan.checkpoints)
-    samples/epoch_NNNN.png  samples/best.png  evolution.gif
+    samples/epoch_NNNN.png  samples/step_NNNNNNNN.png  samples/best.png  evolution.gif
     generator.keras  discriminator.keras  encoder.keras           (the final networks)
     eval.json  blur.json  nearest.json  nearest/  arithmetic/  samples/sample-NNN/   (analysis commands)
 
@@ -43,6 +43,10 @@ def checkpoint_dir(run: Path, best: bool = False) -> Path:
 
 def epoch_grid(run: Path, epoch: int) -> Path:
     return Path(run) / SAMPLES / f"epoch_{epoch:04d}.png"
+
+
+def step_grid(run: Path, step: int) -> Path:
+    return Path(run) / SAMPLES / f"step_{step:08d}.png"
 
 
 def epoch_grids(run: Path) -> list[Path]:

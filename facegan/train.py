@@ -265,13 +265,15 @@ class Diverged(Exception):
 
 @dataclass
 class EpochSteps:
-    """The steps an epoch made: their metrics (tensors, of the steps made by this process) from `first_step`
-    on, the figures an interrupted run logged for the epoch before them, and the seconds they took."""
+    """The steps of an epoch: the metrics (tensors) of the steps not yet logged, from `first_step` on; the
+    figures of its steps already logged (by a checkpoint inside the epoch, or by an interrupted run), as lists
+    of floats; the steps this process made, and the seconds they took."""
 
     pending: list
     first_step: int
     earlier: dict
-    wall: float
+    made: int = 0
+    wall: float = 0.0
 
 
 class Trainer:
@@ -340,6 +342,7 @@ class Trainer:
             self.reporter.notice("no checkpoint yet: training starts again from step 0")
         if self.state.latest is None:
             self.state.save()
+        self.saved_at = time.monotonic()
         self.log.truncate(self.step, self.epoch)
 
     def set_learning_rates(self) -> None:
@@ -395,21 +398,43 @@ class Trainer:
         if not 0 <= done < self.steps_per_epoch:  # the data's size changed: start the epoch over
             done = 0
         earlier = self.log.logged_steps(epoch + 1) if done else {k: [] for k in self.log.step_columns}
-        first_step = self.step + 1
-        pending = []
+        steps = EpochSteps([], self.step + 1, earlier)
         self.reporter.epoch_start(epoch + 1, self.cfg.epochs, self.steps_per_epoch, self.batch_size)
         start = time.perf_counter()
         for x, y in self.batches(epoch, done):
-            pending.append(step(x, y, tf.constant(first_step + len(pending), tf.int64)))
-            self.reporter.step(done + len(pending), lambda: {k: float(v) for k, v in pending[-1].items()})
+            number = steps.first_step + len(steps.pending)
+            steps.pending.append(step(x, y, tf.constant(number, tf.int64)))
+            steps.made += 1
+            self.reporter.step(done + steps.made, lambda: {k: float(v) for k, v in steps.pending[-1].items()})
             # the step before this one has finished: reading it does not wait for the device
-            if len(pending) > 1:
-                self.check_finite(pending[-2], epoch + 1, first_step + len(pending) - 2)
-            if signals.received and done + len(pending) < self.steps_per_epoch:
-                self.interrupt(signals.received, EpochSteps(pending, first_step, earlier, 0.0))
-        if pending:
-            self.check_finite(pending[-1], epoch + 1, first_step + len(pending) - 1)
-        return EpochSteps(pending, first_step, earlier, time.perf_counter() - start)
+            if len(steps.pending) > 1:
+                self.check_finite(steps.pending[-2], epoch + 1, number - 1)
+            if self.cfg.sample_every_images and self.crossed(number, self.cfg.sample_every_images):
+                self.write_step_grid(number)
+            if done + steps.made < self.steps_per_epoch:  # inside the epoch
+                if signals.received:
+                    self.interrupt(signals.received, steps)
+                if self.cfg.checkpoint_minutes and time.monotonic() - self.saved_at >= 60 * self.cfg.checkpoint_minutes:
+                    self.checkpoint_inside_epoch(steps)
+        if steps.pending:
+            self.check_finite(steps.pending[-1], epoch + 1, steps.first_step + len(steps.pending) - 1)
+        steps.wall = time.perf_counter() - start
+        return steps
+
+    def crossed(self, step: int, images: int) -> bool:
+        """True when `step` takes the images seen past a multiple of `images`."""
+        return step * self.batch_size // images > (step - 1) * self.batch_size // images
+
+    def checkpoint_inside_epoch(self, steps: EpochSteps) -> None:
+        """--checkpoint-minutes: log the steps made so far and save a checkpoint at this step, with its grid,
+        so that a crash loses at most those minutes; `--resume` continues inside the epoch."""
+        self.check_finite(steps.pending[-1], self.epoch + 1, steps.first_step + len(steps.pending) - 1)
+        steps.earlier = self.log_steps(steps)
+        steps.first_step += len(steps.pending)
+        steps.pending = []
+        if self.state.weights_finite():  # the grid first: a checkpoint found on disk has its grid
+            self.write_step_grid(self.step)
+            self.save()
 
     def check_finite(self, metrics: dict, epoch: int, step: int) -> None:
         """Count the refused (non-finite) steps in a row; raise Diverged after `bad_steps` of them."""
@@ -427,19 +452,27 @@ class Trainer:
         self.state.step.assign(steps.first_step - 1 + len(steps.pending))
         return {k: steps.earlier[k] + values[k] for k in self.log.step_columns}
 
+    def save(self) -> None:
+        """A checkpoint at the current step, and the time of it (for --checkpoint-minutes)."""
+        self.state.save()
+        self.saved_at = time.monotonic()
+
     def interrupt(self, signum: int, steps: EpochSteps | None = None) -> None:
         """SIGINT/SIGTERM: in the middle of an epoch, log the steps made and checkpoint at this step
-        (between epochs the epoch's own checkpoint is the newest); then stop."""
+        (between epochs the epoch's own checkpoint is the newest); write the grid of this state; then stop."""
         name = signal.Signals(signum).name
         saved = f"the newest checkpoint is at step {self.step}"
+        finite = self.state.weights_finite()
         if steps is not None:
             self.log_steps(steps)
             self.reporter.epoch_end(self.epoch + 1, self.cfg.epochs, None)
-            if self.state.weights_finite():
-                self.state.save()
+            if finite:
+                self.save()
                 saved = f"checkpoint saved at step {self.step}"
             else:
                 saved = f"weights not finite, so no checkpoint was saved; {saved}"
+        if finite:
+            self.write_step_grid(self.step)
         self.log.summary(self.summary("interrupted", f"{name} at step {self.step}"))
         raise TrainingStopped(f"interrupted by {name}; {saved}. Continue with: facegan train --resume {self.run}",
                               128 + signum)
@@ -462,7 +495,7 @@ class Trainer:
             result = self.evaluate(nets)
             row.update({f"swd_{key}" if key != "mean" else "swd": value for key, value in result.items()})
             improved = result["mean"] < float(self.state.best_swd.numpy())
-        row.update(images_per_s=len(steps.pending) * self.batch_size / steps.wall, wall_s=steps.wall)
+        row.update(images_per_s=steps.made * self.batch_size / steps.wall, wall_s=steps.wall)
         self.log.epoch(row)
         if self.chief:
             grid = self.preview_grid(generated)
@@ -481,7 +514,7 @@ class Trainer:
             reason = " and ".join(symptom.check for symptom in found)
             self.rollback(reason, "collapsed", before_epoch=min(symptom.onset for symptom in found) - 1)
             return
-        self.state.save()
+        self.save()
         self.reporter.epoch_end(epoch, cfg.epochs, row)
         if found and cfg.on_collapse == "stop":
             self.stop("collapsed", " and ".join(f"{symptom.check} ({symptom.detail})" for symptom in found))
@@ -507,6 +540,14 @@ class Trainer:
         sets = self.eval_set
         generated = generated_images(nets, self.cfg, sets.held_out_inputs, sets.z, sets.labels)
         return sets.swd(imaging.to_uint8(generated))[0]
+
+    def write_step_grid(self, step: int) -> None:
+        """The sample grid of the current weights, named by its step (inside an epoch: a checkpoint, a signal,
+        or an image-count cadence)."""
+        if self.chief:
+            nets = self.state.generating_nets()
+            generated = generated_images(nets, self.cfg, self.x_fixed, self.z_fixed, self.y_fixed)
+            imaging.write_png(rundir.step_grid(self.run, step), self.preview_grid(generated))
 
     def preview_grid(self, generated: np.ndarray) -> np.ndarray:
         """The sample grid: the generated images, or for autoencoders inputs above their reconstructions."""

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -92,5 +93,30 @@ def test_a_stop_signal_checkpoints_the_current_step_and_resuming_equals_an_unint
     assert_whole_and_counted_once(run)
     whole = tmp_path / "whole"
     assert start(faces_npz, whole).wait() == 0
+    np.testing.assert_allclose(np.loadtxt(run / "metrics.csv", delimiter=",", skiprows=1),
+                               np.loadtxt(whole / "metrics.csv", delimiter=",", skiprows=1), rtol=1e-4, atol=1e-5)
+
+
+def test_a_kill_after_a_checkpoint_inside_an_epoch_loses_only_the_steps_since(faces_npz, tmp_path):
+    run = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "facegan", "train", "wgan-gp", "--data", str(faces_npz), "--epochs", str(EPOCHS),
+         "--out", str(run), "--eval-every", "2", "--checkpoint-minutes", "0.0002", *TINY],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline, inside = time.monotonic() + 120, None
+    while inside is None and time.monotonic() < deadline:  # a checkpoint in the middle of the second epoch
+        state = run / "checkpoints" / "checkpoint"
+        steps = [int(s) for s in re.findall(r'"ckpt-(\d+)"', state.read_text())] if state.exists() else []
+        inside = next((s for s in steps if STEPS_PER_EPOCH < s < 2 * STEPS_PER_EPOCH), None)
+        assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert inside is not None, "no checkpoint inside the second epoch"
+    assert (run / "samples" / f"step_{inside:08d}.png").exists()  # each such checkpoint writes its grid
+    assert column(run / "metrics.csv", "step")[:inside] == list(range(1, inside + 1))  # logged up to it
+    resume(run)
+    assert_whole_and_counted_once(run)
+    whole = tmp_path / "whole"
+    assert start(faces_npz, whole).wait() == 0  # without checkpoints inside epochs: the same steps
     np.testing.assert_allclose(np.loadtxt(run / "metrics.csv", delimiter=",", skiprows=1),
                                np.loadtxt(whole / "metrics.csv", delimiter=",", skiprows=1), rtol=1e-4, atol=1e-5)

@@ -156,3 +156,27 @@ def test_celeba_conditional_run_on_real_faces(celeba_2k, tmp_path):
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "celeba" / "config.json").read_text())
     assert config["data"]["images"] == 2000 and config["config"]["num_classes"] == 2
+
+
+def test_sample_every_an_image_count_writes_grids_inside_epochs(faces_npz, tmp_path):
+    # 40 faces, batch 8: 5 steps an epoch; 20 images are passed at steps 3, 5, 8 and 10 (24, 40, 64, 80 images)
+    result = train("dcgan", "--data", str(faces_npz), "--epochs", "2", "--sample-every", "0.02k", "--eval-every", "0",
+                   "--out", "run", *TINY)
+    assert result.exit_code == 0, result.output
+    grids = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
+    assert grids == ["epoch_0002.png", "step_00000003.png", "step_00000005.png", "step_00000008.png",
+                     "step_00000010.png"]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["sample_every_images"] == 20
+    refused = train("dcgan", "--data", str(faces_npz), "--sample-every", "5x", *TINY)
+    assert refused.exit_code == 2 and "--sample-every takes epochs (10) or images (50k, 2M)" in refused.stderr
+
+
+def test_a_signal_writes_the_grid_of_the_current_state(faces_npz, tmp_path):
+    import signal
+    import threading
+
+    threading.Timer(4.0, lambda: signal.raise_signal(signal.SIGINT)).start()  # while the first epochs run
+    result = train("dcgan", "--data", str(faces_npz), "--epochs", "1000", "--eval-every", "0", "--out", "run", *TINY)
+    assert result.exit_code == 130, result.output
+    step = int(json.loads((tmp_path / "run" / "summary.json").read_text())["reason"].split()[-1])
+    assert (tmp_path / "run" / "samples" / f"step_{step:08d}.png").exists()

@@ -142,8 +142,10 @@ def train(
     devices: Annotated[int, typer.Option(
         help="Split the CPU into N logical devices (a mirrored run on one machine).", rich_help_panel=DEVICES)] = 1,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (same seed, same machine: same run).")] = None,
-    sample_every: Annotated[Optional[int], typer.Option(
-        help="Epochs between sample grids (default: 10 grids per run).")] = None,
+    sample_every: Annotated[Optional[str], typer.Option(
+        help="Epochs between sample grids (default: 10 grids per run), or images: 50k, 2M.")] = None,
+    checkpoint_minutes: Annotated[Optional[float], typer.Option(
+        help="Minutes between checkpoints inside an epoch (default 10; 0: only at epoch ends).")] = None,
     keep_checkpoints: Annotated[Optional[int], typer.Option(help="Newest checkpoints kept.")] = None,
     eval_every: Annotated[Optional[int], typer.Option(
         help="Epochs between SWD evaluations (default: 10 per run; 0: none).", rich_help_panel=HEALTH)] = None,
@@ -178,8 +180,10 @@ def train(
     options = {k: v for k, v in locals().items()
                if k not in ("model", "out_dir", "resume", "strategy", "devices") and v is not None}
     with user_errors():
-        from facegan.config import TrainConfig
+        from facegan.config import TrainConfig, parse_cadence
 
+        if sample_every is not None:
+            options["sample_every"], options["sample_every_images"] = parse_cadence(sample_every)
         if resume is not None:
             extra = sorted(set(options) - {"epochs"})
             if model is not None or extra:
