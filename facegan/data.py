@@ -193,6 +193,17 @@ def _decode_files(paths: list[Path], size: int, channels: int) -> tuple[np.ndarr
     return images, decoded
 
 
+def _array_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """array[start:stop]; from a memory-mapped .npy by plain file reads, so that the rows read do not stay in
+    the process's resident memory."""
+    if not isinstance(array, np.memmap) or not array.flags.c_contiguous:
+        return array[start:stop]
+    row = int(np.prod(array.shape[1:])) * array.itemsize
+    with open(array.filename, "rb") as f:
+        f.seek(array.offset + start * row)
+        return np.frombuffer(f.read((stop - start) * row), array.dtype).reshape(-1, *array.shape[1:])
+
+
 def _fit_rows(array: np.ndarray, size: int, channels: int) -> np.ndarray:
     """Rows of an array source at the model's size and channels (a plain copy when they already are)."""
     shape = array.shape[1:]
@@ -205,31 +216,58 @@ def _chunks(count: int):
     return [(start, min(start + DECODE_CHUNK, count)) for start in range(0, count, DECODE_CHUNK)]
 
 
-def _decode_into(target: np.ndarray, source: Source, progress: Callable | None, workers: int | None) -> np.ndarray:
+class RowFile:
+    """A .npy file of uint8 images (rows, H, W, C), written and read in blocks of rows with plain file I/O: the
+    pages sit in the page cache, not in the process's resident memory as a memory map's would."""
+
+    def __init__(self, path: Path, shape: tuple):
+        np.lib.format.open_memmap(path, "w+", np.uint8, shape)  # writes the header and sizes the file
+        self.shape, self.row_bytes = shape, int(np.prod(shape[1:]))
+        self.offset = path.stat().st_size - shape[0] * self.row_bytes
+        self.file = open(path, "r+b")
+
+    def write(self, start: int, rows: np.ndarray) -> None:
+        self.file.seek(self.offset + start * self.row_bytes)
+        self.file.write(np.ascontiguousarray(rows, np.uint8).data)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        self.file.seek(self.offset + start * self.row_bytes)
+        return np.frombuffer(self.file.read((stop - start) * self.row_bytes), np.uint8).reshape(-1, *self.shape[1:])
+
+    def blocks(self, size: int = 4096):
+        for start in range(0, self.shape[0], size):
+            yield self.read(start, min(start + size, self.shape[0]))
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _decode_into(target: RowFile, source: Source, progress: Callable | None, workers: int | None) -> np.ndarray:
     """Decode every item of `source` into the rows of `target`; returns which rows decoded. Files are decoded
     by `workers` processes (default: one per core; spawned, since a forked TensorFlow process can hang), arrays
     by threads."""
-    size, channels = target.shape[1], target.shape[3]
-    decoded = np.zeros(len(target), bool)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(_chunks(len(target)))))
+    count, size, channels = target.shape[0], target.shape[1], target.shape[3]
+    decoded = np.zeros(count, bool)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(_chunks(count))))
     if source.paths is not None and workers > 1:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        tasks = {pool.submit(_decode_files, source.paths[a:b], size, channels): (a, b) for a, b in _chunks(len(target))}
+        tasks = {pool.submit(_decode_files, source.paths[a:b], size, channels): (a, b) for a, b in _chunks(count)}
     else:
         pool = ThreadPoolExecutor(workers)
         work = (lambda a, b: _decode_files(source.paths[a:b], size, channels)) if source.paths is not None else \
-            (lambda a, b: (_fit_rows(source.array[a:b], size, channels), np.ones(b - a, bool)))
-        tasks = {pool.submit(work, a, b): (a, b) for a, b in _chunks(len(target))}
+            (lambda a, b: (_fit_rows(_array_rows(source.array, a, b), size, channels), np.ones(b - a, bool)))
+        tasks = {pool.submit(work, a, b): (a, b) for a, b in _chunks(count)}
     done = 0
-    if progress is not None and len(target):
-        progress(0, len(target))
+    if progress is not None and count:
+        progress(0, count)
     with pool:
         for task in as_completed(tasks):
-            a, b = tasks[task]
-            target[a:b], decoded[a:b] = task.result()
+            a, b = tasks.pop(task)  # a finished task, and its rows, are not kept
+            rows, decoded[a:b] = task.result()
+            target.write(a, rows)
             done += b - a
             if progress is not None:
-                progress(done, len(target))
+                progress(done, count)
     return decoded
 
 
@@ -238,43 +276,42 @@ def _cache_paths(key_parts: list) -> tuple[Path, Path]:
     return cache_dir() / f"{key}.npy", cache_dir() / f"{key}.json"
 
 
-def _digest(images: np.ndarray) -> str:
-    """sha256 of the images' bytes, read in blocks (the whole array is never copied)."""
-    digest = hashlib.sha256()
-    for start in range(0, len(images), 4096):
-        digest.update(np.ascontiguousarray(images[start:start + 4096]).data)
-    return digest.hexdigest()
-
-
 def _decode_to_cache(source: Source, size: int, channels: int, images_path: Path, meta_path: Path,
                      progress: Callable | None, workers: int | None) -> dict:
     """Decode into a temporary .npy next to the cache entry, leave out what did not decode, then rename: the
-    entry appears whole or not at all. The meta file (names, skipped, digest) is written last."""
+    entry appears whole or not at all. The meta file (names, skipped, sha256 of the images) is written last."""
     images_path.parent.mkdir(parents=True, exist_ok=True)
     partial = images_path.with_name(f".{images_path.stem}.{os.getpid()}.partial.npy")
+    compact = partial.with_suffix(".kept.npy")
     try:
-        target = np.lib.format.open_memmap(partial, "w+", np.uint8, (len(source.names), size, size, channels))
+        target = RowFile(partial, (len(source.names), size, size, channels))
         decoded = _decode_into(target, source, progress, workers)
         kept = np.flatnonzero(decoded)
-        if len(kept) < len(target):  # copy the decoded rows into a file of their own size
-            compact = np.lib.format.open_memmap(partial.with_suffix(".kept.npy"), "w+", np.uint8,
-                                                (len(kept), size, size, channels))
-            for start in range(0, len(kept), 4096):
-                compact[start:start + 4096] = target[kept[start:start + 4096]]
-            del target
-            os.replace(partial.with_suffix(".kept.npy"), partial)
-            target = compact
-        target.flush()
+        if len(kept) < len(decoded):  # copy the decoded rows into a file of their own size
+            kept_rows = RowFile(compact, (len(kept), size, size, channels))
+            written = 0
+            for start, rows in zip(range(0, len(decoded), 4096), target.blocks()):
+                rows = rows[decoded[start:start + 4096]]
+                kept_rows.write(written, rows)
+                written += len(rows)
+            target.close()
+            os.replace(compact, partial)
+            target = kept_rows
+        digest = hashlib.sha256()
+        for rows in target.blocks():
+            digest.update(rows.data)
+        target.file.flush()
+        os.fsync(target.file.fileno())
+        target.close()
         meta = {"names": [source.names[i] for i in kept], "skipped": int(len(decoded) - len(kept)),
-                "digest": _digest(target)}
-        del target
+                "digest": digest.hexdigest()}
         if kept.size:  # nothing usable is not cached: the caller says so
             os.replace(partial, images_path)
             files.write_json(meta_path, meta)
         return meta
     finally:
         partial.unlink(missing_ok=True)
-        partial.with_suffix(".kept.npy").unlink(missing_ok=True)
+        compact.unlink(missing_ok=True)
 
 
 # --- opening a source, with its split --------------------------------------------
@@ -378,6 +415,22 @@ def load_training_faces(cfg, progress: Callable | None = None) -> Faces:
 
 # --- the tf.data pipeline --------------------------------------------------------
 
+def row_reader(images: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """rows -> images[rows] as a new array. From a memory-mapped cache file the rows are read with pread, so
+    they pass through the page cache and never become the process's resident memory: a training set larger
+    than the machine's memory still trains, read from disk."""
+    if not isinstance(images, np.memmap) or not images.flags.c_contiguous:
+        return lambda rows: images[rows]
+    row_bytes = int(np.prod(images.shape[1:])) * images.itemsize
+    fd = os.open(images.filename, os.O_RDONLY)  # open for the life of the pipeline, like the mapping itself
+
+    def read(rows: np.ndarray) -> np.ndarray:
+        data = b"".join(os.pread(fd, row_bytes, images.offset + int(r) * row_bytes) for r in rows)
+        return np.frombuffer(data, images.dtype).reshape(len(rows), *images.shape[1:]).copy()
+
+    return read
+
+
 def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, epoch: int,
                  skip_batches: int = 0, flip: bool = False):
     """One epoch of (x, y) batches: x (B, H, W, C) float32 in [-1, 1], y (B,) int32.
@@ -392,10 +445,11 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
 
     count = len(images)
     order = np.random.default_rng([seed, epoch]).permutation(2 * count if flip else count)[skip_batches * batch_size:]
+    read = row_reader(images)
 
     def gather(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = indices % count
-        x = images[rows]
+        x = read(rows)
         mirrored = indices >= count
         x[mirrored] = x[mirrored, :, ::-1]
         return x, labels[rows].astype(np.int32)
