@@ -413,6 +413,13 @@ def load_training_faces(cfg, progress: Callable | None = None) -> Faces:
     return load_faces(cfg.data, cfg.image_size, cfg.channels, cfg.split, cfg.max_images, cfg.seed, progress)
 
 
+def load_held_out_faces(cfg, training: Faces) -> Faces | None:
+    """Real faces the run never trains on: CelebA's valid split where it trains on the train split; else None."""
+    if training.split != "train":
+        return None
+    return load_faces(cfg.data, cfg.image_size, cfg.channels, "valid")
+
+
 # --- the tf.data pipeline --------------------------------------------------------
 
 def row_reader(images: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:

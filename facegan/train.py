@@ -40,7 +40,7 @@ import facegan
 from facegan import files, imaging, registry, rundir
 from facegan.checkpoints import TrainState, latest, save_model
 from facegan.config import TrainConfig, read_record
-from facegan.data import Faces, load_training_faces, make_dataset
+from facegan.data import Faces, load_held_out_faces, load_training_faces, make_dataset
 from facegan.distribute import describe, is_chief, make_strategy
 from facegan.ema import WeightAverage
 from facegan.errors import FaceganError, TrainingStopped
@@ -309,10 +309,14 @@ class Trainer:
         # the evaluation set and its noise floor
         self.eval_set, self.floor, levels = None, None, []
         if cfg.eval_interval and len(faces.images) >= 2 and chief:
-            self.eval_set = eval_set(faces.images, cfg.eval_images, cfg.latent_dim, cfg.num_classes, cfg.seed)
+            held_out = load_held_out_faces(cfg, faces)  # faces never trained on, where the data has them
+            real = held_out or faces
+            self.eval_set = eval_set(real.images, cfg.eval_images, cfg.latent_dim, cfg.num_classes, cfg.seed,
+                                     held_out.split if held_out else None)
             self.floor = self.eval_set.swd(self.eval_set.held_out)[0]
             levels = [key for key in self.floor if key != "mean"]
-            reporter.notice(f"evaluation every {cfg.eval_interval} epoch(s) on {len(self.eval_set.reference)} images; "
+            reporter.notice(f"evaluation every {cfg.eval_interval} epoch(s) on {len(self.eval_set.reference)} images"
+                            f"{f' of the {held_out.split} split' if held_out else ''}; "
                             f"SWD noise floor (real vs real) {self.floor['mean']:.1f}")
         step_columns = list(self.family.metrics)
         epoch_columns = ["epoch", *step_columns, "diversity", *(f"swd_{level}" for level in levels), "swd",

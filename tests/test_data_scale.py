@@ -108,3 +108,19 @@ def test_train_with_max_images_records_the_split_and_the_subset(tmp_path):
     assert config["config"]["max_images"] == 6 and config["config"]["split"] == "train"
     assert config["data"]["split"] == "train" and config["data"]["images"] == 6
     assert "6 images" in result.stderr
+
+
+def test_a_run_on_the_train_split_is_measured_against_the_valid_split(tmp_path):
+    root = make_celeba(tmp_path / "celeba", 30, "txt")  # 10 faces in each split
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "dcgan", "--data", str(root), "--epochs", "1", "--image-size", "8",
+                                 "--latent-dim", "4", "--batch-size", "4", "--out", "run"])
+    assert result.exit_code == 0, result.output
+    assert "of the valid split" in result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["eval_settings"]["real"] == "valid split" and summary["eval_settings"]["images"] == 5
+    figures = json.loads(runner.invoke(app, ["eval", "run", "-n", "5", "--json"]).stdout)
+    assert figures["settings"]["real"] == "valid split" and figures["swd"] == pytest.approx(summary["swd"])
+    nearest = json.loads(runner.invoke(app, ["nearest", "run", "-n", "3", "--json"]).stdout)
+    assert nearest["settings"]["held_out_from"] == "valid split" and nearest["settings"]["held_out_images"] == 10
+    assert nearest["settings"]["train_images"] == 10

@@ -16,17 +16,18 @@ import numpy as np
 from facegan import files, imaging, rundir
 from facegan.checkpoints import load_networks
 from facegan.config import TrainConfig
-from facegan.data import load_faces, load_training_faces
+from facegan.data import load_faces, load_held_out_faces, load_training_faces
 from facegan.errors import FaceganError
 from facegan.inference import generated_images
 from facegan.metrics.blur import blur_factor
 from facegan.metrics.evalset import eval_set, flat_figures
 
 
-def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int, run: Path | None = None) -> dict:
+def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int, run: Path | None = None,
+             held_out_split: str | None = None) -> dict:
     """SWD (x1e3, per level and mean) of the generated images and of the real noise floor, the mean blur
     of both, and the copy rate of `run`'s nearest-neighbour summary when there is one."""
-    sets = eval_set(images, n, cfg.latent_dim, cfg.num_classes, seed)
+    sets = eval_set(images, n, cfg.latent_dim, cfg.num_classes, seed, held_out_split)
     generated = imaging.to_uint8(generated_images(nets, cfg, sets.held_out_inputs, sets.z, sets.labels))
     figure, floor = sets.swd(generated, sets.held_out)
     nearest = Path(run) / rundir.NEAREST if run is not None else None
@@ -38,14 +39,16 @@ def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int
 
 
 def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 0, best: bool = False) -> dict:
-    """`evaluate` of a run's final networks (or with `best` its best checkpoint) against `data` (default its
-    training data), with min(n, half the data) images per set; the figures also go to RUN/eval.json."""
+    """`evaluate` of a run's final networks (or with `best` its best checkpoint) against `data` (default: its
+    data's held-out split where it has one, as during training, else its training images), with min(n, half
+    the images) images per set; the figures also go to RUN/eval.json."""
     if n < 1:
         raise FaceganError("-n must be positive")
     cfg = TrainConfig.read(run)
     nets = load_networks(run, best)
-    faces = load_faces(data, cfg.image_size, cfg.channels) if data else load_training_faces(cfg)
-    result = evaluate(nets, cfg, faces.images, n, seed, run)
+    held_out = None if data else load_held_out_faces(cfg, load_training_faces(cfg))
+    faces = held_out or (load_faces(data, cfg.image_size, cfg.channels) if data else load_training_faces(cfg))
+    result = evaluate(nets, cfg, faces.images, n, seed, run, held_out.split if held_out else None)
     result["settings"]["data"] = data or cfg.data
     result["checkpoint"] = "best" if best else "final"
     files.write_json(run / rundir.EVAL, result)

@@ -15,7 +15,7 @@ import numpy as np
 
 from facegan import files, imaging, rundir
 from facegan.config import TrainConfig
-from facegan.data import load_faces, load_training_faces
+from facegan.data import load_faces, load_held_out_faces, load_training_faces
 from facegan.errors import FaceganError
 
 CHUNK_BYTES = 2**25  # training pixels compared at once (32 MiB of uint8 differences)
@@ -104,12 +104,19 @@ def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = Non
 
         generated = imaging.to_uint8(new_samples(load_networks(run)["generator"], cfg, n, seed)[2])
     index, distance = nearest(generated, faces.images, metric)
-    held, rest = split_held_out(len(faces.images), 0.1, seed)
-    held = held[:calibration]
-    _, held_distance = nearest(faces.images[held], faces.images[rest], metric)
+    held_out = None if data else load_held_out_faces(cfg, faces)
+    if held_out is not None:  # faces the run never saw, measured against all it trained on
+        chosen = np.sort(np.random.default_rng(seed).permutation(len(held_out.images))[:calibration])
+        _, held_distance = nearest(held_out.images[chosen], faces.images, metric)
+        held_count, calibrated_on = len(chosen), f"{held_out.split} split"
+    else:  # a random 10% of the training images, against the other 90%
+        held, rest = split_held_out(len(faces.images), 0.1, seed)
+        held = held[:calibration]
+        _, held_distance = nearest(faces.images[held], faces.images[rest], metric)
+        held_count, calibrated_on = len(held), "training images"
     summary = {**memorization(distance, held_distance),
                "settings": {"metric": metric, "n": len(generated), "train_images": len(faces.images),
-                            "held_out_images": len(held), "held_out_seed": seed,
+                            "held_out_images": held_count, "held_out_from": calibrated_on, "held_out_seed": seed,
                             "samples": str(samples) if samples else f"new, seed {seed}"}}
     target = folder or run / "nearest"
     imaging.write_png(target / "nearest.png", imaging.grid(np.concatenate([generated, faces.images[index]]),

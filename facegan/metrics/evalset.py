@@ -24,6 +24,7 @@ class EvalSet:
     z: np.ndarray  # (n, latent_dim) float32
     labels: np.ndarray  # (n,) int32
     seed: int
+    held_out_split: str | None = None  # the data set's split the real sets come from, when not the training images
 
     @property
     def held_out_inputs(self) -> np.ndarray:
@@ -31,20 +32,24 @@ class EvalSet:
 
     def settings(self, model: str) -> dict:
         return {**swd.settings(len(self.reference), self.reference.shape[1], self.seed),
-                "generated": "reconstructions" if registry.get(model).reconstructs else "samples"}
+                "generated": "reconstructions" if registry.get(model).reconstructs else "samples",
+                **({"real": f"{self.held_out_split} split"} if self.held_out_split else {})}
 
     def swd(self, *generated_uint8: np.ndarray) -> list[dict]:
         return swd.sliced_wasserstein(self.reference, list(generated_uint8), self.seed)
 
 
-def eval_set(images: np.ndarray, n: int, latent_dim: int, num_classes: int, seed: int) -> EvalSet:
-    """min(n, half the data) images per real set, drawn without overlap by the seed."""
+def eval_set(images: np.ndarray, n: int, latent_dim: int, num_classes: int, seed: int,
+             held_out_split: str | None = None) -> EvalSet:
+    """min(n, half the images) images per real set, drawn without overlap by the seed; `held_out_split` names
+    the split of the data the images are, when they are not the training images."""
     size = min(n, len(images) // 2)
     if size < 1:
         raise FaceganError(f"an evaluation needs at least 2 real images, the data has {len(images)}")
     order = np.random.default_rng(seed).permutation(len(images))
     return EvalSet(reference=images[order[:size]], held_out=images[order[size:2 * size]],
-                   z=draw_latents(size, latent_dim, seed), labels=cycle_labels(size, num_classes), seed=seed)
+                   z=draw_latents(size, latent_dim, seed), labels=cycle_labels(size, num_classes), seed=seed,
+                   held_out_split=held_out_split)
 
 
 def flat_figures(name: str, result: dict) -> dict:
