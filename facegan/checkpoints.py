@@ -52,9 +52,9 @@ class TrainState:
     def save(self) -> None:
         self.manager.save(checkpoint_number=int(self.step.numpy()))
 
-    def save_best(self, swd: float) -> None:
+    def save_best(self, swd: float, epoch: int) -> None:
         self.best_swd.assign(swd)
-        self.best_epoch.assign(self.epoch)
+        self.best_epoch.assign(epoch)
         self.best.save(checkpoint_number=int(self.step.numpy()))
 
     def restore(self, path: str) -> None:

@@ -73,6 +73,7 @@ class TrainConfig:
     checkpoint_minutes: float = 10.0  # also a checkpoint inside an epoch after this long (0: only at epoch ends)
     # evaluation: SWD on eval_images images every eval_every epochs (None: ten times over the run, 0: never)
     eval_every: int | None = None
+    eval_every_images: int = 0  # also an evaluation each time the images seen pass a multiple of this (0: off)
     eval_images: int = 256
     ema: float = 0.0  # decay of the generator weights' moving average; 0 is off
     # health guard: after bad_steps non-finite steps in a row, roll back to the newest checkpoint and
@@ -122,7 +123,7 @@ class TrainConfig:
         if self.alternate not in ALTERNATE_MODES:
             raise FaceganError(f"--alternate must be one of {', '.join(ALTERNATE_MODES)}, got {self.alternate!r}")
         if min(self.pretrain_ae_epochs, self.sample_every, self.sample_every_images, self.eval_every or 0,
-               self.checkpoint_minutes) < 0:
+               self.eval_every_images, self.checkpoint_minutes) < 0:
             raise FaceganError("--pretrain-ae-epochs, --sample-every, --eval-every and --checkpoint-minutes must not "
                                "be negative")
         if not 0.0 <= self.ema < 1.0:
@@ -150,8 +151,11 @@ class TrainConfig:
 
     @property
     def eval_interval(self) -> int:
-        """Epochs between evaluations; 0 when they are off."""
-        return max(1, self.epochs // 10) if self.eval_every is None else self.eval_every
+        """Epochs between evaluations: --eval-every, else the last epoch alone when evaluations come by image
+        count, else ten over the run; 0 when they are off."""
+        if self.eval_every is not None:
+            return self.eval_every
+        return self.epochs if self.eval_every_images else max(1, self.epochs // 10)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -162,12 +166,13 @@ def read_record(run: Path) -> dict:
     return files.read_json(Path(run) / rundir.CONFIG)
 
 
-def parse_cadence(text: str) -> tuple[int, int]:
-    """--sample-every: (epochs, 0) for a plain number, (0, images) for an image count such as 50k or 2M."""
+def parse_cadence(option: str, text: str) -> tuple[int, int]:
+    """--sample-every, --eval-every: (epochs, 0) for a plain number, (0, images) for an image count such as 50k
+    or 2M."""
     units = {"k": 1_000, "K": 1_000, "M": 1_000_000}
     try:
         if text[-1:] in units:
             return 0, round(float(text[:-1]) * units[text[-1]])
         return int(text), 0
     except ValueError:
-        raise FaceganError(f"--sample-every takes epochs (10) or images (50k, 2M), got {text!r}") from None
+        raise FaceganError(f"{option} takes epochs (10) or images (50k, 2M), got {text!r}") from None

@@ -1,7 +1,7 @@
 """The run directory: every file name of a run, numbering, and resolving the RUN argument.
 
     config.json   the resolved TrainConfig, the data, the distribution and the versions (before step 0)
-    metrics.csv   epochs.csv   health.csv   summary.json          (facegan.runlog)
+    metrics.csv   epochs.csv   evals.csv   health.csv   summary.json          (facegan.runlog)
     checkpoints/  checkpoints/best/                               (facegan.checkpoints)
     samples/epoch_NNNN.png  samples/step_NNNNNNNN.png  samples/best.png  evolution.gif
     generator.keras  discriminator.keras  encoder.keras           (the final networks)
@@ -22,6 +22,7 @@ RUNS_ROOT = Path("runs")
 CONFIG = "config.json"
 METRICS = "metrics.csv"
 EPOCHS = "epochs.csv"
+EVALS = "evals.csv"
 HEALTH = "health.csv"
 SUMMARY = "summary.json"
 EVAL = "eval.json"

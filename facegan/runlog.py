@@ -64,11 +64,16 @@ class RunLog:
     def epochs_csv(self) -> Path:
         return self.run / rundir.EPOCHS
 
+    @property
+    def evals_csv(self) -> Path:
+        return self.run / rundir.EVALS
+
     def truncate(self, step: int, epoch: int) -> None:
         """Drop the rows written after the restored checkpoint (at `step`, `epoch` epochs completed)."""
         if self.write:
             truncate_rows(self.metrics_csv, "step", step)
             truncate_rows(self.epochs_csv, "epoch", epoch)
+            truncate_rows(self.evals_csv, "step", step)
         self.history = [{k: number(v) for k, v in row.items()} for row in read_rows(self.epochs_csv)
                         if row["epoch"].isdigit() and int(row["epoch"]) <= epoch]
 
@@ -88,6 +93,13 @@ class RunLog:
         self.history.append({k: float(v) for k, v in row.items()})
         if self.write:
             files.append_csv(self.epochs_csv, self.epoch_columns, [[row[c] for c in self.epoch_columns]])
+
+    def evaluation(self, epoch: int, step: int, images: int, result: dict) -> None:
+        """One SWD evaluation: at the end of an epoch, or inside it (--eval-every as an image count)."""
+        if self.write:
+            levels = [key for key in result if key != "mean"]
+            files.append_csv(self.evals_csv, ["epoch", "step", "images", *(f"swd_{level}" for level in levels), "swd"],
+                             [[epoch, step, images, *(result[level] for level in levels), result["mean"]]])
 
     def health(self, epoch: int, step: int, event: str, detail: str, action: str) -> None:
         if self.write:

@@ -418,12 +418,21 @@ class Trainer:
             if done + steps.made < self.steps_per_epoch:  # inside the epoch
                 if signals.received:
                     self.interrupt(signals.received, steps)
-                if self.cfg.checkpoint_minutes and time.monotonic() - self.saved_at >= 60 * self.cfg.checkpoint_minutes:
+                evaluation_due = self.cfg.eval_every_images and self.crossed(number, self.cfg.eval_every_images)
+                if evaluation_due or self.checkpoint_due():
                     self.checkpoint_inside_epoch(steps)
+                if evaluation_due and self.eval_set is not None:
+                    self.evaluation(self.state.generating_nets(), epoch + 1)
         if steps.pending:
             self.check_finite(steps.pending[-1], epoch + 1, steps.first_step + len(steps.pending) - 1)
         steps.wall = time.perf_counter() - start
         return steps
+
+    def checkpoint_due(self) -> bool:
+        """--checkpoint-minutes have passed since the last checkpoint (on any worker of a cluster: they all
+        checkpoint together)."""
+        minutes = self.cfg.checkpoint_minutes
+        return bool(minutes) and self.agreed(float(time.monotonic() - self.saved_at >= 60 * minutes)) > 0
 
     def crossed(self, step: int, images: int) -> bool:
         """True when `step` takes the images seen past a multiple of `images`."""
@@ -494,20 +503,15 @@ class Trainer:
         row = {"epoch": epoch, **{k: float(np.mean(values[k])) for k in self.family.metrics},
                "skipped": int(np.nansum(values["skipped"])), "diversity": self.agreed(relative_diversity)}
         row.update({column: math.nan for column in self.log.epoch_columns if column.startswith("swd")})
-        improved = False
-        if self.eval_set is not None and (epoch % cfg.eval_interval == 0 or epoch == cfg.epochs):
-            result = self.evaluate(nets)
+        grid = self.preview_grid(generated)
+        by_images = cfg.eval_every_images and self.crossed(self.step, cfg.eval_every_images)
+        if self.eval_set is not None and (epoch % cfg.eval_interval == 0 or epoch == cfg.epochs or by_images):
+            result = self.evaluation(nets, epoch, grid)
             row.update({f"swd_{key}" if key != "mean" else "swd": value for key, value in result.items()})
-            improved = result["mean"] < float(self.state.best_swd.numpy())
         row.update(images_per_s=steps.made * self.batch_size / steps.wall, wall_s=steps.wall)
         self.log.epoch(row)
-        if self.chief:
-            grid = self.preview_grid(generated)
-            if epoch % cfg.sample_interval == 0 or epoch == cfg.epochs:
-                imaging.write_png(rundir.epoch_grid(self.run, epoch), grid)
-            if improved:
-                self.state.save_best(row["swd"])
-                imaging.write_png(rundir.best_grid(self.run), grid)
+        if self.chief and (epoch % cfg.sample_interval == 0 or epoch == cfg.epochs):
+            imaging.write_png(rundir.epoch_grid(self.run, epoch), grid)
 
         found = symptoms(self.log.history, cfg.collapse_patience, cfg.min_diversity)
         for symptom in found:
@@ -539,11 +543,19 @@ class Trainer:
         return tf.function(lambda figure: self.strategy.reduce(
             tf.distribute.ReduceOp.MEAN, self.strategy.run(lambda: figure), axis=None))
 
-    def evaluate(self, nets: dict) -> dict:
-        """SWD of the generated images of the fixed evaluation set; {level: figure, ..., "mean": figure}."""
+    def evaluation(self, nets: dict, epoch: int, grid: np.ndarray | None = None) -> dict:
+        """SWD of the generated images of the fixed evaluation set, {level: figure, ..., "mean": figure}, logged
+        in evals.csv; the best so far is kept in checkpoints/best, and its grid in samples/best.png."""
         sets = self.eval_set
         generated = generated_images(nets, self.cfg, sets.held_out_inputs, sets.z, sets.labels)
-        return sets.swd(imaging.to_uint8(generated))[0]
+        result = sets.swd(imaging.to_uint8(generated))[0]
+        self.log.evaluation(epoch, self.step, self.step * self.batch_size, result)
+        if result["mean"] < float(self.state.best_swd.numpy()):
+            self.state.save_best(result["mean"], epoch)
+            if grid is None:
+                grid = self.preview_grid(generated_images(nets, self.cfg, self.x_fixed, self.z_fixed, self.y_fixed))
+            imaging.write_png(rundir.best_grid(self.run), grid)
+        return result
 
     def write_step_grid(self, step: int) -> None:
         """The sample grid of the current weights, named by its step (inside an epoch: a checkpoint, a signal,

@@ -54,6 +54,8 @@ def assert_whole_and_counted_once(run) -> None:
     """Every file parses, every step and epoch is logged exactly once, the run is complete."""
     assert column(run / "metrics.csv", "step") == list(range(1, EPOCHS * STEPS_PER_EPOCH + 1))
     assert column(run / "epochs.csv", "epoch") == list(range(1, EPOCHS + 1))
+    evaluated = column(run / "evals.csv", "step")
+    assert evaluated == sorted(set(evaluated)) and evaluated[-1] == EPOCHS * STEPS_PER_EPOCH
     for path in run.rglob("*.json"):
         json.loads(path.read_text())
     for path in (run / "samples").glob("*.png"):

@@ -180,3 +180,19 @@ def test_a_signal_writes_the_grid_of_the_current_state(faces_npz, tmp_path):
     assert result.exit_code == 130, result.output
     step = int(json.loads((tmp_path / "run" / "summary.json").read_text())["reason"].split()[-1])
     assert (tmp_path / "run" / "samples" / f"step_{step:08d}.png").exists()
+
+
+def test_eval_every_an_image_count_evaluates_inside_epochs(faces_npz, tmp_path):
+    # 40 faces, batch 8: 5 steps an epoch; 20 images are passed at steps 3, 5, 8 and 10; the last epoch's end too
+    result = train("dcgan", "--data", str(faces_npz), "--epochs", "2", "--eval-every", "0.02k", "--eval-images", "8",
+                   "--checkpoint-minutes", "0", "--out", "run", *TINY)
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "run"
+    evaluations = list(csv.DictReader(open(run / "evals.csv")))
+    assert [(int(r["epoch"]), int(r["step"]), int(r["images"])) for r in evaluations] == \
+        [(1, 3, 24), (1, 5, 40), (2, 8, 64), (2, 10, 80)]  # steps 5 and 10 end epochs: evaluated there, once
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
+    assert [r["swd"] for r in epochs] == [evaluations[1]["swd"], evaluations[3]["swd"]]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["best_swd"] == pytest.approx(min(float(r["swd"]) for r in evaluations), rel=1e-6)
+    assert (run / "samples" / "best.png").exists()

@@ -147,8 +147,9 @@ def train(
     checkpoint_minutes: Annotated[Optional[float], typer.Option(
         help="Minutes between checkpoints inside an epoch (default 10; 0: only at epoch ends).")] = None,
     keep_checkpoints: Annotated[Optional[int], typer.Option(help="Newest checkpoints kept.")] = None,
-    eval_every: Annotated[Optional[int], typer.Option(
-        help="Epochs between SWD evaluations (default: 10 per run; 0: none).", rich_help_panel=HEALTH)] = None,
+    eval_every: Annotated[Optional[str], typer.Option(
+        help="Epochs between SWD evaluations (default: 10 per run; 0: none), or images: 50k, 2M.",
+        rich_help_panel=HEALTH)] = None,
     eval_images: Annotated[Optional[int], typer.Option(
         help="Images per evaluation (and per real set of its noise floor).", rich_help_panel=HEALTH)] = None,
     ema: Annotated[Optional[float], typer.Option(
@@ -183,7 +184,10 @@ def train(
         from facegan.config import TrainConfig, parse_cadence
 
         if sample_every is not None:
-            options["sample_every"], options["sample_every_images"] = parse_cadence(sample_every)
+            options["sample_every"], options["sample_every_images"] = parse_cadence("--sample-every", sample_every)
+        if eval_every is not None:
+            epochs_between, options["eval_every_images"] = parse_cadence("--eval-every", eval_every)
+            options["eval_every"] = None if options["eval_every_images"] else epochs_between
         if resume is not None:
             extra = sorted(set(options) - {"epochs"})
             if model is not None or extra:
