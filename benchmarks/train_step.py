@@ -7,6 +7,9 @@ For each model and precision (float32, bfloat16):
   xla       the same, compiled with XLA (`facegan train --xla`)
   eager     the same step run eagerly, as the notebooks did with run_eagerly=True
   fit       keras Model.fit with an overridden train_step, as the original DCGAN notebook did
+  hand      (GAN models) the same networks trained by a step written by hand as the TensorFlow DCGAN
+            tutorial writes it: Keras losses and Adam, tf.random.normal, no noisy labels, no metrics, no
+            non-finite checks: the speed a Keras user gets, which facegan's step should match
 and the achieved GFLOP/s of the compiled step (FLOPs of the step's graph as TensorFlow's profiler
 counts them: convolutions, matrix products and their gradients).
 """
@@ -25,6 +28,7 @@ import tensorflow as tf  # noqa: E402
 
 from facegan import registry  # noqa: E402
 from facegan.config import TrainConfig  # noqa: E402
+from facegan.nets.dcgan import PROBABILITY  # noqa: E402
 from facegan.steps import FAMILIES  # noqa: E402
 from facegan.train import POLICIES  # noqa: E402
 
@@ -73,6 +77,29 @@ def fit_runner(family, x, y):
     return lambda n: model.fit(dataset, epochs=1, steps_per_epoch=n, verbose=0)
 
 
+def handwritten_runner(cfg, family, x, y):
+    """The step of the TensorFlow DCGAN tutorial on the same networks (a GAN's generator and discriminator)."""
+    generator, discriminator = family.nets["generator"], family.nets["discriminator"]
+    bce = keras.losses.BinaryCrossentropy(from_logits=PROBABILITY not in [layer.name for layer in discriminator.layers])
+    g_optimizer = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1)
+    d_optimizer = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1)
+
+    @tf.function
+    def step(x, y):
+        z = tf.random.normal([tf.shape(x)[0], cfg.latent_dim])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            x_fake = generator(z, training=True)
+            real_out, fake_out = discriminator(x, training=True), discriminator(x_fake, training=True)
+            d_loss = bce(tf.ones_like(real_out), real_out) + bce(tf.zeros_like(fake_out), fake_out)
+            g_loss = bce(tf.ones_like(fake_out), fake_out)
+        d_variables, g_variables = discriminator.trainable_variables, generator.trainable_variables
+        d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_variables), d_variables))
+        g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_variables), g_variables))
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    return loop(step, x, y)
+
+
 def step_flops(family, x, y) -> float:
     from tensorflow.python.profiler import model_analyzer, option_builder
 
@@ -94,23 +121,27 @@ def main():
     warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, "
           f"GPUs: {len(tf.config.list_physical_devices('GPU'))}, batch {args.batch_size}, {args.steps} timed steps")
-    print(f"{'model':<10} {'precision':<9} {'compiled':>9} {'xla':>9} {'eager':>9} {'fit':>9} "
-          f"{'comp/eager':>10} {'comp/fit':>9} {'GFLOP/s':>8}   (images/s)")
+    print(f"{'model':<10} {'precision':<9} {'compiled':>9} {'xla':>9} {'eager':>9} {'fit':>9} {'hand':>9} "
+          f"{'comp/eager':>10} {'comp/fit':>9} {'comp/hand':>9} {'GFLOP/s':>8}   (images/s)")
     for model in args.models:
         for precision in args.precisions:
             seconds = {}
-            for mode in ("compiled", "xla", "eager", "fit"):
+            gan = registry.get(model).steps in ("gan", "gan-alt")
+            for mode in ("compiled", "xla", "eager", "fit", *(("hand",) if gan else ())):
                 cfg, family, x, y = build(model, precision, args.batch_size)  # fresh weights per mode
                 run = {"compiled": lambda: loop(tf.function(family.train_step), x, y),
                        "xla": lambda: loop(tf.function(family.train_step, jit_compile=True), x, y),
                        "eager": lambda: loop(family.train_step, x, y),
-                       "fit": lambda: fit_runner(family, x, y)}[mode]()
+                       "fit": lambda: fit_runner(family, x, y),
+                       "hand": lambda: handwritten_runner(cfg, family, x, y)}[mode]()
                 seconds[mode] = timed(run, args.steps)
             flops = step_flops(family, x, y)
             ips = {mode: args.batch_size / s for mode, s in seconds.items()}
+            hand = f"{ips['hand']:>9.1f}" if gan else f"{'-':>9}"
+            versus_hand = f"{ips['compiled'] / ips['hand']:>8.2f}x" if gan else f"{'-':>9}"
             print(f"{model:<10} {precision:<9} {ips['compiled']:>9.1f} {ips['xla']:>9.1f} {ips['eager']:>9.1f} "
-                  f"{ips['fit']:>9.1f} "
-                  f"{ips['compiled'] / ips['eager']:>9.2f}x {ips['compiled'] / ips['fit']:>8.2f}x "
+                  f"{ips['fit']:>9.1f} {hand} "
+                  f"{ips['compiled'] / ips['eager']:>9.2f}x {ips['compiled'] / ips['fit']:>8.2f}x {versus_hand} "
                   f"{flops / seconds['compiled'] / 1e9:>8.1f}", flush=True)
 
 
