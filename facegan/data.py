@@ -4,15 +4,16 @@ Sources: "lfw" (scikit-image's embedded faces), a folder of images, a CelebA fol
 (with `list_attr_celeba.txt`, and its train/valid/test partition where the folder has one), or a
 .npz/.npy array; any of them cut to a seeded subset (`max_images`). The first load decodes the
 images over every core into a plain .npy file in the cache, keyed by source, selection, size and
-channels; every load then memory-maps that file, so the data set is in memory once at most, and only
-the pages a run touches. TensorFlow is imported only by `make_dataset`, so analysis commands can read
-data without it.
+channels; every load then memory-maps that file, and training reads its batches from it with pread, so
+the data set is never the process's own memory. TensorFlow is imported only by `make_dataset`, so
+analysis commands can read data without it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -193,15 +194,20 @@ def _decode_files(paths: list[Path], size: int, channels: int) -> tuple[np.ndarr
     return images, decoded
 
 
-def _array_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """array[start:stop]; from a memory-mapped .npy by plain file reads, so that the rows read do not stay in
-    the process's resident memory."""
-    if not isinstance(array, np.memmap) or not array.flags.c_contiguous:
-        return array[start:stop]
-    row = int(np.prod(array.shape[1:])) * array.itemsize
-    with open(array.filename, "rb") as f:
-        f.seek(array.offset + start * row)
-        return np.frombuffer(f.read((stop - start) * row), array.dtype).reshape(-1, *array.shape[1:])
+def read_rows(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """images[rows] as a new array. From a memory-mapped .npy (as np.load maps it) the rows are read with pread:
+    they pass through the page cache and never become the process's resident memory, as the pages of the map
+    would, so a data set larger than the machine's memory is still read (from disk). A run of consecutive
+    rows is one read."""
+    if not (isinstance(images, np.memmap) and isinstance(images.base, mmap.mmap) and images.flags.c_contiguous):
+        return images[rows]
+    row_bytes = int(np.prod(images.shape[1:])) * images.itemsize
+    with open(images.filename, "rb") as f:
+        if len(rows) and rows[-1] - rows[0] + 1 == len(rows) and np.all(np.diff(rows) == 1):
+            data = os.pread(f.fileno(), len(rows) * row_bytes, images.offset + int(rows[0]) * row_bytes)
+        else:
+            data = b"".join(os.pread(f.fileno(), row_bytes, images.offset + int(r) * row_bytes) for r in rows)
+    return np.frombuffer(data, images.dtype).reshape(len(rows), *images.shape[1:]).copy()
 
 
 def _fit_rows(array: np.ndarray, size: int, channels: int) -> np.ndarray:
@@ -255,7 +261,7 @@ def _decode_into(target: RowFile, source: Source, progress: Callable | None, wor
     else:
         pool = ThreadPoolExecutor(workers)
         work = (lambda a, b: _decode_files(source.paths[a:b], size, channels)) if source.paths is not None else \
-            (lambda a, b: (_fit_rows(_array_rows(source.array, a, b), size, channels), np.ones(b - a, bool)))
+            (lambda a, b: (_fit_rows(read_rows(source.array, np.arange(a, b)), size, channels), np.ones(b - a, bool)))
         tasks = {pool.submit(work, a, b): (a, b) for a, b in _chunks(count)}
     done = 0
     if progress is not None and count:
@@ -422,22 +428,6 @@ def load_held_out_faces(cfg, training: Faces) -> Faces | None:
 
 # --- the tf.data pipeline --------------------------------------------------------
 
-def row_reader(images: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """rows -> images[rows] as a new array. From a memory-mapped cache file the rows are read with pread, so
-    they pass through the page cache and never become the process's resident memory: a training set larger
-    than the machine's memory still trains, read from disk."""
-    if not isinstance(images, np.memmap) or not images.flags.c_contiguous:
-        return lambda rows: images[rows]
-    row_bytes = int(np.prod(images.shape[1:])) * images.itemsize
-    fd = os.open(images.filename, os.O_RDONLY)  # open for the life of the pipeline, like the mapping itself
-
-    def read(rows: np.ndarray) -> np.ndarray:
-        data = b"".join(os.pread(fd, row_bytes, images.offset + int(r) * row_bytes) for r in rows)
-        return np.frombuffer(data, images.dtype).reshape(len(rows), *images.shape[1:]).copy()
-
-    return read
-
-
 def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, epoch: int,
                  skip_batches: int = 0, flip: bool = False):
     """One epoch of (x, y) batches: x (B, H, W, C) float32 in [-1, 1], y (B,) int32.
@@ -445,18 +435,17 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
     With `flip` the epoch holds every image twice, as it is and mirrored (index N + i is image i mirrored).
     The order is a permutation drawn from (seed, epoch), so a resumed run sees the same batches as an
     uninterrupted one; `skip_batches` starts after the batches an interrupted epoch already trained on.
-    Batches are dropped at the remainder and prefetched. The images stay where they are (a memory-mapped
-    cache file): each batch's rows are gathered on the host, so the data set is never copied whole.
+    Batches are dropped at the remainder and prefetched. The images stay where they are (the cache file):
+    each batch's rows are read on the host (`read_rows`), so the data set is never copied whole.
     """
     import tensorflow as tf
 
     count = len(images)
     order = np.random.default_rng([seed, epoch]).permutation(2 * count if flip else count)[skip_batches * batch_size:]
-    read = row_reader(images)
 
     def gather(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = indices % count
-        x = read(rows)
+        x = read_rows(images, rows)
         mirrored = indices >= count
         x[mirrored] = x[mirrored, :, ::-1]
         return x, labels[rows].astype(np.int32)
