@@ -498,7 +498,7 @@ class Trainer:
         epoch = self.epoch
 
         nets = self.state.generating_nets()
-        generated = generated_images(nets, cfg, self.x_fixed, self.z_fixed, self.y_fixed)
+        generated = self.fixed_batch(nets)
         relative_diversity = diversity(generated) / self.data_diversity if self.data_diversity > 0 else math.nan
         row = {"epoch": epoch, **{k: float(np.mean(values[k])) for k in self.family.metrics},
                "skipped": int(np.nansum(values["skipped"])), "diversity": self.agreed(relative_diversity)}
@@ -553,7 +553,7 @@ class Trainer:
         if result["mean"] < float(self.state.best_swd.numpy()):
             self.state.save_best(result["mean"], epoch)
             if grid is None:
-                grid = self.preview_grid(generated_images(nets, self.cfg, self.x_fixed, self.z_fixed, self.y_fixed))
+                grid = self.preview_grid(self.fixed_batch(nets))
             imaging.write_png(rundir.best_grid(self.run), grid)
         return result
 
@@ -561,9 +561,12 @@ class Trainer:
         """The sample grid of the current weights, named by its step (inside an epoch: a checkpoint, a signal,
         or an image-count cadence)."""
         if self.chief:
-            nets = self.state.generating_nets()
-            generated = generated_images(nets, self.cfg, self.x_fixed, self.z_fixed, self.y_fixed)
-            imaging.write_png(rundir.step_grid(self.run, step), self.preview_grid(generated))
+            grid = self.preview_grid(self.fixed_batch(self.state.generating_nets()))
+            imaging.write_png(rundir.step_grid(self.run, step), grid)
+
+    def fixed_batch(self, nets: dict) -> np.ndarray:
+        """What the sample grids show of `nets`: the fixed latents generated, or the fixed inputs reconstructed."""
+        return generated_images(nets, self.cfg, self.x_fixed, self.z_fixed, self.y_fixed)
 
     def preview_grid(self, generated: np.ndarray) -> np.ndarray:
         """The sample grid: the generated images, or for autoencoders inputs above their reconstructions."""

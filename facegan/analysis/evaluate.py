@@ -46,8 +46,12 @@ def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 
         raise FaceganError("-n must be positive")
     cfg = TrainConfig.read(run)
     nets = load_networks(run, best)
-    held_out = None if data else load_held_out_faces(cfg, load_training_faces(cfg))
-    faces = held_out or (load_faces(data, cfg.image_size, cfg.channels) if data else load_training_faces(cfg))
+    if data:
+        faces, held_out = load_faces(data, cfg.image_size, cfg.channels), None
+    else:
+        training = load_training_faces(cfg)
+        held_out = load_held_out_faces(cfg, training)
+        faces = held_out or training
     result = evaluate(nets, cfg, faces.images, n, seed, run, held_out.split if held_out else None)
     result["settings"]["data"] = data or cfg.data
     result["checkpoint"] = "best" if best else "final"
