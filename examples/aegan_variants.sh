@@ -3,7 +3,7 @@
 # measure their blur against the data's and their SWD (same settings for all three, so the
 # figures compare), and print the metrics table.
 #   examples/aegan_variants.sh                             # embedded LFW faces, 32x32 grayscale
-#   examples/aegan_variants.sh ../shared/data/celeba-2k    # CelebA at the models' own 80x80 RGB
+#   examples/aegan_variants.sh ~/data/celeba    # CelebA at the models' own 80x80 RGB
 set -euo pipefail
 data=${1:-lfw}
 epochs=${EPOCHS:-10}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # smiling woman - neutral woman + neutral man = smiling man, in an AE-GAN's latent space.
 # Needs faces with CelebA attributes:
-#   examples/smiling_man.sh ../shared/data/celeba-2k
+#   examples/smiling_man.sh ~/data/celeba
 # Without a CelebA folder it trains on the embedded faces and takes the terms from samples instead.
 set -euo pipefail
 data=${1:-lfw}

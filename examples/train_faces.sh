@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train a DCGAN, look at its run directory and its health, measure it, then continue it for more epochs.
 #   examples/train_faces.sh                              # the embedded LFW faces
-#   examples/train_faces.sh ../shared/data/celeba-2k     # a CelebA folder (or any image folder)
+#   examples/train_faces.sh ~/data/celeba     # a CelebA folder (or any image folder)
 set -euo pipefail
 data=${1:-lfw}
 epochs=${EPOCHS:-5}
