@@ -16,6 +16,8 @@ import json
 import mmap
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,6 +182,17 @@ def subset(source: Source, max_images: int | None, seed: int) -> Source:
 DECODE_CHUNK = 256  # images per task of a decoding worker
 
 
+def _exit_with(parent: int) -> None:
+    """In a decoding worker: exit once `parent` is gone. A worker whose parent was killed (SIGKILL) would
+    otherwise wait for work forever."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _decode_files(paths: list[Path], size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
     """(images (n, size, size, channels) uint8, decoded (n,) bool): a worker's share; undecodable files are
     left as zeros and marked."""
@@ -256,7 +269,8 @@ def _decode_into(target: RowFile, source: Source, progress: Callable | None, wor
     decoded = np.zeros(count, bool)
     workers = max(1, min(workers or os.cpu_count() or 1, len(_chunks(count))))
     if source.paths is not None and workers > 1:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_exit_with, initargs=(os.getpid(),))
         tasks = {pool.submit(_decode_files, source.paths[a:b], size, channels): (a, b) for a, b in _chunks(count)}
     else:
         pool = ThreadPoolExecutor(workers)
@@ -282,11 +296,24 @@ def _cache_paths(key_parts: list) -> tuple[Path, Path]:
     return cache_dir() / f"{key}.npy", cache_dir() / f"{key}.json"
 
 
+def _remove_abandoned(images_path: Path) -> None:
+    """Delete the partial files of this cache entry that a killed process left (named by its pid, which no
+    longer runs); a process still decoding the same entry keeps its own."""
+    for partial in images_path.parent.glob(f".{images_path.stem}.*.partial*.npy"):
+        try:
+            os.kill(int(partial.name.split(".")[2]), 0)
+        except ProcessLookupError:
+            partial.unlink(missing_ok=True)
+        except (ValueError, PermissionError):  # not ours to judge
+            pass
+
+
 def _decode_to_cache(source: Source, size: int, channels: int, images_path: Path, meta_path: Path,
                      progress: Callable | None, workers: int | None) -> dict:
     """Decode into a temporary .npy next to the cache entry, leave out what did not decode, then rename: the
     entry appears whole or not at all. The meta file (names, skipped, sha256 of the images) is written last."""
     images_path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(images_path)
     partial = images_path.with_name(f".{images_path.stem}.{os.getpid()}.partial.npy")
     compact = partial.with_suffix(".kept.npy")
     try:

@@ -2,6 +2,9 @@
 memory-mapped cache, and batches gathered from it with mirrored images made per batch."""
 
 import json
+import os
+import subprocess
+import sys
 
 import imageio.v3 as iio
 import numpy as np
@@ -124,3 +127,18 @@ def test_a_run_on_the_train_split_is_measured_against_the_valid_split(tmp_path):
     nearest = json.loads(runner.invoke(app, ["nearest", "run", "-n", "3", "--json"]).stdout)
     assert nearest["settings"]["held_out_from"] == "valid split" and nearest["settings"]["held_out_images"] == 10
     assert nearest["settings"]["train_images"] == 10
+
+
+def test_partial_cache_files_of_killed_processes_are_removed_by_the_next_decode(tmp_path):
+    images = np.zeros((3, 8, 8), np.uint8)
+    np.save(tmp_path / "a.npy", images)
+    load_faces(str(tmp_path / "a.npy"), 8, 1)
+    entry = next((tmp_path / "cache").glob("*.npy"))
+    entry.unlink()  # the entry must be decoded again
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    abandoned = entry.with_name(f".{entry.stem}.{int(dead.stdout)}.partial.npy")
+    alive = entry.with_name(f".{entry.stem}.{os.getppid()}.partial.npy")  # a process still decoding
+    abandoned.write_bytes(b"x" * 1000)
+    alive.write_bytes(b"x")
+    load_faces(str(tmp_path / "a.npy"), 8, 1)
+    assert not abandoned.exists() and alive.exists() and entry.exists()
