@@ -7,9 +7,10 @@ For each model and precision (float32, bfloat16):
   xla       the same, compiled with XLA (`facegan train --xla`)
   eager     the same step run eagerly, as the notebooks did with run_eagerly=True
   fit       keras Model.fit with an overridden train_step, as the original DCGAN notebook did
-  hand      (GAN models) the same networks trained by a step written by hand as the TensorFlow DCGAN
-            tutorial writes it: Keras losses and Adam, tf.random.normal, no noisy labels, no metrics, no
-            non-finite checks: the speed a Keras user gets, which facegan's step should match
+  hand      (GAN models) the same networks built from stock Keras layers (keras' BatchNormalization where
+            facegan fuses it) and trained by a step written by hand as the TensorFlow DCGAN tutorial
+            writes it: Keras losses and Adam, tf.random.normal, no noisy labels, no metrics, no
+            non-finite checks: the speed a Keras user gets, which facegan's step should match or beat
 and the achieved GFLOP/s of the compiled step (FLOPs of the step's graph as TensorFlow's profiler
 counts them: convolutions, matrix products and their gradients).
 """
@@ -29,6 +30,7 @@ import tensorflow as tf  # noqa: E402
 from facegan import registry  # noqa: E402
 from facegan.config import TrainConfig  # noqa: E402
 from facegan.nets.dcgan import PROBABILITY  # noqa: E402
+from facegan.nets.layers import FusedBatchNormalization  # noqa: E402
 from facegan.steps import FAMILIES  # noqa: E402
 from facegan.train import POLICIES  # noqa: E402
 
@@ -77,9 +79,19 @@ def fit_runner(family, x, y):
     return lambda n: model.fit(dataset, epochs=1, steps_per_epoch=n, verbose=0)
 
 
+def stock_keras(network: keras.Model) -> keras.Model:
+    """The network with every layer Keras' own (facegan's fused batch normalization made Keras')."""
+    def clone(layer):
+        if isinstance(layer, FusedBatchNormalization):
+            return keras.layers.BatchNormalization.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    return keras.models.clone_model(network, clone_function=clone)
+
+
 def handwritten_runner(cfg, family, x, y):
-    """The step of the TensorFlow DCGAN tutorial on the same networks (a GAN's generator and discriminator)."""
-    generator, discriminator = family.nets["generator"], family.nets["discriminator"]
+    """The step of the TensorFlow DCGAN tutorial on the same networks in stock Keras layers."""
+    generator, discriminator = stock_keras(family.nets["generator"]), stock_keras(family.nets["discriminator"])
     bce = keras.losses.BinaryCrossentropy(from_logits=PROBABILITY not in [layer.name for layer in discriminator.layers])
     g_optimizer = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1)
     d_optimizer = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1)

@@ -20,6 +20,7 @@ from facegan import registry, rundir
 from facegan.config import TrainConfig
 from facegan.ema import AVERAGED, WeightAverage
 from facegan.errors import FaceganError
+from facegan.nets.layers import FusedBatchNormalization
 
 
 def averaged_key(name: str) -> str:
@@ -109,7 +110,8 @@ def load_networks(run: Path, best: bool = False) -> dict:
     with `best` the checkpoint of its best evaluation. A run trained with --ema gives its averaged
     generator (and encoder), as its generator.keras holds."""
     if not best and rundir.network_file(run, "generator").is_file():
-        return {name: keras.saving.load_model(rundir.network_file(run, name), compile=False)
+        custom = {"facegan>FusedBatchNormalization": FusedBatchNormalization}
+        return {name: keras.saving.load_model(rundir.network_file(run, name), custom_objects=custom, compile=False)
                 for name in rundir.NETWORKS if rundir.network_file(run, name).is_file()}
     path = tf.train.latest_checkpoint(str(rundir.checkpoint_dir(run, best)))
     if path is None and best:

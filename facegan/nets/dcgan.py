@@ -12,6 +12,8 @@ import math
 import keras
 from keras import layers
 
+from facegan.nets.layers import FusedBatchNormalization
+
 BASE_FILTERS = 64
 PROBABILITY = "probability"  # name of the DCGAN discriminator's sigmoid output layer
 
@@ -25,7 +27,7 @@ def _blocks(image_size: int) -> int:
 
 def batch_norm(synchronized: bool) -> layers.Layer:
     """Batch normalization; `synchronized` (--sync-bn) takes its statistics over every replica's batch."""
-    return layers.BatchNormalization(momentum=0.9, synchronized=synchronized)
+    return FusedBatchNormalization(momentum=0.9, synchronized=synchronized)
 
 
 def generator(latent_dim: int, image_size: int, channels: int, num_classes: int = 0,

@@ -1,0 +1,26 @@
+"""Layers the networks share."""
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="facegan")
+class FusedBatchNormalization(keras.layers.BatchNormalization):
+    """Keras' BatchNormalization, whose training pass runs TensorFlow's fused kernel (FusedBatchNormV3,
+    as tf.keras did; Keras 3 composes it from separate ops). The kernel computes the statistics in
+    float32 under mixed precision, as Keras does, and skips Keras' casts of the whole feature map to
+    float32 and back: the dcgan step under bfloat16 runs about 15% faster on a CPU with oneDNN.
+    The weights, the moving statistics and the outputs are Keras' own (tests/test_layers.py). Inference,
+    masks and synchronized (--sync-bn) statistics take Keras' path."""
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.trainable) or mask is not None or self.synchronized or inputs.shape.rank != 4 \
+                or self.axis not in (-1, 3) or not (self.scale and self.center):
+            return super().call(inputs, training=training, mask=mask)
+        outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            inputs, self.gamma, self.beta, epsilon=self.epsilon, is_training=True)[:3]
+        count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32)
+        variance *= (count - 1.0) / tf.maximum(count, 2.0)  # the kernel's variance is Bessel-corrected; Keras' is not
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        return outputs
