@@ -1,5 +1,6 @@
 """The run directory: every file name of a run, numbering, and resolving the RUN argument.
 
+    lock          pid, host and start time of the process writing the run (facegan.runlock)
     config.json   the resolved TrainConfig, the data, the distribution and the versions (before step 0)
     metrics.csv   epochs.csv   evals.csv   health.csv   summary.json          (facegan.runlog)
     checkpoints/  checkpoints/best/                               (facegan.checkpoints)
@@ -32,6 +33,7 @@ CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
 EVOLUTION = "evolution.gif"
 NETWORKS = ("generator", "discriminator", "encoder")
+LOCK = "lock"  # held by the process that writes the run (facegan.runlock)
 
 
 def network_file(run: Path, name: str) -> Path:
@@ -82,7 +84,7 @@ def new_run_dir(model: str, root: Path = RUNS_ROOT) -> Path:
 
 def prepare_out_dir(out: Path) -> Path:
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and any(p.name != LOCK for p in out.iterdir()):  # a lock alone: its writer died at once
         raise FaceganError(f"{out} exists and is not empty; use --resume {out} to continue it, "
                            "or choose another --out")
     out.mkdir(parents=True, exist_ok=True)

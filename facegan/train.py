@@ -27,6 +27,7 @@ import signal
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -48,6 +49,7 @@ from facegan.health import symptoms
 from facegan.inference import cycle_labels, draw_latents, generated_images
 from facegan.metrics.diversity import diversity
 from facegan.metrics.evalset import eval_set
+from facegan.runlock import RunLock
 from facegan.runlog import RunLog
 from facegan.steps import FAMILIES
 
@@ -154,57 +156,64 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
     chief = is_chief(distribution)
     if isinstance(distribution, tf.distribute.MultiWorkerMirroredStrategy) and out is None and resume is None:
         raise FaceganError("multi-worker training needs --out: every worker must name the same run directory")
-    if resume is not None:
-        run = rundir.require_run_dir(resume)
-        record = read_record(run)
-        cfg = TrainConfig.read(run)
-        cfg = cfg.replace(epochs=epochs or cfg.epochs)
+    with ExitStack() as held:  # the run's lock, held until training ends
+        if resume is not None:
+            run = rundir.require_run_dir(resume)
+            if chief:  # before the run is read: a second writer stops here
+                held.enter_context(RunLock(run))
+            record = read_record(run)
+            cfg = TrainConfig.read(run)
+            cfg = cfg.replace(epochs=epochs or cfg.epochs)
 
-    # data first: a bad source stops here, before anything is written
-    faces = load_training_faces(cfg, reporter.progress)
-    if faces.skipped:
-        reporter.notice(f"{faces.skipped} file(s) of {cfg.data} could not be decoded and were skipped")
-    if resume is not None and record["data"]["sha256"] != faces.digest:
-        reporter.warning(f"{cfg.data} has changed since this run started (its sha256 differs)")
+        # data first: a bad source stops here, before anything is written
+        faces = load_training_faces(cfg, reporter.progress)
+        if faces.skipped:
+            reporter.notice(f"{faces.skipped} file(s) of {cfg.data} could not be decoded and were skipped")
+        if resume is not None and record["data"]["sha256"] != faces.digest:
+            reporter.warning(f"{cfg.data} has changed since this run started (its sha256 differs)")
 
-    # the config resolved once: what the data and the machine say (a resumed run keeps its own)
-    labels = class_labels(cfg, faces)
-    if resume is None:
-        cfg = cfg.replace(precision=resolve_precision(cfg.precision),
-                          num_classes=max(2, int(labels.max()) + 1) if cfg.num_classes else 0)
-    trained = len(faces.images) * (2 if cfg.flip_images else 1)  # mirror images are made per batch
-    batch_size = batch_size_for(cfg, trained, reporter)
-    replicas = distribution.num_replicas_in_sync
-    if cfg.xla and cfg.sync_bn and replicas > 1:  # see compile_step
-        raise FaceganError(f"--xla over {replicas} replicas compiles each network, and --sync-bn's all-reduce "
-                           "cannot run inside a compiled network: leave out one of them")
-    if batch_size % replicas:
-        raise FaceganError(f"the batch of {batch_size} does not split over {replicas} replicas: "
-                           f"give a --batch-size that {replicas} divides")
+        # the config resolved once: what the data and the machine say (a resumed run keeps its own)
+        labels = class_labels(cfg, faces)
+        if resume is None:
+            cfg = cfg.replace(precision=resolve_precision(cfg.precision),
+                              num_classes=max(2, int(labels.max()) + 1) if cfg.num_classes else 0)
+        trained = len(faces.images) * (2 if cfg.flip_images else 1)  # mirror images are made per batch
+        batch_size = batch_size_for(cfg, trained, reporter)
+        replicas = distribution.num_replicas_in_sync
+        if cfg.xla and cfg.sync_bn and replicas > 1:  # see compile_step
+            raise FaceganError(f"--xla over {replicas} replicas compiles each network, and --sync-bn's all-reduce "
+                               "cannot run inside a compiled network: leave out one of them")
+        if batch_size % replicas:
+            raise FaceganError(f"the batch of {batch_size} does not split over {replicas} replicas: "
+                               f"give a --batch-size that {replicas} divides")
 
-    # run directory and config.json, before step 0 (by the chief; other workers write nothing there)
-    if resume is None and not chief:
-        run = Path(out)
-    elif resume is None:
-        run = rundir.prepare_out_dir(out) if out else rundir.new_run_dir(cfg.model)
-        files.write_json(run / rundir.CONFIG, {
-            "config": cfg.to_dict(),
-            "data": {"source": cfg.data, "split": faces.split, "sha256": faces.digest, "images": len(faces.images),
-                     "skipped": faces.skipped, "trained_images": trained, "batch_size": batch_size},
-            "distribution": describe(distribution),
-            "versions": {"facegan": facegan.__version__, "tensorflow": tf.__version__,
-                         "keras": keras.__version__, "python": platform.python_version()},
-        })
-    reporter.notice(f"{cfg.model} on {cfg.data}: {trained} images, batch {batch_size}"
-                    f"{f' over {replicas} replicas' if replicas > 1 else ''}, precision {cfg.precision}"
-                    f"{', XLA' if cfg.xla else ''}{f', EMA {cfg.ema}' if cfg.ema else ''} -> {run}")
+        # run directory and config.json, before step 0 (by the chief; other workers write nothing there)
+        if resume is None and not chief:
+            run = Path(out)
+        elif resume is None:
+            run = rundir.prepare_out_dir(out) if out else rundir.new_run_dir(cfg.model)
+            held.enter_context(RunLock(run))
+            if rundir.is_run_dir(run):  # another process took this --out and wrote it a moment ago
+                raise FaceganError(f"{run} is already a run; use --resume {run} to continue it, "
+                                   "or choose another --out")
+            files.write_json(run / rundir.CONFIG, {
+                "config": cfg.to_dict(),
+                "data": {"source": cfg.data, "split": faces.split, "sha256": faces.digest, "images": len(faces.images),
+                         "skipped": faces.skipped, "trained_images": trained, "batch_size": batch_size},
+                "distribution": describe(distribution),
+                "versions": {"facegan": facegan.__version__, "tensorflow": tf.__version__,
+                             "keras": keras.__version__, "python": platform.python_version()},
+            })
+        reporter.notice(f"{cfg.model} on {cfg.data}: {trained} images, batch {batch_size}"
+                        f"{f' over {replicas} replicas' if replicas > 1 else ''}, precision {cfg.precision}"
+                        f"{', XLA' if cfg.xla else ''}{f', EMA {cfg.ema}' if cfg.ema else ''} -> {run}")
 
-    trainer = Trainer(cfg, run, faces, labels, batch_size, reporter, distribution, chief)
-    trainer.start(resumed=resume is not None)
-    with StopSignals() as signals:
-        trainer.fit(signals)
-    trainer.finish()
-    return run
+        trainer = Trainer(cfg, run, faces, labels, batch_size, reporter, distribution, chief)
+        trainer.start(resumed=resume is not None)
+        with StopSignals() as signals:
+            trainer.fit(signals)
+        trainer.finish()
+        return run
 
 
 def compile_step(strategy: tf.distribute.Strategy, family, name: str, average: WeightAverage | None = None,

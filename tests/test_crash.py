@@ -122,3 +122,24 @@ def test_a_kill_after_a_checkpoint_inside_an_epoch_loses_only_the_steps_since(fa
     assert start(faces_npz, whole).wait() == 0  # without checkpoints inside epochs: the same steps
     np.testing.assert_allclose(np.loadtxt(run / "metrics.csv", delimiter=",", skiprows=1),
                                np.loadtxt(whole / "metrics.csv", delimiter=",", skiprows=1), rtol=1e-4, atol=1e-5)
+
+
+def test_a_second_writer_is_refused_while_the_first_trains_and_the_first_logs_each_step_once(faces_npz, tmp_path):
+    run = tmp_path / "run"
+    first = start(faces_npz, run)
+    wait_for_first_epoch(first, run)
+    first.send_signal(signal.SIGSTOP)  # held mid-run, as a slow first copy would be, while the others start
+    try:
+        for args, refusal in ((["--resume", str(run), "--epochs", "30"],  # a relaunched job
+                               f"being written by another process (pid {first.pid} on "),
+                              (["dcgan", "--data", str(faces_npz), "--out", str(run), *TINY],  # the same --out
+                               "exists and is not empty; use --resume")):
+            second = subprocess.run([sys.executable, "-m", "facegan", "train", *args],
+                                    capture_output=True, text=True, timeout=120)
+            assert second.returncode == 2, second.stderr
+            assert refusal in second.stderr and "Traceback" not in second.stderr
+    finally:
+        first.send_signal(signal.SIGCONT)
+    _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert_whole_and_counted_once(run)
