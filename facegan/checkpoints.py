@@ -11,6 +11,7 @@ of the best evaluation.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import keras
@@ -19,7 +20,7 @@ import tensorflow as tf
 from facegan import registry, rundir
 from facegan.config import TrainConfig
 from facegan.ema import AVERAGED, WeightAverage
-from facegan.errors import FaceganError
+from facegan.errors import FaceganError, FaceganWarning
 from facegan.nets.layers import FusedBatchNormalization
 
 
@@ -47,6 +48,7 @@ class TrainState:
             best_epoch=self.best_epoch, **nets, **family.state(),
             **{f"{name}_optimizer": optimizer for name, optimizer in family.optimizers.items()},
             **averaged, **({"ema_updates": average.updates} if average else {}))
+        self.keep = keep
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=keep)
         self.best = tf.train.CheckpointManager(self.checkpoint, str(Path(directory) / "best"), max_to_keep=1)
 
@@ -60,6 +62,22 @@ class TrainState:
 
     def restore(self, path: str) -> None:
         self.checkpoint.restore(path).assert_existing_objects_matched()
+
+    def restore_newest(self, directory: Path, set_aside: bool) -> tuple[str, list[str]]:
+        """Restore the newest checkpoint in `directory` that restores: (its path, warnings about the newer
+        ones that did not). With `set_aside` (the writer of the run) those are renamed, never deleted, and
+        forgotten by the checkpoint list. Raises FaceganError, changing nothing, when none restores."""
+        path, damaged = restore_newest(self.checkpoint, directory, partial=False)
+        if set_aside and damaged:
+            for bad, _ in damaged:
+                for file in Path(bad).parent.glob(f"{Path(bad).name}.*"):
+                    file.rename(file.with_name(f"{DAMAGED}{file.name}"))
+            kept = [p for p in self.manager.checkpoints if p not in dict(damaged)]
+            tf.compat.v1.train.update_checkpoint_state(str(directory), path, all_model_checkpoint_paths=kept)
+            self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=self.keep)
+        return path, [f"checkpoint {Path(bad).name} cannot be restored ({reason})"
+                      f"{f'; set aside as {DAMAGED}{Path(bad).name}.*' if set_aside else ''}; "
+                      f"using {Path(path).name}" for bad, reason in damaged]
 
     def roll_back(self, path: str) -> None:
         """Restore `path` but keep the best evaluation so far (the best stays the best) and count the rollback."""
@@ -93,6 +111,30 @@ class TrainState:
         return {**self.nets, **(self.average.nets if self.average else {})}
 
 
+DAMAGED = "damaged-"  # prefix of the files of a checkpoint that could not be restored
+
+
+def restore_newest(checkpoint: tf.train.Checkpoint, directory: Path, partial: bool) -> tuple[str, list]:
+    """Restore the newest checkpoint listed in `directory` that restores: (its path, [(path, reason)] of the
+    newer ones that did not: truncated, corrupted, missing files). `partial`: the checkpoint may hold more
+    than `checkpoint` asks for. Raises FaceganError when none restores."""
+    state = tf.train.get_checkpoint_state(str(directory))
+    paths = list(state.all_model_checkpoint_paths) if state else []
+    damaged = []
+    for path in reversed(paths):
+        try:
+            status = checkpoint.restore(path)
+            status.expect_partial() if partial else status.assert_existing_objects_matched()
+            return path, damaged
+        except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
+            reason = (getattr(error, "message", None) or str(error) or type(error).__name__).splitlines()[0]
+            damaged.append((path, reason[:200]))
+    if not paths:
+        raise FaceganError(f"{directory} holds no checkpoint")
+    raise FaceganError(f"no checkpoint in {directory} can be restored: " +
+                       "; ".join(f"{Path(path).name}: {reason}" for path, reason in damaged))
+
+
 def latest(run: Path) -> str | None:
     """The newest checkpoint of a run (the chief's, which every worker of a cluster starts from)."""
     return tf.train.latest_checkpoint(str(rundir.checkpoint_dir(run)))
@@ -113,14 +155,17 @@ def load_networks(run: Path, best: bool = False) -> dict:
         custom = {"facegan>FusedBatchNormalization": FusedBatchNormalization}
         return {name: keras.saving.load_model(rundir.network_file(run, name), custom_objects=custom, compile=False)
                 for name in rundir.NETWORKS if rundir.network_file(run, name).is_file()}
-    path = tf.train.latest_checkpoint(str(rundir.checkpoint_dir(run, best)))
-    if path is None and best:
+    directory = rundir.checkpoint_dir(run, best)
+    if tf.train.latest_checkpoint(str(directory)) is None and best:
         raise FaceganError(f"{run} has no best checkpoint (it was trained with --eval-every 0, or has not been "
                            "evaluated yet)")
-    if path is None:
+    if tf.train.latest_checkpoint(str(directory)) is None:
         raise FaceganError(f"{run} has no generator: neither generator.keras nor a checkpoint")
     cfg = TrainConfig.read(run)
     nets = registry.get(cfg.model).build_networks(cfg)
     keys = {averaged_key(name) if cfg.ema and name in AVERAGED else name: net for name, net in nets.items()}
-    tf.train.Checkpoint(**keys).restore(path).expect_partial()
+    path, damaged = restore_newest(tf.train.Checkpoint(**keys), directory, partial=True)
+    for bad, reason in damaged:  # a reader renames nothing: the run may be training
+        warnings.warn(f"checkpoint {Path(bad).name} cannot be restored ({reason}); using {Path(path).name}",
+                      FaceganWarning, stacklevel=2)
     return nets

@@ -8,3 +8,7 @@ class TrainingStopped(FaceganError):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class FaceganWarning(UserWarning):
+    """Something the user should know that does not stop the command: the CLI prints it as one yellow line."""

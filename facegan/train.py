@@ -346,9 +346,10 @@ class Trainer:
     def start(self, resumed: bool) -> None:
         """Restore the run's newest checkpoint (the chief's: every worker starts from it) when there is
         one; then make sure this worker has a checkpoint of its own: rollbacks need a state to return to."""
-        newest = latest(self.run)
-        if newest is not None:
-            self.state.restore(newest)
+        if latest(self.run) is not None:
+            _, damaged = self.state.restore_newest(rundir.checkpoint_dir(self.run), set_aside=self.chief)
+            for warning in damaged:
+                self.reporter.warning(warning)
             self.set_learning_rates()
             self.reporter.notice(f"resumed at epoch {self.epoch}, step {self.step}")
         elif resumed:

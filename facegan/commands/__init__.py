@@ -9,18 +9,35 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from facegan.errors import FaceganError, TrainingStopped
+from facegan.errors import FaceganError, FaceganWarning, TrainingStopped
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)  # never hard-wrap results: scripts read them
 
 RUN_HELP = "Run directory (default: the newest under ./runs)."
+
+
+def show_warning(message, category, *args, **kwargs) -> None:
+    """A FaceganWarning as one yellow line on stderr; any other warning as Python shows it."""
+    if issubclass(category, FaceganWarning):
+        warn(str(message))
+    else:
+        python_show_warning(message, category, *args, **kwargs)
+
+
+python_show_warning, warnings.showwarning = warnings.showwarning, show_warning
+
+
+def warn(text: str) -> None:
+    """A warning: one line on stderr, "warning:" in yellow."""
+    err.print(Text.assemble(("warning:", "yellow"), f" {text}"), soft_wrap=True)
 
 
 def say(text: str) -> None:

@@ -9,10 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.text import Text
 
 from facegan import registry
-from facegan.commands import err, import_tensorflow, out, say, user_errors
+from facegan.commands import err, import_tensorflow, out, say, user_errors, warn
 from facegan.errors import FaceganError
 
 ModelName = Enum("ModelName", [(name, name) for name in registry.names()], type=str)
@@ -58,7 +57,7 @@ class RichReporter:
         say(text)
 
     def warning(self, text: str) -> None:
-        err.print(Text.assemble(("warning:", "yellow"), f" {text}"), soft_wrap=True)
+        warn(text)
 
     def epoch_start(self, epoch, epochs, steps, batch_size) -> None:
         self.batch_size, self.start = batch_size, time.perf_counter()
