@@ -11,6 +11,7 @@ of the best evaluation.
 from __future__ import annotations
 
 import math
+import shutil
 import warnings
 from pathlib import Path
 
@@ -53,12 +54,26 @@ class TrainState:
         self.best = tf.train.CheckpointManager(self.checkpoint, str(Path(directory) / "best"), max_to_keep=1)
 
     def save(self) -> None:
-        self.manager.save(checkpoint_number=int(self.step.numpy()))
+        self._save(self.manager)
 
     def save_best(self, swd: float, epoch: int) -> None:
         self.best_swd.assign(swd)
         self.best_epoch.assign(epoch)
-        self.best.save(checkpoint_number=int(self.step.numpy()))
+        self._save(self.best)
+
+    def _save(self, manager: tf.train.CheckpointManager) -> None:
+        """A checkpoint at the current step. One that cannot be written whole (a full disk) leaves none of
+        its files behind and raises OSError; the checkpoints before it stay listed and whole."""
+        number = int(self.step.numpy())
+        try:
+            manager.save(checkpoint_number=number)
+        except (OSError, tf.errors.OpError) as error:
+            prefix = Path(manager.directory) / f"ckpt-{number}"
+            if str(prefix) not in manager.checkpoints:
+                for file in prefix.parent.glob(f"{prefix.name}[._]*"):  # ckpt-N.index, .data-*, ckpt-N_temp/
+                    shutil.rmtree(file) if file.is_dir() else file.unlink()
+            reason = (getattr(error, "message", None) or str(error)).splitlines()[0]
+            raise OSError(f"cannot write checkpoint {prefix}: {reason}") from error
 
     def restore(self, path: str) -> None:
         self.checkpoint.restore(path).assert_existing_objects_matched()
@@ -143,8 +158,11 @@ def latest(run: Path) -> str | None:
 def save_model(model: keras.Model, path: Path) -> None:
     """A network as a .keras file, written to a temporary name and renamed."""
     tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    tmp.replace(path)
+    try:
+        model.save(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_networks(run: Path, best: bool = False) -> dict:

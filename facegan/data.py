@@ -342,6 +342,9 @@ def _decode_to_cache(source: Source, size: int, channels: int, images_path: Path
             os.replace(partial, images_path)
             files.write_json(meta_path, meta)
         return meta
+    except OSError as error:
+        raise FaceganError(f"cannot write the decoded images to the cache in {images_path.parent} ({error}); free "
+                           "space there, or set FACEGAN_CACHE to a folder with space") from None
     finally:
         partial.unlink(missing_ok=True)
         compact.unlink(missing_ok=True)

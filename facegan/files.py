@@ -1,6 +1,7 @@
 """Crash-safe writes: every file is written whole to a temporary name in its folder, synced, and renamed
 over the old one, so that a crash leaves either the old file or the new one, never half of one. CSV logs
-grow instead by whole blocks of rows, each appended in one synced write."""
+grow instead by whole blocks of rows, each appended in one synced write. A write that fails (a full disk)
+leaves no temporary file and no part of a row behind, and raises its OSError."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ def write_bytes(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):  # named by the file it was for, not the temporary one
+            raise OSError(error.errno, error.strerror, str(path)) from error
         raise
 
 
@@ -80,9 +83,15 @@ def csv_text(rows: list[list]) -> str:
 
 
 def append_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    """Append rows to a CSV file in one synced write (with the header when the file is new)."""
+    """Append rows to a CSV file in one synced write (with the header when the file is new). A write that
+    fails (a full disk) is cut back off: the file keeps only whole rows."""
     text = csv_text(([] if path.exists() else [header]) + rows)
     with open(path, "a") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+        size = f.tell()
+        try:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        except OSError as error:
+            f.truncate(size)
+            raise OSError(error.errno, error.strerror, str(path)) from error

@@ -20,17 +20,24 @@ from facegan.errors import FaceganError
 class RunLock:
     def __init__(self, run: Path):
         self.path = Path(run) / rundir.LOCK
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise FaceganError(f"cannot create the lock of {run}: {error}") from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             holder = self.holder()
-            os.close(self.fd)
+            self.release()
             raise FaceganError(f"{run} is being written by another process ({holder}); wait for it to end, "
                                "or stop it first") from None
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                       "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode(), 0)
+        try:
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                           "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode(), 0)
+        except OSError as error:
+            self.release()
+            raise FaceganError(f"cannot write the lock of {run}: {error}") from None
 
     def holder(self) -> str:
         try:

@@ -57,6 +57,7 @@ PREVIEW_IMAGES = 32  # images per sample grid: generated, or real inputs for the
 PREVIEW_INPUTS = 16  # real images per grid for autoencoders (shown above their reconstructions)
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 EXIT_STOPPED = 3  # the health guard stopped the run
+EXIT_WRITE_FAILED = 74  # a file of the run could not be written (a full disk): sysexits' EX_IOERR
 
 
 class Reporter:
@@ -209,10 +210,17 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
                         f"{', XLA' if cfg.xla else ''}{f', EMA {cfg.ema}' if cfg.ema else ''} -> {run}")
 
         trainer = Trainer(cfg, run, faces, labels, batch_size, reporter, distribution, chief)
-        trainer.start(resumed=resume is not None)
-        with StopSignals() as signals:
-            trainer.fit(signals)
-        trainer.finish()
+        try:
+            trainer.start(resumed=resume is not None)
+            with StopSignals() as signals:
+                trainer.fit(signals)
+            trainer.finish()
+        except OSError as error:  # every write leaves the old file or none (files, checkpoints): nothing to undo
+            newest = latest(run)
+            raise TrainingStopped(
+                f"training stopped: {error}. Once there is space, continue with: facegan train --resume {run} "
+                f"(from {f'its newest checkpoint, {Path(newest).name}' if newest else 'step 0'})",
+                EXIT_WRITE_FAILED) from None
         return run
 
 
