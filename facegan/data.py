@@ -27,10 +27,11 @@ import numpy as np
 
 from facegan import files
 from facegan.errors import FaceganError
-from facegan.imaging import find_images
+from facegan.imaging import find_images, read_image
 
 CELEBA_ATTRIBUTES = "list_attr_celeba.txt"
-CACHE_VERSION = 2  # bump when the decoding changes, so old cache files are not reused
+CACHE_VERSION = 3  # bump when the decoding changes, so old cache files are not reused
+MIN_SIDE = 16  # images whose shorter side is below this (or below the model's size, if smaller) are skipped
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Faces:
     attributes: dict[str, np.ndarray] | None  # CelebA attribute -> (N,) bool
     labels: np.ndarray | None  # (N,) int class labels, from a .npz "labels" array
     source: str
-    skipped: int  # files that could not be decoded
+    skipped: dict[str, int]  # files left out, by reason ("undecodable", "smaller than 16 px")
     digest: str  # sha256 of the image array
     split: str = "all"  # the part of CelebA's partition: train, valid, test, or all
 
@@ -59,22 +60,17 @@ def cache_dir() -> Path:
 
 # --- turning any decoded image into the model's size and channels ----------------
 
-def to_unit_float(image: np.ndarray) -> np.ndarray:
-    """Any image array -> float32 in [0, 1]; uint8/uint16 by their range, floats as [0,1] or [-1,1]."""
-    if np.issubdtype(image.dtype, np.integer):
-        return image.astype(np.float32) / np.iinfo(image.dtype).max
-    image = image.astype(np.float32)
-    return (image + 1.0) / 2.0 if image.min() < 0 else image
-
-
 def fit_image(image: np.ndarray, size: int, channels: int) -> np.ndarray:
-    """(H, W[, C]) image -> (size, size, channels) uint8: center crop, antialiased resize, channel count."""
+    """(H, W[, C]) image, uint8 or uint16 (by their range) or float in [0, 1], with 1 to 4 channels (gray,
+    gray+alpha, RGB, RGBA) -> (size, size, channels) uint8: center crop, antialiased resize, channel count."""
     from skimage.transform import resize
 
-    image = to_unit_float(image)
+    if np.issubdtype(image.dtype, np.integer):
+        image = image.astype(np.float32) / np.iinfo(image.dtype).max
+    image = image.astype(np.float32)
     if image.ndim == 2:
         image = image[..., None]
-    image = image[..., :3]  # alpha dropped
+    image = image[..., :1] if image.shape[-1] == 2 else image[..., :3]  # alpha dropped
     if channels == 1 and image.shape[-1] == 3:
         image = image @ np.array([0.299, 0.587, 0.114], np.float32)[:, None]
     elif channels == 3 and image.shape[-1] == 1:
@@ -94,15 +90,6 @@ def _lfw() -> np.ndarray:
     from skimage.data import lfw_subset
 
     return lfw_subset()[:100]  # items 0-99 are faces
-
-
-def _decode(path: Path) -> np.ndarray:
-    import imageio.v3 as iio
-
-    image = iio.imread(path, index=0) if path.suffix.lower() == ".gif" else iio.imread(path)
-    if image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
-        raise ValueError(f"not a single image: shape {image.shape}")
-    return image
 
 
 def read_celeba_attributes(path: Path) -> tuple[list[str], list[str], np.ndarray]:
@@ -130,18 +117,58 @@ def _celeba_image_dir(root: Path, first_file: str) -> Path:
 
 
 def _array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(images, labels or None) of a .npy or .npz, their shape and type checked (see `check_images`)."""
     try:
         loaded = np.load(path, allow_pickle=False, mmap_mode="r")  # a .npy is mapped, not read
-    except (OSError, ValueError) as error:
+        if isinstance(loaded, np.ndarray):
+            images, labels = loaded, None
+        else:
+            keys = list(loaded.keys())
+            if not keys:
+                raise FaceganError(f"{path} holds no arrays")
+            images = loaded["images"] if "images" in keys else loaded[keys[0]]
+            labels = loaded["labels"] if "labels" in keys else None
+    except (OSError, ValueError, EOFError) as error:  # object (pickled) arrays, truncated or foreign files
         raise FaceganError(f"cannot read {path}: {error}") from None
-    if isinstance(loaded, np.ndarray):
-        return loaded, None
-    keys = list(loaded.keys())
-    if not keys:
-        raise FaceganError(f"{path} holds no arrays")
-    images = loaded["images"] if "images" in keys else loaded[keys[0]]
-    labels = loaded["labels"].astype(np.int32) if "labels" in keys else None
-    return images, labels
+    check_images(images, str(path))
+    if labels is not None and (labels.ndim != 1 or labels.dtype.kind not in "iub"):
+        raise FaceganError(f"{path}: labels must be one integer per image, got {labels.dtype} {labels.shape}")
+    if labels is not None and len(labels) != len(images):
+        raise FaceganError(f"{path}: {len(labels)} labels for {len(images)} images")
+    return images, None if labels is None else labels.astype(np.int32)
+
+
+def check_images(images: np.ndarray, where: str) -> None:
+    """An array of images must be (N, H, W) or (N, H, W, C) with C from 1 to 4 and N > 0, and of a type whose
+    range is known: uint8 (0-255), uint16 (0-65535), or float. Other integer types (int16, int32, ...) have
+    no stated range and are refused; sizes and float values are checked when decoded (`_unit_range`)."""
+    if images.ndim not in (3, 4) or len(images) == 0 or (images.ndim == 4 and not 1 <= images.shape[3] <= 4):
+        raise FaceganError(f"{where}: expected images of shape (N,H,W) or (N,H,W,C) with C 1 to 4, "
+                           f"got {images.shape}")
+    if images.dtype not in (np.uint8, np.uint16) and images.dtype.kind != "f":
+        raise FaceganError(f"{where}: images of type {images.dtype} have no known range; give uint8 (0-255), "
+                           "uint16 (0-65535) or floats in [0, 1] or [-1, 1]")
+
+
+def _unit_range(array: np.ndarray, size: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The map of an array source's rows to [0, 1], at its first decode for the model's `size`: images smaller
+    than MIN_SIDE (or `size`) are refused, as they are skipped from folders; for floats one pass over the
+    array (in blocks) refuses NaN, infinities and values outside [0, 1] and [-1, 1]. Integers map by their
+    range."""
+    if min(array.shape[1:3]) < min(MIN_SIDE, size):
+        raise FaceganError(f"images of {array.shape[1]}x{array.shape[2]} px are smaller than "
+                           f"{min(MIN_SIDE, size)} px: facegan does not blow them up")
+    if array.dtype.kind != "f":
+        return lambda rows: rows
+    low, high = np.inf, -np.inf
+    for start in range(0, len(array), DECODE_CHUNK):
+        rows = np.asarray(array[start:start + DECODE_CHUNK], np.float64)
+        if not np.isfinite(rows).all():
+            raise FaceganError(f"the images hold NaN or infinite values (in rows {start} to {start + len(rows) - 1})")
+        low, high = min(low, rows.min()), max(high, rows.max())
+    if low < -1.0 or high > 1.0:
+        raise FaceganError(f"float images must lie in [0, 1] or [-1, 1]; these range from {low:.4g} to {high:.4g}")
+    return (lambda rows: (rows + 1.0) / 2.0) if low < 0 else (lambda rows: rows)
 
 
 # --- a source: what it holds, before decoding -------------------------------------
@@ -193,18 +220,25 @@ def _exit_with(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+SKIPPED = ("undecodable", "smaller than {} px")  # why a file is left out: status 1, 2 of _decode_files
+
+
 def _decode_files(paths: list[Path], size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
-    """(images (n, size, size, channels) uint8, decoded (n,) bool): a worker's share; undecodable files are
-    left as zeros and marked."""
+    """(images (n, size, size, channels) uint8, status (n,) int8): a worker's share. Status 0: decoded;
+    1: not a readable image; 2: smaller than MIN_SIDE (or `size`). A file left out stays zeros."""
     images = np.zeros((len(paths), size, size, channels), np.uint8)
-    decoded = np.zeros(len(paths), bool)
+    status = np.zeros(len(paths), np.int8)
     for i, path in enumerate(paths):
         try:
-            images[i] = fit_image(_decode(path), size, channels)
-            decoded[i] = True
-        except Exception:  # any undecodable file is skipped and counted, never fatal
-            pass
-    return images, decoded
+            image = read_image(path)
+        except FaceganError:
+            status[i] = 1
+            continue
+        if min(image.shape[:2]) < min(MIN_SIDE, size):  # never blown up from a few pixels
+            status[i] = 2
+            continue
+        images[i] = fit_image(image, size, channels)
+    return images, status
 
 
 def read_rows(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -224,7 +258,8 @@ def read_rows(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _fit_rows(array: np.ndarray, size: int, channels: int) -> np.ndarray:
-    """Rows of an array source at the model's size and channels (a plain copy when they already are)."""
+    """Rows of an array source (uint8, uint16 or float in [0, 1]) at the model's size and channels (a plain
+    copy when they already are)."""
     shape = array.shape[1:]
     if array.dtype == np.uint8 and shape[:2] == (size, size) and (shape[2:] or (1,)) == (channels,):
         return np.asarray(array).reshape(len(array), size, size, channels)
@@ -262,11 +297,12 @@ class RowFile:
 
 
 def _decode_into(target: RowFile, source: Source, progress: Callable | None, workers: int | None) -> np.ndarray:
-    """Decode every item of `source` into the rows of `target`; returns which rows decoded. Files are decoded
-    by `workers` processes (default: one per core; spawned, since a forked TensorFlow process can hang), arrays
-    by threads."""
+    """Decode every item of `source` into the rows of `target`; returns each row's status (0: decoded, else
+    why it was left out: see `_decode_files`). Files are decoded by `workers` processes (default: one per
+    core; spawned, since a forked TensorFlow process can hang), arrays by threads."""
     count, size, channels = target.shape[0], target.shape[1], target.shape[3]
-    decoded = np.zeros(count, bool)
+    status = np.zeros(count, np.int8)
+    to_unit = _unit_range(source.array, size) if source.array is not None else None
     workers = max(1, min(workers or os.cpu_count() or 1, len(_chunks(count))))
     if source.paths is not None and workers > 1:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
@@ -275,7 +311,8 @@ def _decode_into(target: RowFile, source: Source, progress: Callable | None, wor
     else:
         pool = ThreadPoolExecutor(workers)
         work = (lambda a, b: _decode_files(source.paths[a:b], size, channels)) if source.paths is not None else \
-            (lambda a, b: (_fit_rows(read_rows(source.array, np.arange(a, b)), size, channels), np.ones(b - a, bool)))
+            (lambda a, b: (_fit_rows(to_unit(read_rows(source.array, np.arange(a, b))), size, channels),
+                           np.zeros(b - a, np.int8)))
         tasks = {pool.submit(work, a, b): (a, b) for a, b in _chunks(count)}
     done = 0
     if progress is not None and count:
@@ -283,12 +320,12 @@ def _decode_into(target: RowFile, source: Source, progress: Callable | None, wor
     with pool:
         for task in as_completed(tasks):
             a, b = tasks.pop(task)  # a finished task, and its rows, are not kept
-            rows, decoded[a:b] = task.result()
+            rows, status[a:b] = task.result()
             target.write(a, rows)
             done += b - a
             if progress is not None:
                 progress(done, count)
-    return decoded
+    return status
 
 
 def _cache_paths(key_parts: list) -> tuple[Path, Path]:
@@ -318,7 +355,8 @@ def _decode_to_cache(source: Source, size: int, channels: int, images_path: Path
     compact = partial.with_suffix(".kept.npy")
     try:
         target = RowFile(partial, (len(source.names), size, size, channels))
-        decoded = _decode_into(target, source, progress, workers)
+        status = _decode_into(target, source, progress, workers)
+        decoded = status == 0
         kept = np.flatnonzero(decoded)
         if len(kept) < len(decoded):  # copy the decoded rows into a file of their own size
             kept_rows = RowFile(compact, (len(kept), size, size, channels))
@@ -336,8 +374,9 @@ def _decode_to_cache(source: Source, size: int, channels: int, images_path: Path
         target.file.flush()
         os.fsync(target.file.fileno())
         target.close()
-        meta = {"names": [source.names[i] for i in kept], "skipped": int(len(decoded) - len(kept)),
-                "digest": digest.hexdigest()}
+        reasons = [why.format(min(MIN_SIDE, size)) for why in SKIPPED]
+        meta = {"names": [source.names[i] for i in kept], "digest": digest.hexdigest(),
+                "skipped": {why: int(n) for why, n in zip(reasons, np.bincount(status, minlength=3)[1:]) if n}}
         if kept.size:  # nothing usable is not cached: the caller says so
             os.replace(partial, images_path)
             files.write_json(meta_path, meta)
@@ -397,10 +436,6 @@ def _open(source: str, path: Path) -> Source:
         return Source(["lfw", skimage.__version__], [f"lfw:{i}" for i in range(100)], array=_lfw())
     if path.is_file() and path.suffix.lower() in (".npz", ".npy"):
         array, labels = _array_file(path)
-        if array.ndim not in (3, 4) or len(array) == 0:
-            raise FaceganError(f"{path}: expected images of shape (N,H,W) or (N,H,W,C), got {array.shape}")
-        if labels is not None and len(labels) != len(array):
-            raise FaceganError(f"{path}: {len(labels)} labels for {len(array)} images")
         opened = Source(["array", *_fingerprint([path])], [str(i) for i in range(len(array))], array=array)
         if labels is not None:
             opened.labels_for = lambda names: (None, labels[[int(n) for n in names]])
@@ -438,10 +473,15 @@ def load_faces(source: str, image_size: int, channels: int, split: str = "all", 
     else:
         meta = _decode_to_cache(opened, image_size, channels, images_path, meta_path, progress, workers)
     if not meta["names"]:
-        raise FaceganError(f"data source {source!r} has no usable image ({meta['skipped']} could not be decoded)")
+        raise FaceganError(f"data source {source!r} has no usable image ({skipped_text(meta['skipped'])})")
     attributes, labels = opened.labels_for(meta["names"])
     return Faces(np.load(images_path, mmap_mode="r"), meta["names"], attributes, labels, source, meta["skipped"],
                  meta["digest"], split)
+
+
+def skipped_text(skipped: dict[str, int]) -> str:
+    """"3 undecodable, 2 smaller than 16 px": the files left out, by reason."""
+    return ", ".join(f"{n} {why}" for why, n in skipped.items())
 
 
 def load_training_faces(cfg, progress: Callable | None = None) -> Faces:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from facegan import files
+from facegan.errors import FaceganError
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm"}
 GRID_PAD = 2  # white pixels around and between the tiles of a grid
@@ -69,9 +71,31 @@ def write_gif(path: Path, frames: list[np.ndarray], seconds_per_frame: float = 0
                                         duration=int(seconds_per_frame * 1000), loop=0))
 
 
-def read_png(path: Path) -> np.ndarray:
-    """An image file as (H, W, C) uint8."""
-    import imageio.v3 as iio
+GRAY_MODES = ("1", "L", "LA", "La", "I", "F")  # Pillow modes with one colour channel (and I;16 variants)
 
-    image = iio.imread(path)
-    return image[..., None] if image.ndim == 2 else image
+
+def read_image(path: Path) -> np.ndarray:
+    """An image file as (H, W, 1) or (H, W, 3) uint8, in any mode Pillow reads: its first frame, turned
+    upright by its EXIF orientation; alpha dropped; palette, CMYK and other colour modes converted to RGB;
+    16-bit gray scaled to 8 bits. A file that is not a whole image (truncated, corrupt, not an image)
+    raises FaceganError."""
+    from PIL import Image, ImageOps
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # Pillow warns, and goes on, on a truncated TIFF or a huge image
+            with Image.open(path) as opened:
+                opened.load()  # all the pixels, or an error
+                try:
+                    image = ImageOps.exif_transpose(opened)
+                except (Warning, ValueError, KeyError, OSError):  # damaged metadata: the pixels as stored
+                    image = opened
+                if image.mode.startswith("I;16") or image.mode == "I":  # 16-bit gray (PNG, TIFF)
+                    array = np.rint(np.clip(np.asarray(image, np.float64), 0, 65535) / 257.0).astype(np.uint8)
+                else:
+                    array = np.asarray(image.convert("L" if image.mode in GRAY_MODES else "RGB"))
+    except (OSError, ValueError, SyntaxError, Warning, Image.DecompressionBombError) as error:
+        raise FaceganError(f"{path} cannot be read as an image ({error})") from None
+    if min(array.shape[:2]) < 1:
+        raise FaceganError(f"{path} is an empty image")
+    return array[..., None] if array.ndim == 2 else array

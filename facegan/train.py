@@ -41,7 +41,7 @@ import facegan
 from facegan import files, imaging, registry, rundir
 from facegan.checkpoints import TrainState, latest, save_model
 from facegan.config import TrainConfig, read_record
-from facegan.data import Faces, load_held_out_faces, load_training_faces, make_dataset
+from facegan.data import Faces, load_held_out_faces, load_training_faces, make_dataset, skipped_text
 from facegan.distribute import describe, is_chief, make_strategy
 from facegan.ema import WeightAverage
 from facegan.errors import FaceganError, TrainingStopped
@@ -169,7 +169,8 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
         # data first: a bad source stops here, before anything is written
         faces = load_training_faces(cfg, reporter.progress)
         if faces.skipped:
-            reporter.notice(f"{faces.skipped} file(s) of {cfg.data} could not be decoded and were skipped")
+            reporter.notice(f"{sum(faces.skipped.values())} file(s) of {cfg.data} were left out "
+                            f"({skipped_text(faces.skipped)})")
         if resume is not None and record["data"]["sha256"] != faces.digest:
             reporter.warning(f"{cfg.data} has changed since this run started (its sha256 differs)")
 
@@ -200,7 +201,8 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
             files.write_json(run / rundir.CONFIG, {
                 "config": cfg.to_dict(),
                 "data": {"source": cfg.data, "split": faces.split, "sha256": faces.digest, "images": len(faces.images),
-                         "skipped": faces.skipped, "trained_images": trained, "batch_size": batch_size},
+                         "skipped": sum(faces.skipped.values()), "skipped_why": faces.skipped,
+                         "trained_images": trained, "batch_size": batch_size},
                 "distribution": describe(distribution),
                 "versions": {"facegan": facegan.__version__, "tensorflow": tf.__version__,
                              "keras": keras.__version__, "python": platform.python_version()},
@@ -625,7 +627,7 @@ class Trainer:
             return
         for name, model in self.state.final_nets().items():
             save_model(model, rundir.network_file(self.run, name))
-        frames = [imaging.read_png(p) for p in rundir.epoch_grids(self.run)]
+        frames = [imaging.read_image(p) for p in rundir.epoch_grids(self.run)]
         if frames:
             imaging.write_gif(self.run / rundir.EVOLUTION, frames)
         self.log.summary(self.summary("completed", None))

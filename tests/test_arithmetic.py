@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from facegan.analysis.arithmetic import project, reconstruction_mse
 from facegan.cli import app
-from facegan.imaging import read_png, tiles, to_uint8
+from facegan.imaging import read_image, tiles, to_uint8
 
 runner = CliRunner()
 
@@ -35,11 +35,11 @@ def test_an_autoencoder_decodes_the_average_latent_of_each_term_and_their_sum(ae
     saved = np.load("out/arithmetic.npz")
     encoder = keras.saving.load_model(ae_run / "encoder.keras")
     decoder = keras.saving.load_model(ae_run / "generator.keras")
-    a = np.stack([read_png(tmp_path / "a" / f"{i}.png") for i in range(3)]).astype(np.float32) / 127.5 - 1
+    a = np.stack([read_image(tmp_path / "a" / f"{i}.png") for i in range(3)]).astype(np.float32) / 127.5 - 1
     np.testing.assert_allclose(saved["term_0_latents"], np.asarray(encoder(a)), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(saved["means"][0], np.asarray(encoder(a)).mean(0), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(saved["result"], saved["means"][0] - saved["means"][1], rtol=1e-5, atol=1e-6)
-    grid = tiles(read_png("out/arithmetic.png"), 16)  # rows of 4: 3 members + mean, 2 members + mean, result
+    grid = tiles(read_image("out/arithmetic.png"), 16)  # rows of 4: 3 members + mean, 2 members + mean, result
     expected_mean = to_uint8(np.asarray(decoder(saved["means"][:1])))[0]
     assert np.abs(grid[3].astype(int) - expected_mean).max() <= 1
     assert np.abs(grid[-1].astype(int) - saved["result_image"]).max() == 0
@@ -67,7 +67,7 @@ def test_projection_finds_latents_that_reproduce_generated_faces(trained_runs):
 @pytest.mark.parametrize("args,message", [
     (["--plus", "Smiling"], "has no attributes"),
     ([], "at least one --plus or --minus"),
-    (["--plus", "nothing.npz:1"], "cannot take samples"),
+    (["--plus", "nothing.npz:1"], "cannot read images from nothing.npz"),
 ])
 def test_arithmetic_errors(ae_run, args, message):
     result = runner.invoke(app, ["arithmetic", str(ae_run), *args])

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from facegan.cli import app
-from facegan.imaging import read_png, tiles
+from facegan.imaging import read_image, tiles
 from facegan.metrics.blur import blur_factor
 
 runner = CliRunner()
@@ -21,7 +21,7 @@ def test_a_run_prints_one_number_the_mean_over_its_newest_grid(trained_runs, tmp
     run = shutil.copytree(trained_runs["dcgan"], tmp_path / "run")
     result = runner.invoke(app, ["blur", str(run)])
     assert result.exit_code == 0, result.output
-    grid = tiles(read_png(run / "samples" / "epoch_0002.png"), 16)
+    grid = tiles(read_image(run / "samples" / "epoch_0002.png"), 16)
     assert len(grid) == 32
     assert float(result.stdout) == pytest.approx(np.mean([blur_factor(t) for t in grid]), rel=1e-6)
     assert result.stdout.count("\n") == 1

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from facegan.cli import app
-from facegan.imaging import read_png
+from facegan.imaging import read_image
 
 TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "4", "--precision", "float32"]
 EPOCHS = 4
@@ -59,7 +59,7 @@ def assert_whole_and_counted_once(run) -> None:
     for path in run.rglob("*.json"):
         json.loads(path.read_text())
     for path in (run / "samples").glob("*.png"):
-        assert read_png(path).shape[0] > 16
+        assert read_image(path).shape[0] > 16
     assert not list(run.rglob("*.tmp*"))
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["epochs"] == EPOCHS

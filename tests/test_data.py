@@ -12,7 +12,7 @@ def test_lfw_is_the_100_embedded_faces_at_the_model_size():
     faces = load_faces("lfw", 32, 3)
     assert faces.images.shape == (100, 32, 32, 3) and faces.images.dtype == np.uint8
     assert np.array_equal(faces.images[..., 0], faces.images[..., 2])  # gray faces, repeated to RGB
-    assert faces.skipped == 0 and faces.attributes is None
+    assert faces.skipped == {} and faces.attributes is None
 
 
 def test_fit_image_crops_the_center_square_and_converts_channels():
@@ -36,7 +36,7 @@ def test_folder_is_read_recursively_and_undecodable_files_are_counted(tmp_path):
     (folder / "notes.txt").write_text("ignored")
     faces = load_faces(str(folder), 16, 1)
     assert faces.images.shape == (3, 16, 16, 1)
-    assert faces.skipped == 1
+    assert faces.skipped == {"undecodable": 1}
     assert sorted(faces.names) == ["a.png", "c.bmp", "sub/b.jpg"]
 
 

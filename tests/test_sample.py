@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from facegan.cli import app
-from facegan.imaging import read_png, to_uint8
+from facegan.imaging import read_image, to_uint8
 
 runner = CliRunner()
 
@@ -26,7 +26,7 @@ def test_samples_can_be_made_again_from_their_latents(run):
     assert saved["z"].shape == (10, 8) and saved["images"].shape == (10, 16, 16, 1)
     generator = keras.saving.load_model(run / "generator.keras")
     assert np.abs(to_uint8(generator(saved["z"])).astype(int) - saved["images"]).max() <= 1
-    assert np.array_equal(read_png(folder / "0003.png"), saved["images"][3])
+    assert np.array_equal(read_image(folder / "0003.png"), saved["images"][3])
     assert (folder / "grid.png").exists()
     again = runner.invoke(app, ["sample", str(run), "-n", "10", "--seed", "3", "--no-grid"])
     assert again.exit_code == 0
@@ -53,7 +53,7 @@ def test_rank_orders_by_the_discriminator_and_keeps_the_best(run):
 def test_interpolation_writes_frames_and_a_gif(run):
     result = runner.invoke(app, ["sample", str(run), "-n", "4", "--interpolate", "5", "--out", "walk"])
     assert result.exit_code == 0, result.output
-    grid = read_png("walk/interpolation.png")
+    grid = read_image("walk/interpolation.png")
     assert grid.shape[:2] == (2 * 18 + 2, 5 * 18 + 2)  # 2 pairs, 5 steps each
     assert len(__import__("imageio.v3", fromlist=["imread"]).imread("walk/interpolation.gif", index=None)) == 5
 

@@ -52,6 +52,6 @@ def measure_paths(paths: list[Path], data: bool = False, generate: int | None = 
         scores += run_scores
     loose = [path for path in paths if not rundir.is_run_dir(path)]
     if loose:
-        scores += [(str(f), blur_factor(imaging.read_png(f))) for f in image_files(loose)]
+        scores += [(str(f), blur_factor(imaging.read_image(f))) for f in image_files(loose)]
     return {"blur": float(np.mean([score for _, score in scores])), "images": len(scores),
             **({"runs": runs} if runs else {}), "per_image": dict(scores)}

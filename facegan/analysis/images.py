@@ -22,7 +22,7 @@ def generated_tiles(run: Path) -> tuple[Path, np.ndarray]:
     """The generated images of a run's newest sample grid (for autoencoders: the reconstruction rows)."""
     cfg = TrainConfig.read(run)
     grid_path = newest_grid(run)
-    images = imaging.tiles(imaging.read_png(grid_path), cfg.image_size)
+    images = imaging.tiles(imaging.read_image(grid_path), cfg.image_size)
     if registry.get(cfg.model).reconstructs:  # rows alternate inputs and reconstructions
         rows = [images[i:i + 8] for i in range(0, len(images), 8)]
         images = np.concatenate(rows[1::2])
@@ -42,3 +42,21 @@ def image_files(paths: list[Path]) -> list[Path]:
     if not found:
         raise FaceganError(f"no image file in {', '.join(map(str, paths))}")
     return found
+
+
+def load_samples(path: Path, shape: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+    """(images, latents or None) of a samples.npz (as `facegan sample` writes it): uint8 images of the run's
+    (H, W, C), and where it has them one finite latent vector per image."""
+    try:
+        saved = np.load(path)
+        images, latents = saved["images"], saved["z"] if "z" in saved else None
+    except (OSError, KeyError, ValueError, EOFError) as error:
+        raise FaceganError(f"cannot read images from {path}: {error}") from None
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != tuple(shape):
+        raise FaceganError(f"{path}: images of shape {images.shape[1:]} ({images.dtype}); "
+                           f"this run's are {tuple(shape)} uint8")
+    if latents is not None and (latents.dtype.kind != "f" or latents.shape[:1] != images.shape[:1]
+                                or latents.ndim != 2 or not np.isfinite(latents).all()):
+        raise FaceganError(f"{path}: z must hold one finite latent vector per image, got {latents.dtype} "
+                           f"{latents.shape}")
+    return images, latents

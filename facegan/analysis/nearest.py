@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from facegan import files, imaging, rundir
+from facegan.analysis.images import load_samples
 from facegan.config import TrainConfig
 from facegan.data import load_faces, load_held_out_faces, load_training_faces
 from facegan.errors import FaceganError
@@ -74,18 +75,6 @@ def _spread(distances: np.ndarray) -> dict:
     return {"min": float(distances.min()), "median": float(np.median(distances)), "mean": float(distances.mean())}
 
 
-def load_sample_images(path: Path, shape: tuple) -> np.ndarray:
-    """The uint8 images of a samples.npz, checked against the training images' (H, W, C)."""
-    try:
-        images = np.load(path)["images"]
-    except (OSError, KeyError, ValueError) as error:
-        raise FaceganError(f"cannot read images from {path}: {error}") from None
-    if images.dtype != np.uint8 or images.shape[1:] != tuple(shape):
-        raise FaceganError(f"{path}: images of shape {images.shape[1:]} ({images.dtype}); "
-                           f"this run's are {tuple(shape)} uint8")
-    return images
-
-
 def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = None, samples: Path | None = None,
               calibration: int = 100, seed: int = 0, folder: Path | None = None) -> dict:
     """The memorization check of a run: the nearest training image of each of `n` new samples (or of the
@@ -97,7 +86,7 @@ def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = Non
     if len(faces.images) < 2 or n < 1 or calibration < 1:
         raise FaceganError("nearest needs at least 2 training images, -n >= 1 and --calibration >= 1")
     if samples is not None:
-        generated = load_sample_images(samples, faces.images.shape[1:])
+        generated = load_samples(samples, faces.images.shape[1:])[0]
     else:
         from facegan.checkpoints import load_networks
         from facegan.inference import new_samples

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facegan.analysis.images import image_files
+from facegan.analysis.images import image_files, load_samples
 from facegan.data import Faces, fit_image
 from facegan.errors import FaceganError
 
@@ -25,13 +25,15 @@ class Term:
     latents: np.ndarray | None  # (n, latent_dim) when known without encoding (samples.npz)
 
 
-def _samples(spec: str, n: int) -> Term:
+def _samples(spec: str, n: int, shape: tuple) -> Term:
     path, _, indices = spec.rpartition(":")
+    images, latents = load_samples(Path(path), shape)
+    if latents is None:
+        raise FaceganError(f"{path} holds no latents (z); take samples written by `facegan sample`")
     try:
-        saved = np.load(path)
-        chosen = [int(i) for i in indices.split(",")] if indices else list(range(min(n, len(saved["z"]))))
-        return Term(spec, saved["images"][chosen], saved["z"][chosen])
-    except (OSError, KeyError, ValueError, IndexError) as error:
+        chosen = [int(i) for i in indices.split(",")] if indices else list(range(min(n, len(latents))))
+        return Term(spec, images[chosen], latents[chosen])
+    except (ValueError, IndexError) as error:
         raise FaceganError(f"cannot take samples {spec!r}: {error}") from None
 
 
@@ -52,18 +54,18 @@ def _attribute_query(spec: str, faces: Faces, n: int, seed: int) -> Term:
 
 
 def _image_files(spec: str, n: int, size: int, channels: int) -> Term:
-    from facegan.imaging import read_png
+    from facegan.imaging import read_image
 
     paths = [Path(p) for p in sorted(glob.glob(spec))] if any(c in spec for c in "*?[") else [Path(spec)]
     files = image_files(paths)[:n]
-    return Term(spec, np.stack([fit_image(read_png(f), size, channels) for f in files]), None)
+    return Term(spec, np.stack([fit_image(read_image(f), size, channels) for f in files]), None)
 
 
 def resolve(spec: str, n: int, size: int, channels: int, load_faces, seed: int = 0) -> Term:
     """The faces a term names; `load_faces()` gives the run's data, loaded only for attribute queries."""
     head = spec.rpartition(":")[0] if ":" in spec else spec
     if head.endswith(".npz"):
-        return _samples(spec, n)
+        return _samples(spec, n, (size, size, channels))
     if Path(spec).exists() or any(c in spec for c in "*?["):
         return _image_files(spec, n, size, channels)
     return _attribute_query(spec, load_faces(), n, seed)
