@@ -11,6 +11,7 @@ of the best evaluation.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -73,6 +74,7 @@ class TrainState:
                 for file in prefix.parent.glob(f"{prefix.name}[._]*"):  # ckpt-N.index, .data-*, ckpt-N_temp/
                     shutil.rmtree(file) if file.is_dir() else file.unlink()
             reason = (getattr(error, "message", None) or str(error)).splitlines()[0]
+            reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:\w+\]", "", reason)  # TensorFlow's op names
             raise OSError(f"cannot write checkpoint {prefix}: {reason}") from error
 
     def restore(self, path: str) -> None:
