@@ -187,3 +187,11 @@ def test_a_generator_of_one_image_is_mode_collapse_and_rollbacks_end_in_a_stop(f
     assert [float(r["diversity"]) for r in rows(run / "epochs.csv")] == [0.0, 0.0]
     assert [int(r["step"]) for r in rows(run / "metrics.csv")] == list(range(1, 11))  # retrained, not doubled
     assert json.loads((run / "summary.json").read_text())["status"] == "collapsed"
+
+
+def test_diversity_is_exactly_zero_for_identical_images_and_the_rms_difference_otherwise():
+    from facegan.metrics.diversity import diversity
+
+    image = np.random.default_rng(0).uniform(-1, 1, (16, 16, 3))
+    assert diversity(np.stack([image] * 8)) == 0.0
+    assert diversity(np.stack([image, image + 0.5])) == pytest.approx(0.5)
