@@ -56,11 +56,15 @@ def find_images(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
 
 
-def write_png(path: Path, image: np.ndarray) -> None:
+def png_bytes(image: np.ndarray) -> bytes:
+    """(H, W, C) uint8 -> the bytes of a PNG file."""
     import imageio.v3 as iio
 
-    image = image[..., 0] if image.shape[-1] == 1 else image
-    files.write_bytes(path, iio.imwrite("<bytes>", image, extension=".png"))
+    return iio.imwrite("<bytes>", image[..., 0] if image.shape[-1] == 1 else image, extension=".png")
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    files.write_bytes(path, png_bytes(image))
 
 
 def write_gif(path: Path, frames: list[np.ndarray], seconds_per_frame: float = 0.5) -> None:

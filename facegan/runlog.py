@@ -1,5 +1,6 @@
-"""A run's logs: metrics.csv (one row per step), epochs.csv (one per epoch), health.csv (the health
-guard's events) and summary.json.
+"""A run's logs: metrics.csv (one row per step), epochs.csv (one per epoch), evals.csv (one per
+evaluation), health.csv (the health guard's events), summary.json, the sample grids, and their view as
+TensorBoard events (facegan.events).
 
 The CSV files grow by whole blocks of rows, each appended in one synced write; after a crash or a
 rollback they are cut back to the restored checkpoint (`truncate`), so no step is ever counted twice.
@@ -12,9 +13,13 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from pathlib import Path
 
-from facegan import files, rundir
+import numpy as np
+
+from facegan import files, imaging, rundir
+from facegan.events import Events
 
 HEALTH_COLUMNS = ["epoch", "step", "event", "detail", "action"]
 
@@ -51,10 +56,13 @@ class RunLog:
     """The logs of one run. `write` is False on the workers of a cluster other than the chief: they keep
     the history (their health guard reads it) and write nothing."""
 
-    def __init__(self, run: Path, step_columns: list[str], epoch_columns: list[str], write: bool = True):
+    def __init__(self, run: Path, step_columns: list[str], epoch_columns: list[str], write: bool = True,
+                 hparams: dict | None = None):
         self.run, self.write = Path(run), write
         self.step_columns, self.epoch_columns = step_columns, epoch_columns
         self.history: list[dict[str, float]] = []  # the epochs.csv rows as floats, oldest first
+        self.events = Events(run, hparams or {})
+        self.step = 0  # the last step logged
 
     @property
     def metrics_csv(self) -> Path:
@@ -74,8 +82,35 @@ class RunLog:
             truncate_rows(self.metrics_csv, "step", step)
             truncate_rows(self.epochs_csv, "epoch", epoch)
             truncate_rows(self.evals_csv, "step", step)
+            self.rewrite_events(step)
+        self.step = step
         self.history = [{k: number(v) for k, v in row.items()} for row in read_rows(self.epochs_csv)
                         if row["epoch"].isdigit() and int(row["epoch"]) <= epoch]
+
+    def rewrite_events(self, step: int) -> None:
+        """The TensorBoard events again, from the logs and grids on disk up to `step`."""
+        self.events.clear()
+        self.events.write_hparams()
+        last_step = {}  # epoch -> its last logged step
+        for row in read_rows(self.metrics_csv):
+            self.events.scalars("step", int(row["step"]), row)
+            last_step[int(row["epoch"])] = int(row["step"])
+        for row in read_rows(self.epochs_csv):
+            if int(row["epoch"]) in last_step:
+                self.events.scalars("epoch", last_step[int(row["epoch"])], row)
+        for row in read_rows(self.evals_csv):
+            self.events.scalars("eval", int(row["step"]), row)
+        for row in read_rows(self.run / rundir.HEALTH):
+            self.events.health(int(row["step"]), row)
+        grids = []
+        for path in (self.run / rundir.SAMPLES).glob("*.png"):
+            match = re.fullmatch(r"(epoch|step)_(\d+)\.png", path.name)
+            at = (last_step.get(int(match[2])) if match[1] == "epoch" else int(match[2])) if match else None
+            if at is not None and at <= step:
+                grids.append((at, path))
+        for at, path in sorted(grids):
+            self.events.image(at, path.read_bytes(), *imaging.read_image(path).shape)
+        self.events.flush()
 
     def logged_steps(self, epoch: int) -> dict[str, list[float]]:
         """The step metrics of `epoch` that an interrupted run already wrote."""
@@ -85,25 +120,44 @@ class RunLog:
     def steps(self, epoch: int, first_step: int, values: dict[str, list[float]]) -> None:
         """Append the figures of consecutive steps from `first_step` on."""
         count = len(values[self.step_columns[0]])
-        if self.write:
-            files.append_csv(self.metrics_csv, ["epoch", "step", *self.step_columns],
-                        [[epoch, first_step + i, *(values[k][i] for k in self.step_columns)] for i in range(count)])
+        if self.write and count:
+            rows = [[epoch, first_step + i, *(values[k][i] for k in self.step_columns)] for i in range(count)]
+            files.append_csv(self.metrics_csv, ["epoch", "step", *self.step_columns], rows)
+            for row in rows:
+                self.events.scalars("step", row[1], dict(zip(self.step_columns, row[2:])))
+            self.events.flush()
+        self.step = first_step + count - 1 if count else self.step
 
     def epoch(self, row: dict) -> None:
         self.history.append({k: float(v) for k, v in row.items()})
         if self.write:
             files.append_csv(self.epochs_csv, self.epoch_columns, [[row[c] for c in self.epoch_columns]])
+            self.events.scalars("epoch", self.step, row)
+            self.events.flush()
 
     def evaluation(self, epoch: int, step: int, images: int, result: dict) -> None:
         """One SWD evaluation: at the end of an epoch, or inside it (--eval-every as an image count)."""
         if self.write:
             levels = [key for key in result if key != "mean"]
-            files.append_csv(self.evals_csv, ["epoch", "step", "images", *(f"swd_{level}" for level in levels), "swd"],
-                             [[epoch, step, images, *(result[level] for level in levels), result["mean"]]])
+            header = ["epoch", "step", "images", *(f"swd_{level}" for level in levels), "swd"]
+            row = [epoch, step, images, *(result[level] for level in levels), result["mean"]]
+            files.append_csv(self.evals_csv, header, [row])
+            self.events.scalars("eval", step, dict(zip(header, row)))
+            self.events.flush()
 
     def health(self, epoch: int, step: int, event: str, detail: str, action: str) -> None:
         if self.write:
             files.append_csv(self.run / rundir.HEALTH, HEALTH_COLUMNS, [[epoch, step, event, detail, action]])
+            self.events.health(step, dict(zip(HEALTH_COLUMNS, [epoch, step, event, detail, action])))
+            self.events.flush()
+
+    def grid(self, path: Path, step: int, image: np.ndarray) -> None:
+        """A sample grid: its PNG file, and the same image in the events at `step`."""
+        if self.write:
+            png = imaging.png_bytes(image)
+            files.write_bytes(path, png)
+            self.events.image(step, png, *image.shape)
+            self.events.flush()
 
     def summary(self, summary: dict) -> None:
         if self.write:

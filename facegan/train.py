@@ -340,7 +340,7 @@ class Trainer:
         step_columns = list(self.family.metrics)
         epoch_columns = ["epoch", *step_columns, "diversity", *(f"swd_{level}" for level in levels), "swd",
                          "images_per_s", "wall_s"]
-        self.log = RunLog(run, step_columns, epoch_columns, write=chief)
+        self.log = RunLog(run, step_columns, epoch_columns, write=chief, hparams=cfg.to_dict())
 
     @property
     def step(self) -> int:
@@ -531,7 +531,7 @@ class Trainer:
         row.update(images_per_s=steps.made * self.batch_size / steps.wall, wall_s=steps.wall)
         self.log.epoch(row)
         if self.chief and (epoch % cfg.sample_interval == 0 or epoch == cfg.epochs):
-            imaging.write_png(rundir.epoch_grid(self.run, epoch), grid)
+            self.log.grid(rundir.epoch_grid(self.run, epoch), self.step, grid)
 
         found = symptoms(self.log.history, cfg.collapse_patience, cfg.min_diversity)
         for symptom in found:
@@ -582,7 +582,7 @@ class Trainer:
         or an image-count cadence)."""
         if self.chief:
             grid = self.preview_grid(self.fixed_batch(self.state.generating_nets()))
-            imaging.write_png(rundir.step_grid(self.run, step), grid)
+            self.log.grid(rundir.step_grid(self.run, step), step, grid)
 
     def fixed_batch(self, nets: dict) -> np.ndarray:
         """What the sample grids show of `nets`: the fixed latents generated, or the fixed inputs reconstructed."""
