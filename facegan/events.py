@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-TENSORBOARD = "tensorboard"
+from facegan import rundir
+
 HPARAM_METRICS = ("eval/swd", "epoch/g_loss", "epoch/d_loss")
 
 
@@ -36,7 +37,7 @@ class Events:
 
     @property
     def directory(self) -> Path:
-        return self.run / TENSORBOARD
+        return self.run / rundir.TENSORBOARD
 
     def open(self) -> None:
         from tensorboard.summary.writer.event_file_writer import EventFileWriter

@@ -5,6 +5,8 @@
     metrics.csv   epochs.csv   evals.csv   health.csv   summary.json          (facegan.runlog)
     checkpoints/  checkpoints/best/                               (facegan.checkpoints)
     samples/epoch_NNNN.png  samples/step_NNNNNNNN.png  samples/best.png  evolution.gif
+    curves.png    the losses, accuracies, diversity and SWD drawn at each epoch end   (facegan.curves)
+    tensorboard/  the logs as TensorBoard events                                       (facegan.events)
     generator.keras  discriminator.keras  encoder.keras           (the final networks)
     eval.json  blur.json  nearest.json  nearest/  arithmetic/  samples/sample-NNN/   (analysis commands)
 
@@ -32,6 +34,8 @@ NEAREST = "nearest.json"
 CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
 EVOLUTION = "evolution.gif"
+CURVES = "curves.png"
+TENSORBOARD = "tensorboard"
 NETWORKS = ("generator", "discriminator", "encoder")
 LOCK = "lock"  # held by the process that writes the run (facegan.runlock)
 

@@ -41,6 +41,7 @@ import facegan
 from facegan import files, imaging, registry, rundir
 from facegan.checkpoints import TrainState, latest, save_model
 from facegan.config import TrainConfig, read_record
+from facegan.curves import draw_curves
 from facegan.data import Faces, load_held_out_faces, load_training_faces, make_dataset, skipped_text
 from facegan.distribute import describe, is_chief, make_strategy
 from facegan.ema import WeightAverage
@@ -532,6 +533,8 @@ class Trainer:
         self.log.epoch(row)
         if self.chief and (epoch % cfg.sample_interval == 0 or epoch == cfg.epochs):
             self.log.grid(rundir.epoch_grid(self.run, epoch), self.step, grid)
+        if self.chief:
+            draw_curves(self.run)
 
         found = symptoms(self.log.history, cfg.collapse_patience, cfg.min_diversity)
         for symptom in found:

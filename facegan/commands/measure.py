@@ -172,6 +172,9 @@ def compare(
     format: Annotated[Format, typer.Option(help="Output format.")] = Format.table,
     sort: Annotated[Optional[str], typer.Option(help="Order the runs by this figure, e.g. blur or g_loss.")] = None,
     transpose: Annotated[bool, typer.Option("--transpose", help="One row per run instead of one column.")] = False,
+    plot: Annotated[Optional[str], typer.Option(
+        help="Draw this figure of epochs.csv (swd, g_loss, diversity, ...) of the runs over epochs into "
+             "compare_FIGURE.png, instead of the table.")] = None,
 ):
     """Compare runs in the metrics table of the original experiments (reads files only).
 
@@ -182,6 +185,7 @@ def compare(
       facegan compare
       facegan compare runs/001-aegan-v1 runs/002-aegan-v4 --format markdown
       facegan compare --sort blur --transpose --format csv > table.csv
+      facegan compare runs/001-dcgan runs/002-dcgan --plot swd
     """
     from facegan import files, rundir
     from facegan.analysis import compare as comparison
@@ -190,6 +194,11 @@ def compare(
         run_paths = [rundir.require_run_dir(r) for r in runs] if runs else rundir.run_dirs()
         if not run_paths:
             raise FaceganError("no run to compare: give run directories or train one under ./runs")
+        if plot is not None:
+            from facegan.curves import plot_runs
+
+            out.print(plot_runs(run_paths, plot, Path(f"compare_{plot}.png")))
+            return
         keys, columns = comparison.table(run_paths, sort)
         differ = comparison.not_comparable(run_paths, keys)
     if format is Format.json:

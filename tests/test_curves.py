@@ -1,0 +1,37 @@
+"""curves.png, redrawn at each epoch end, and `compare --plot`."""
+
+import numpy as np
+from typer.testing import CliRunner
+
+from facegan.cli import app
+from facegan.imaging import read_image
+
+TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
+runner = CliRunner()
+
+
+def train(faces_npz, run, *options):
+    result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--out", str(run), *TINY, *options])
+    assert result.exit_code == 0, result.output
+
+
+def test_curves_png_is_drawn_at_each_epoch_end_and_changes(faces_npz, tmp_path):
+    run = tmp_path / "run"
+    train(faces_npz, run, "--epochs", "1", "--eval-every", "1", "--eval-images", "16")
+    first = read_image(run / "curves.png")
+    assert first.shape[0] > 300 and first.shape[1] > 500 and first.std() > 10  # four panels, drawn
+    result = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "3"])
+    assert result.exit_code == 0, result.output
+    last = read_image(run / "curves.png")
+    assert last.shape == first.shape and not np.array_equal(first, last)
+
+
+def test_compare_plot_draws_one_figure_of_several_runs(faces_npz, tmp_path):
+    for name in ("a", "b"):
+        train(faces_npz, tmp_path / name, "--epochs", "2", "--eval-every", "0")
+    result = runner.invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--plot", "g_loss"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "compare_g_loss.png"
+    assert read_image(tmp_path / "compare_g_loss.png").std() > 10
+    result = runner.invoke(app, ["compare", str(tmp_path / "a"), "--plot", "no_such_figure"])
+    assert result.exit_code == 2 and "no run has the figure 'no_such_figure'" in result.output
