@@ -5,12 +5,27 @@ Each command lives in facegan.commands: it parses its options, makes one library
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+import facegan
 from facegan.commands import generate, measure, models, train
 
 app = typer.Typer(help="Train face GANs and find out what they learned.", no_args_is_help=True,
                   rich_markup_mode="rich", pretty_exceptions_enable=False)
+
+
+def show_version(value: bool) -> None:
+    if value:
+        print(f"facegan {facegan.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option(
+        "--version", callback=show_version, is_eager=True, help="Print facegan's version and exit.")] = False):
+    """Train face GANs and find out what they learned."""
 
 app.command()(models.models)
 app.command()(train.train)

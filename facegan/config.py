@@ -176,3 +176,18 @@ def parse_cadence(option: str, text: str) -> tuple[int, int]:
         return int(text), 0
     except ValueError:
         raise FaceganError(f"{option} takes epochs (10) or images (50k, 2M), got {text!r}") from None
+
+
+def default_text(name: str) -> str:
+    """What `train --help` says of a field's default: TrainConfig's, or the models' where they differ
+    ("default: the model's: dcgan, cgan 0.3; gan-baseline 0.4; others 0.0")."""
+    default = next(f.default for f in dataclasses.fields(TrainConfig) if f.name == name)
+    groups: dict[str, list[str]] = {}
+    for model in registry.names():
+        groups.setdefault(repr(registry.get(model).defaults.get(name, default)), []).append(model)
+    if len(groups) == 1:
+        return f"default: {default}"
+    shown = sorted((v for v in groups if v != repr(default)), key=lambda v: -len(groups[v]))
+    parts = [f"{', '.join(groups[v])} {v.strip(chr(39))}" for v in shown[:3]]
+    rest = "see facegan models MODEL" if len(shown) > 3 else f"others {default}"
+    return f"default: the model's: {'; '.join(parts)}; {rest}"

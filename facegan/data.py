@@ -479,6 +479,21 @@ def load_faces(source: str, image_size: int, channels: int, split: str = "all", 
                  meta["digest"], split)
 
 
+def survey(source: str, image_size: int, channels: int, split: str = "all", max_images: int | None = None,
+           seed: int = 0) -> dict:
+    """What a source holds for a run, without decoding it: its items, the split, and where the cache already
+    holds it decoded at this size, the images kept and the files skipped by reason."""
+    opened, split = open_source(source, split)
+    opened = subset(opened, max_images, seed)
+    images_path, meta_path = _cache_paths([*opened.key, image_size, channels])
+    found = {"source": source, "split": split, "items": len(opened.names),
+             "resolution": f"{image_size}x{image_size}x{channels}"}
+    if images_path.exists() and meta_path.exists():
+        meta = files.read_json(meta_path)
+        return {**found, "decoded": True, "images": len(meta["names"]), "skipped": meta["skipped"]}
+    return {**found, "decoded": False, "images": len(opened.names), "skipped": "counted at the first decode"}
+
+
 def skipped_text(skipped: dict[str, int]) -> str:
     """"3 undecodable, 2 smaller than 16 px": the files left out, by reason."""
     return ", ".join(f"{n} {why}" for why, n in skipped.items())

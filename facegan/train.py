@@ -42,7 +42,7 @@ from facegan import files, imaging, registry, rundir
 from facegan.checkpoints import TrainState, latest, save_model
 from facegan.config import TrainConfig, read_record
 from facegan.curves import draw_curves
-from facegan.data import Faces, load_held_out_faces, load_training_faces, make_dataset, skipped_text
+from facegan.data import Faces, load_held_out_faces, load_training_faces, make_dataset, skipped_text, survey
 from facegan.distribute import describe, is_chief, make_strategy
 from facegan.ema import WeightAverage
 from facegan.errors import FaceganError, TrainingStopped
@@ -225,6 +225,24 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
                 f"(from {f'its newest checkpoint, {Path(newest).name}' if newest else 'step 0'})",
                 EXIT_WRITE_FAILED) from None
         return run
+
+
+def plan(cfg: TrainConfig | None = None, resume: Path | None = None, epochs: int | None = None,
+         strategy: str = "auto", devices: int = 1) -> dict:
+    """What `train` would do, without doing it (`facegan train --dry-run`): the resolved configuration, what
+    the data holds (not decoding it), the batches and the devices. Writes nothing."""
+    distribution = make_strategy(strategy, devices)
+    if resume is not None:
+        cfg = TrainConfig.read(rundir.require_run_dir(resume))
+        cfg = cfg.replace(epochs=epochs or cfg.epochs)
+    else:
+        cfg = cfg.replace(precision=resolve_precision(cfg.precision))
+    data = survey(cfg.data, cfg.image_size, cfg.channels, cfg.split, cfg.max_images, cfg.seed)
+    trained = data["images"] * (2 if cfg.flip_images else 1)
+    batch_size = batch_size_for(cfg, trained, Reporter())
+    return {"config": cfg.to_dict(), "data": {**data, "trained_images": trained},
+            "batch_size": batch_size, "batches_per_epoch": trained // batch_size if batch_size else 0,
+            "distribution": describe(distribution)}
 
 
 def compile_step(strategy: tf.distribute.Strategy, family, name: str, average: WeightAverage | None = None,

@@ -1,5 +1,6 @@
 """`facegan` as a user starts it: start-up, the model list, and the refusal of an unknown model."""
 
+import json
 import subprocess
 import sys
 
@@ -31,3 +32,48 @@ def test_help_and_models_do_not_import_tensorflow():
 def test_unknown_model_is_refused_by_the_cli():
     result = train("stylegan9")
     assert result.exit_code == 2 and "stylegan9" in result.output
+
+
+def test_version():
+    import facegan
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"facegan {facegan.__version__}"
+
+
+def test_train_help_groups_its_options_in_panels_that_say_each_default():
+    result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+    assert result.exit_code == 0
+    panels = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("╭─ "):
+            panel = line.split("─ ")[1].split(" ─")[0]
+        elif line.startswith("│ --"):
+            panels[line.split()[1]] = panel
+    assert {"Model", "Data", "Optimization", "Evaluation and the health guard", "Precision and devices",
+            "Output and resume"} <= set(panels.values())
+    assert panels["--lr"] == "Optimization" and panels["--data"] == "Data" and panels["--resume"] == "Output and resume"
+    assert "Adam learning rate. (default: the model's: vae 0.001; others 0.0002)" in result.stdout
+    assert "Newest checkpoints kept. (default: 3)" in result.stdout
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(faces_npz, tmp_path):
+    before = sorted(tmp_path.rglob("*"))
+    result = train("dcgan", "--data", str(faces_npz), "--image-size", "16", "--batch-size", "8", "--dry-run",
+                   "--out", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    planned = json.loads(result.stdout)
+    assert planned["config"]["model"] == "dcgan" and planned["config"]["precision"] in ("float32", "bfloat16")
+    assert planned["data"]["items"] == 40 and planned["data"]["decoded"] is False
+    assert planned["batches_per_epoch"] == 5 and planned["distribution"]["replicas"] == 1
+    assert sorted(tmp_path.rglob("*")) == before  # no run directory, no cache entry
+
+
+def test_models_model_shows_one_models_defaults_and_layers():
+    result = runner.invoke(app, ["models", "dcgan", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["defaults"]["dropout"] == 0.3
+    generator = shown["networks"]["generator"]
+    assert sum(layer["params"] for layer in generator) == registry.get("dcgan").params["generator"][0]
+    assert generator[-1]["output"] == "(None, 64, 64, 1)"

@@ -1,23 +1,73 @@
-"""`facegan models`: the registry as a table. Imports no TensorFlow."""
+"""`facegan models [MODEL]`: the registry as a table, or one model's defaults and layers. The table imports no
+TensorFlow; one model's layers are built to be shown."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated, Optional
+
+import typer
 from rich import box
 from rich.table import Table
 
 from facegan import registry
-from facegan.commands import out
+from facegan.commands import import_tensorflow, out, user_errors
 
 NETWORKS = ("generator", "discriminator", "encoder")
 
 
-def models():
-    """List every registered model with its image size, latent size and parameter counts.
+def models(
+    model: Annotated[Optional[str], typer.Argument(help="Show this model's defaults and layers.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON (with MODEL).")] = False,
+):
+    """List every registered model with its image size, latent size and parameter counts; or, given MODEL,
+    its default settings and the layers of its networks.
 
-    Example: facegan models
+    Examples:
+      facegan models
+      facegan models dcgan
+      facegan models aegan-v5 --json
     """
+    if model is None:
+        out.print(registry_table())
+        return
+    with user_errors():
+        from facegan.config import TrainConfig
+
+        spec = registry.get(model)
+        cfg = TrainConfig.resolve(model)
+        import_tensorflow()
+        networks = {name: layer_rows(net) for name, net in spec.build_networks(cfg).items()}
+    if as_json:
+        print(json.dumps({"model": model, "description": spec.description, "family": spec.steps,
+                          "defaults": cfg.to_dict(), "networks": networks}, indent=2))
+        return
+    out.print(f"[bold]{model}[/bold]: {spec.description}")
+    defaults = Table(box=box.SIMPLE_HEAD, title="defaults (every one can be changed with facegan train --NAME)")
+    defaults.add_column("setting")
+    defaults.add_column("default")
+    for key, value in cfg.to_dict().items():
+        defaults.add_row(key, str(value))
+    out.print(defaults)
+    for name, rows in networks.items():
+        table = Table(box=box.SIMPLE_HEAD, title=f"{name}: {sum(r['params'] for r in rows):,} parameters")
+        for column in ("layer", "type", "output", "params"):
+            table.add_column(column, justify="right" if column == "params" else "left")
+        for row in rows:
+            table.add_row(row["layer"], row["type"], row["output"], f"{row['params']:,}")
+        out.print(table)
+
+
+def layer_rows(network) -> list[dict]:
+    return [{"layer": layer.name, "type": type(layer).__name__,
+             "output": str(tuple(getattr(layer, "output", None).shape)) if hasattr(layer, "output") else "",
+             "params": int(layer.count_params())} for layer in network.layers]
+
+
+def registry_table() -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
-                  caption="parameters: total (trainable, where fewer)")
+                  caption="parameters: total (trainable, where fewer); `facegan models MODEL` for one model's "
+                          "defaults and layers")
     table.add_column("model", min_width=20, max_width=20, overflow="fold")
     table.add_column("image", no_wrap=True)
     table.add_column("latent", no_wrap=True, justify="right")
@@ -29,7 +79,7 @@ def models():
         counts = [format_count(*spec.params[net]) if net in spec.params else "-" for net in NETWORKS]
         table.add_row(f"[bold]{name}[/bold]\n[dim]{spec.description}[/dim]", f"{size}x{size}x{channels}",
                       str(spec.defaults["latent_dim"]), *counts, end_section=True)
-    out.print(table)
+    return table
 
 
 def format_count(total: int, trainable: int) -> str:

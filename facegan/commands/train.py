@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from enum import Enum
 from pathlib import Path
@@ -12,11 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from facegan import registry
 from facegan.commands import err, import_tensorflow, out, say, user_errors, warn
+from facegan.config import default_text
 from facegan.errors import FaceganError
 
 ModelName = Enum("ModelName", [(name, name) for name in registry.names()], type=str)
-HEALTH = "Evaluation and the health guard"
-DEVICES = "Devices and precision"
 
 
 class RichReporter:
@@ -89,86 +89,107 @@ def format_losses(metrics: dict) -> str:
                      if k not in ("epoch", "images_per_s", "wall_s") and not k.startswith("swd_") and v == v)
 
 
+def option(help: str, panel: str, *declarations: str, field: str | None = None):
+    """A train option in its --help panel; `field` (a TrainConfig field) adds what its default is."""
+    return typer.Option(*declarations, help=f"{help} ({default_text(field)})" if field else help,
+                        rich_help_panel=panel)
+
+
+MODEL, DATA, OPTIMIZATION, HEALTH, DEVICES, OUTPUT = (
+    "Model", "Data", "Optimization", "Evaluation and the health guard", "Precision and devices", "Output and resume")
+
+
 def train(
     model: Annotated[Optional[ModelName], typer.Argument(help="Model to train (see `facegan models`).")] = None,
-    data: Annotated[Optional[str], typer.Option(
-        help="'lfw' (embedded faces), an image folder, a CelebA folder, or a .npz/.npy array.")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs to train (with --resume: the new total).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Batch size.")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Adam learning rate.")] = None,
-    beta1: Annotated[Optional[float], typer.Option(help="Adam beta_1.")] = None,
-    beta2: Annotated[Optional[float], typer.Option(help="Adam beta_2.")] = None,
-    weight_decay: Annotated[Optional[float], typer.Option(help="Adam (decoupled) weight decay.")] = None,
-    latent_dim: Annotated[Optional[int], typer.Option(help="Size of the latent vector.")] = None,
-    image_size: Annotated[Optional[int], typer.Option(help="Image side in pixels.")] = None,
-    channels: Annotated[Optional[int], typer.Option(help="1 (grayscale) or 3 (RGB).")] = None,
-    dropout: Annotated[Optional[float], typer.Option(help="Discriminator dropout rate.")] = None,
-    label_noise: Annotated[Optional[float], typer.Option(help="Noisy labels: real 1+n*U(0,1), fake -n*U(0,1).")] = None,
-    alpha: Annotated[Optional[float], typer.Option(help="AE-GAN weight of the autoencoder loss (v0, v1).")] = None,
-    beta: Annotated[Optional[float], typer.Option(help="AE-GAN weight of the GAN loss (v0, v1).")] = None,
-    beta_a: Annotated[Optional[float], typer.Option(
-        help="AE-GAN v4: the constant a of beta_t = min(|a/slope|, 1).")] = None,
-    beta_window: Annotated[Optional[int], typer.Option(
-        help="AE-GAN v4: steps over which the ae slope is taken.")] = None,
-    pretrain_ae_epochs: Annotated[Optional[int], typer.Option(
-        help="AE-GAN: epochs of autoencoder-only training first.")] = None,
-    kl_weight: Annotated[Optional[float], typer.Option(help="VAE weight of the KL term.")] = None,
-    gp_weight: Annotated[Optional[float], typer.Option(help="WGAN-GP gradient penalty weight.")] = None,
-    critic_steps: Annotated[Optional[int], typer.Option(help="WGAN-GP critic steps per generator step.")] = None,
-    alternate: Annotated[Optional[str], typer.Option(help="gan-alt: 'batch' or 'threshold'.")] = None,
-    d_threshold: Annotated[Optional[float], typer.Option(
-        help="gan-alt threshold mode: train D until d_loss is below this.")] = None,
-    g_threshold: Annotated[Optional[float], typer.Option(
-        help="gan-alt threshold mode: train G until g_loss is below this.")] = None,
-    label: Annotated[Optional[str], typer.Option(
-        help="CelebA attribute used as class label (conditional models).")] = None,
-    split: Annotated[Optional[str], typer.Option(
-        help="CelebA partition to train on: train (default), valid, test or all (sources without one: all).")] = None,
-    max_images: Annotated[Optional[int], typer.Option(
-        help="Train on at most N images of the data, chosen by --seed.")] = None,
-    flip: Annotated[Optional[bool], typer.Option(
-        "--flip/--no-flip", help="Add mirror images (default: on for lfw).")] = None,
-    precision: Annotated[Optional[str], typer.Option(
-        help="auto, float32, bfloat16 or float16.", rich_help_panel=DEVICES)] = None,
-    xla: Annotated[Optional[bool], typer.Option(
-        "--xla/--no-xla", help="Compile with XLA: the whole step on one device, each network on several.",
-        rich_help_panel=DEVICES)] = None,
-    sync_bn: Annotated[Optional[bool], typer.Option(
-        "--sync-bn/--no-sync-bn", help="Batch-norm statistics over every replica's batch.",
-        rich_help_panel=DEVICES)] = None,
-    strategy: Annotated[str, typer.Option(
-        help="tf.distribute strategy: auto, single, mirrored or multiworker.", rich_help_panel=DEVICES)] = "auto",
-    devices: Annotated[int, typer.Option(
-        help="Split the CPU into N logical devices (a mirrored run on one machine).", rich_help_panel=DEVICES)] = 1,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed (same seed, same machine: same run).")] = None,
-    sample_every: Annotated[Optional[str], typer.Option(
-        help="Epochs between sample grids (default: 10 grids per run), or images: 50k, 2M.")] = None,
-    checkpoint_minutes: Annotated[Optional[float], typer.Option(
-        help="Minutes between checkpoints inside an epoch (default 10; 0: only at epoch ends).")] = None,
-    keep_checkpoints: Annotated[Optional[int], typer.Option(help="Newest checkpoints kept.")] = None,
-    eval_every: Annotated[Optional[str], typer.Option(
-        help="Epochs between SWD evaluations (default: 10 per run; 0: none), or images: 50k, 2M.",
-        rich_help_panel=HEALTH)] = None,
-    eval_images: Annotated[Optional[int], typer.Option(
-        help="Images per evaluation (and per real set of its noise floor).", rich_help_panel=HEALTH)] = None,
-    ema: Annotated[Optional[float], typer.Option(
-        help="Moving average of the generator weights with this decay, e.g. 0.999 (0: off).",
-        rich_help_panel=HEALTH)] = None,
-    bad_steps: Annotated[Optional[int], typer.Option(
-        help="Non-finite steps in a row before rolling back to the newest checkpoint.", rich_help_panel=HEALTH)] = None,
-    rollback_lr: Annotated[Optional[float], typer.Option(
-        help="Learning rates are multiplied by this at each rollback.", rich_help_panel=HEALTH)] = None,
-    max_rollbacks: Annotated[Optional[int], typer.Option(
-        help="Rollbacks before the run stops.", rich_help_panel=HEALTH)] = None,
-    on_collapse: Annotated[Optional[str], typer.Option(
-        help="When a collapse check fires: warn, stop or rollback.", rich_help_panel=HEALTH)] = None,
-    collapse_patience: Annotated[Optional[int], typer.Option(
-        help="Epochs a collapse sign must last to count.", rich_help_panel=HEALTH)] = None,
-    min_diversity: Annotated[Optional[float], typer.Option(
-        help="Mode collapse below this sample diversity (relative to the data's).", rich_help_panel=HEALTH)] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default runs/NNN-MODEL).")] = None,
-    resume: Annotated[Optional[Path], typer.Option(
-        help="Continue this run directory from its newest checkpoint.")] = None,
+    latent_dim: Annotated[Optional[int], option("Size of the latent vector.", MODEL, field="latent_dim")] = None,
+    image_size: Annotated[Optional[int], option("Image side in pixels.", MODEL, field="image_size")] = None,
+    channels: Annotated[Optional[int], option("1 (grayscale) or 3 (RGB).", MODEL, field="channels")] = None,
+    dropout: Annotated[Optional[float], option("Discriminator dropout rate.", MODEL, field="dropout")] = None,
+    alpha: Annotated[Optional[float], option(
+        "AE-GAN weight of the autoencoder loss (v0, v1).", MODEL, field="alpha")] = None,
+    beta: Annotated[Optional[float], option("AE-GAN weight of the GAN loss (v0, v1).", MODEL, field="beta")] = None,
+    beta_a: Annotated[Optional[float], option(
+        "AE-GAN v4: the constant a of beta_t = min(|a/slope|, 1).", MODEL, field="beta_a")] = None,
+    beta_window: Annotated[Optional[int], option(
+        "AE-GAN v4: steps over which the ae slope is taken.", MODEL, field="beta_window")] = None,
+    pretrain_ae_epochs: Annotated[Optional[int], option(
+        "AE-GAN: epochs of autoencoder-only training first.", MODEL, field="pretrain_ae_epochs")] = None,
+    kl_weight: Annotated[Optional[float], option("VAE weight of the KL term.", MODEL, field="kl_weight")] = None,
+    gp_weight: Annotated[Optional[float], option("WGAN-GP gradient penalty weight.", MODEL, field="gp_weight")] = None,
+    critic_steps: Annotated[Optional[int], option(
+        "WGAN-GP critic steps per generator step.", MODEL, field="critic_steps")] = None,
+    alternate: Annotated[Optional[str], option("gan-alt: 'batch' or 'threshold'.", MODEL, field="alternate")] = None,
+    d_threshold: Annotated[Optional[float], option(
+        "gan-alt threshold mode: train D until d_loss is below this.", MODEL, field="d_threshold")] = None,
+    g_threshold: Annotated[Optional[float], option(
+        "gan-alt threshold mode: train G until g_loss is below this.", MODEL, field="g_threshold")] = None,
+    data: Annotated[Optional[str], option(
+        "'lfw' (embedded faces), an image folder, a CelebA folder, or a .npz/.npy array.", DATA,
+        field="data")] = None,
+    split: Annotated[Optional[str], option(
+        "CelebA partition to train on: train, valid, test or all (sources without one: all).", DATA,
+        field="split")] = None,
+    max_images: Annotated[Optional[int], option(
+        "Train on at most N images of the data, chosen by --seed (default: all).", DATA)] = None,
+    label: Annotated[Optional[str], option(
+        "CelebA attribute used as class label (conditional models).", DATA, field="label")] = None,
+    flip: Annotated[Optional[bool], option(
+        "Add mirror images (default: on for lfw, off otherwise).", DATA, "--flip/--no-flip")] = None,
+    epochs: Annotated[Optional[int], option(
+        "Epochs to train (with --resume: the new total).", OPTIMIZATION, field="epochs")] = None,
+    batch_size: Annotated[Optional[int], option("Batch size.", OPTIMIZATION, field="batch_size")] = None,
+    lr: Annotated[Optional[float], option("Adam learning rate.", OPTIMIZATION, field="lr")] = None,
+    beta1: Annotated[Optional[float], option("Adam beta_1.", OPTIMIZATION, field="beta1")] = None,
+    beta2: Annotated[Optional[float], option("Adam beta_2.", OPTIMIZATION, field="beta2")] = None,
+    weight_decay: Annotated[Optional[float], option(
+        "Adam (decoupled) weight decay.", OPTIMIZATION, field="weight_decay")] = None,
+    label_noise: Annotated[Optional[float], option(
+        "Noisy labels: real 1+n*U(0,1), fake -n*U(0,1).", OPTIMIZATION, field="label_noise")] = None,
+    seed: Annotated[Optional[int], option(
+        "Random seed (same seed, same machine: same run).", OPTIMIZATION, field="seed")] = None,
+    eval_every: Annotated[Optional[str], option(
+        "Epochs between SWD evaluations, or images: 50k, 2M (default: 10 per run; 0: none).", HEALTH)] = None,
+    eval_images: Annotated[Optional[int], option(
+        "Images per evaluation (and per real set of its noise floor).", HEALTH, field="eval_images")] = None,
+    ema: Annotated[Optional[float], option(
+        "Moving average of the generator weights with this decay, e.g. 0.999 (0: off).", HEALTH, field="ema")] = None,
+    bad_steps: Annotated[Optional[int], option(
+        "Non-finite steps in a row before rolling back to the newest checkpoint.", HEALTH, field="bad_steps")] = None,
+    rollback_lr: Annotated[Optional[float], option(
+        "Learning rates are multiplied by this at each rollback.", HEALTH, field="rollback_lr")] = None,
+    max_rollbacks: Annotated[Optional[int], option(
+        "Rollbacks before the run stops.", HEALTH, field="max_rollbacks")] = None,
+    on_collapse: Annotated[Optional[str], option(
+        "When a collapse check fires: warn, stop or rollback.", HEALTH, field="on_collapse")] = None,
+    collapse_patience: Annotated[Optional[int], option(
+        "Epochs a collapse sign must last to count.", HEALTH, field="collapse_patience")] = None,
+    min_diversity: Annotated[Optional[float], option(
+        "Mode collapse below this sample diversity (relative to the data's).", HEALTH, field="min_diversity")] = None,
+    precision: Annotated[Optional[str], option(
+        "auto (bfloat16 or float16 where the hardware has it), float32, bfloat16 or float16.", DEVICES,
+        field="precision")] = None,
+    xla: Annotated[Optional[bool], option(
+        "Compile with XLA: the whole step on one device, each network on several.", DEVICES, "--xla/--no-xla",
+        field="xla")] = None,
+    sync_bn: Annotated[Optional[bool], option(
+        "Batch-norm statistics over every replica's batch.", DEVICES, "--sync-bn/--no-sync-bn",
+        field="sync_bn")] = None,
+    strategy: Annotated[str, option(
+        "tf.distribute strategy: auto, single, mirrored or multiworker (default: auto).", DEVICES)] = "auto",
+    devices: Annotated[int, option(
+        "Split the CPU into N logical devices: a mirrored run on one machine (default: 1).", DEVICES)] = 1,
+    out_dir: Annotated[Optional[Path], option("Run directory (default: runs/NNN-MODEL).", OUTPUT, "--out")] = None,
+    resume: Annotated[Optional[Path], option("Continue this run directory from its newest checkpoint.", OUTPUT)] = None,
+    sample_every: Annotated[Optional[str], option(
+        "Epochs between sample grids, or images: 50k, 2M (default: 10 grids per run).", OUTPUT)] = None,
+    checkpoint_minutes: Annotated[Optional[float], option(
+        "Minutes between checkpoints inside an epoch (0: only at epoch ends).", OUTPUT,
+        field="checkpoint_minutes")] = None,
+    keep_checkpoints: Annotated[Optional[int], option(
+        "Newest checkpoints kept.", OUTPUT, field="keep_checkpoints")] = None,
+    dry_run: Annotated[bool, option(
+        "Print the resolved configuration and what the data holds, and write nothing.", OUTPUT,
+        "--dry-run")] = False,
 ):
     """Train MODEL and write every artifact to a run directory.
 
@@ -178,7 +199,7 @@ def train(
       facegan train --resume runs/001-dcgan --epochs 10
     """
     options = {k: v for k, v in locals().items()
-               if k not in ("model", "out_dir", "resume", "strategy", "devices") and v is not None}
+               if k not in ("model", "out_dir", "resume", "strategy", "devices", "dry_run") and v is not None}
     with user_errors():
         from facegan.config import TrainConfig, parse_cadence
 
@@ -199,6 +220,12 @@ def train(
         else:
             config = TrainConfig.resolve(model.value, **options)
         import_tensorflow()
+        if dry_run:
+            from facegan.train import plan
+
+            print(json.dumps(plan(config, resume=resume, epochs=epochs, strategy=strategy, devices=devices),
+                             indent=2))
+            return
         from facegan.train import train as run_training
 
         run = run_training(config, out=out_dir, resume=resume, epochs=epochs, reporter=RichReporter(),
