@@ -29,7 +29,7 @@ from facegan import files
 from facegan.errors import FaceganError
 from facegan.imaging import find_images, read_image
 
-CELEBA_ATTRIBUTES = "list_attr_celeba.txt"
+CELEBA_ATTRIBUTES = ("list_attr_celeba.txt", "list_attr_celeba.csv")  # the original layout, and Kaggle's
 CACHE_VERSION = 3  # bump when the decoding changes, so old cache files are not reused
 MIN_SIDE = 16  # images whose shorter side is below this (or below the model's size, if smaller) are skipped
 
@@ -93,12 +93,19 @@ def _lfw() -> np.ndarray:
 
 
 def read_celeba_attributes(path: Path) -> tuple[list[str], list[str], np.ndarray]:
-    """The official attribute file -> (file names, attribute names, (N, 40) bool)."""
+    """CelebA's attribute file -> (file names, attribute names, (N, 40) bool). The official .txt: a count, the
+    names, then a row per image; Kaggle's .csv: a header `image_id,5_o_Clock_Shadow,...`, then a row per image.
+    Values are 1 or -1 in both."""
     lines = [line for line in path.read_text().splitlines() if line.strip()]
     try:
-        count = int(lines[0])
-        attributes = lines[1].split()
-        rows = [line.split() for line in lines[2:2 + count]]
+        if path.suffix == ".csv":
+            attributes = lines[0].split(",")[1:]
+            rows = [line.split(",") for line in lines[1:]]
+            count = len(rows)
+        else:
+            count = int(lines[0])
+            attributes = lines[1].split()
+            rows = [line.split() for line in lines[2:2 + count]]
         names = [row[0] for row in rows]
         values = np.array([[int(v) for v in row[1:]] for row in rows]) > 0
     except (IndexError, ValueError) as error:
@@ -108,12 +115,20 @@ def read_celeba_attributes(path: Path) -> tuple[list[str], list[str], np.ndarray
     return names, attributes, values
 
 
+CELEBA_IMAGE_DIRS = (".", "images", "img_align_celeba", "img_align_celeba/img_align_celeba")  # the last: Kaggle's
+
+
 def _celeba_image_dir(root: Path, first_file: str) -> Path:
-    for folder in (root, root / "images", root / "img_align_celeba"):
+    for folder in (root / name for name in CELEBA_IMAGE_DIRS):
         if (folder / first_file).exists():
             return folder
-    raise FaceganError(f"{root}: cannot find the images listed in {CELEBA_ATTRIBUTES} "
-                       "(looked in the folder, images/ and img_align_celeba/)")
+    raise FaceganError(f"{root}: cannot find the images its attribute file lists (looked in "
+                       f"{', '.join(name + '/' for name in CELEBA_IMAGE_DIRS)})")
+
+
+def celeba_attribute_file(root: Path) -> Path | None:
+    """The CelebA attribute file of a folder, in either layout; None where it has none."""
+    return next((root / name for name in CELEBA_ATTRIBUTES if (root / name).is_file()), None)
 
 
 def _array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
@@ -417,7 +432,7 @@ def open_source(source: str, split: str = "all") -> tuple[Source, str]:
         raise FaceganError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
     path = Path(source).expanduser()
     opened, partition = _open(source, path), None
-    if (path / CELEBA_ATTRIBUTES).is_file():
+    if celeba_attribute_file(path) is not None:
         partition = read_partition(path)
     if split == "all" or (partition is None and split == "train"):
         return opened, "all"
@@ -440,10 +455,10 @@ def _open(source: str, path: Path) -> Source:
         if labels is not None:
             opened.labels_for = lambda names: (None, labels[[int(n) for n in names]])
         return opened
-    if (path / CELEBA_ATTRIBUTES).is_file():
-        listed, attribute_names, values = read_celeba_attributes(path / CELEBA_ATTRIBUTES)
+    if (attribute_file := celeba_attribute_file(path)) is not None:
+        listed, attribute_names, values = read_celeba_attributes(attribute_file)
         if not listed:
-            raise FaceganError(f"{path / CELEBA_ATTRIBUTES} lists no images")
+            raise FaceganError(f"{attribute_file} lists no images")
         folder = _celeba_image_dir(path, listed[0])
         row = {name: i for i, name in enumerate(listed)}
 
@@ -451,7 +466,7 @@ def _open(source: str, path: Path) -> Source:
             kept = values[[row[name] for name in names]]
             return {name: kept[:, j] for j, name in enumerate(attribute_names)}, None
 
-        key = ["celeba", *_fingerprint([path / CELEBA_ATTRIBUTES]), str(folder.resolve())]
+        key = ["celeba", *_fingerprint([attribute_file]), str(folder.resolve())]
         return Source(key, listed, paths=[folder / name for name in listed], labels_for=attributes)
     if path.is_dir():
         found = find_images(path)

@@ -103,3 +103,20 @@ def test_bad_sources_are_clear_errors(tmp_path, make, message):
     source = str(path.with_suffix(".npy")) if message.startswith("expected") else str(path)
     with pytest.raises(FaceganError, match=message):
         load_faces(source, 16, 1)
+
+
+def test_the_kaggle_celeba_layout_is_read_with_its_attributes_and_partition(tmp_path):
+    root = tmp_path / "celeba"
+    images = root / "img_align_celeba" / "img_align_celeba"
+    images.mkdir(parents=True)
+    lines = ["image_id,Male,Smiling"]
+    for i, (male, smiling) in enumerate([(1, 1), (-1, 1), (1, -1), (-1, -1)]):
+        iio.imwrite(images / f"{i + 1:06d}.jpg", np.full((109, 89, 3), 40 * i, np.uint8))
+        lines.append(f"{i + 1:06d}.jpg,{male},{smiling}")
+    (root / "list_attr_celeba.csv").write_text("\n".join(lines) + "\n")
+    (root / "list_eval_partition.csv").write_text("image_id,partition\n000001.jpg,0\n000002.jpg,0\n"
+                                                  "000003.jpg,1\n000004.jpg,2\n")
+    faces = load_faces(str(root), 16, 3, split="train")
+    assert faces.names == ["000001.jpg", "000002.jpg"] and faces.split == "train"
+    assert faces.attributes["Smiling"].tolist() == [True, True]
+    assert faces.class_labels("Male").tolist() == [1, 0]
