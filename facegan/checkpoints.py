@@ -128,6 +128,7 @@ class TrainState:
         return {**self.nets, **(self.average.nets if self.average else {})}
 
 
+CUSTOM_OBJECTS = {"facegan>FusedBatchNormalization": FusedBatchNormalization}  # facegan's layers in .keras files
 DAMAGED = "damaged-"  # prefix of the files of a checkpoint that could not be restored
 
 
@@ -172,8 +173,8 @@ def load_networks(run: Path, best: bool = False) -> dict:
     with `best` the checkpoint of its best evaluation. A run trained with --ema gives its averaged
     generator (and encoder), as its generator.keras holds."""
     if not best and rundir.network_file(run, "generator").is_file():
-        custom = {"facegan>FusedBatchNormalization": FusedBatchNormalization}
-        return {name: keras.saving.load_model(rundir.network_file(run, name), custom_objects=custom, compile=False)
+        return {name: keras.saving.load_model(rundir.network_file(run, name), custom_objects=CUSTOM_OBJECTS,
+                                              compile=False)
                 for name in rundir.NETWORKS if rundir.network_file(run, name).is_file()}
     directory = rundir.checkpoint_dir(run, best)
     if tf.train.latest_checkpoint(str(directory)) is None and best:
@@ -189,3 +190,55 @@ def load_networks(run: Path, best: bool = False) -> dict:
         warnings.warn(f"checkpoint {Path(bad).name} cannot be restored ({reason}); using {Path(path).name}",
                       FaceganWarning, stacklevel=2)
     return nets
+
+
+def open_generator_source(path: Path, best: bool = False) -> tuple[TrainConfig, dict, Path]:
+    """(configuration, networks, folder for outputs) of a run directory, or of a bare generator .keras file
+    (`facegan export --format keras`, or a run's generator.keras carried elsewhere). A bare file's
+    configuration is read off the generator: latent size (and class count) from its inputs, image size and
+    channels from its output; it has no discriminator, encoder or data."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        run = rundir.require_run_dir(path)
+        return TrainConfig.read(run), load_networks(run, best), run
+    if best:
+        raise FaceganError("--best reads a run's checkpoints: give a run directory, not a .keras file")
+    try:
+        generator = keras.saving.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False)
+        latent_dim = int(generator.inputs[0].shape[-1])
+        num_classes = int(generator.inputs[1].shape[-1]) if len(generator.inputs) > 1 else 0
+        _, height, width, channels = generator.outputs[0].shape
+    except (OSError, ValueError, TypeError, IndexError, AttributeError) as error:
+        raise FaceganError(f"{path} is not a generator saved by facegan: {error}") from None
+    if height != width:
+        raise FaceganError(f"{path}: the generator makes {height}x{width} images; facegan's are square")
+    cfg = TrainConfig.resolve("cgan" if num_classes else "dcgan", latent_dim=latent_dim, image_size=int(height),
+                              channels=int(channels), num_classes=num_classes)
+    return cfg, {"generator": generator}, path.parent
+
+
+ARCHITECTURE = ("latent_dim", "image_size", "channels", "num_classes")  # with the model's builder: the shapes
+
+
+def init_networks(cfg: TrainConfig) -> dict:
+    """The networks of the run `--init` names (its best evaluation's with --init-best), refused in one line
+    when they were built for another architecture than `cfg`'s."""
+    source = rundir.require_run_dir(Path(cfg.init).expanduser())
+    other = TrainConfig.read(source)
+    if registry.get(other.model).nets != registry.get(cfg.model).nets:
+        raise FaceganError(f"--init {source}: it is a {other.model}, whose networks are not {cfg.model}'s")
+    for key in ARCHITECTURE:
+        if getattr(other, key) != getattr(cfg, key):
+            raise FaceganError(f"--init {source}: its {key} is {getattr(other, key)}, this run's "
+                               f"{getattr(cfg, key)}; give --{key.replace('_', '-')} {getattr(other, key)}")
+    return load_networks(source, cfg.init_best)
+
+
+def copy_weights(nets: dict, source: dict) -> None:
+    """Every network of `nets` that `source` has takes its weights (the optimizers stay fresh)."""
+    for name, net in nets.items():
+        if name in source:
+            theirs = source[name].get_weights()
+            if [w.shape for w in theirs] != [tuple(v.shape) for v in net.weights]:
+                raise FaceganError(f"--init: the {name}'s weights have other shapes than this run's")
+            net.set_weights(theirs)

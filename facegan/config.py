@@ -85,6 +85,9 @@ class TrainConfig:
     on_collapse: str = "warn"
     collapse_patience: int = 3
     min_diversity: float = 0.2
+    # fine-tuning: the networks start from this run's weights (its best evaluation's with init_best)
+    init: str | None = None
+    init_best: bool = False
 
     @classmethod
     def resolve(cls, model: str, **options) -> "TrainConfig":
@@ -116,6 +119,8 @@ class TrainConfig:
                 raise FaceganError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.channels not in (1, 3):
             raise FaceganError(f"--channels must be 1 or 3, got {self.channels}")
+        if self.init_best and not self.init:
+            raise FaceganError("--init-best needs --init RUN")
         if not 0.0 <= self.dropout < 1.0:
             raise FaceganError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.precision not in PRECISIONS:

@@ -121,3 +121,12 @@ def resolve_run(path: Path | None) -> Path:
     if not runs:
         raise FaceganError(f"no run directory under ./{RUNS_ROOT}; give RUN or train one with `facegan train`")
     return runs[-1]
+
+
+def resolve_generator_source(path: Path | None) -> Path:
+    """RUN as `resolve_run` takes it, or a bare generator .keras file (sample, arithmetic)."""
+    if path is not None and Path(path).suffix == ".keras":
+        if not Path(path).is_file():
+            raise FaceganError(f"{path} does not exist")
+        return Path(path)
+    return resolve_run(path)

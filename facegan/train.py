@@ -39,7 +39,7 @@ import tensorflow as tf
 
 import facegan
 from facegan import files, imaging, registry, rundir
-from facegan.checkpoints import TrainState, latest, save_model
+from facegan.checkpoints import TrainState, copy_weights, init_networks, latest, save_model
 from facegan.config import TrainConfig, read_record
 from facegan.curves import draw_curves
 from facegan.data import Faces, load_held_out_faces, load_training_faces, make_dataset, skipped_text, survey
@@ -189,6 +189,7 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
         if batch_size % replicas:
             raise FaceganError(f"the batch of {batch_size} does not split over {replicas} replicas: "
                                f"give a --batch-size that {replicas} divides")
+        initial = init_networks(cfg) if resume is None and cfg.init else None  # checked before anything is written
 
         # run directory and config.json, before step 0 (by the chief; other workers write nothing there)
         if resume is None and not chief:
@@ -212,7 +213,7 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
                         f"{f' over {replicas} replicas' if replicas > 1 else ''}, precision {cfg.precision}"
                         f"{', XLA' if cfg.xla else ''}{f', EMA {cfg.ema}' if cfg.ema else ''} -> {run}")
 
-        trainer = Trainer(cfg, run, faces, labels, batch_size, reporter, distribution, chief)
+        trainer = Trainer(cfg, run, faces, labels, batch_size, reporter, distribution, chief, initial)
         try:
             trainer.start(resumed=resume is not None)
             with StopSignals() as signals:
@@ -318,7 +319,7 @@ class Trainer:
     """One run's networks, steps, state, fixed batches and logs, and the loop over its epochs."""
 
     def __init__(self, cfg: TrainConfig, run: Path, faces: Faces, labels: np.ndarray, batch_size: int,
-                 reporter: Reporter, strategy: tf.distribute.Strategy, chief: bool):
+                 reporter: Reporter, strategy: tf.distribute.Strategy, chief: bool, initial: dict | None = None):
         self.cfg, self.run, self.reporter = cfg, run, reporter
         self.images, self.labels, self.batch_size = faces.images, labels, batch_size  # (N, H, W, C) uint8, (N,)
         self.steps_per_epoch = len(faces.images) * (2 if cfg.flip_images else 1) // batch_size
@@ -331,6 +332,8 @@ class Trainer:
         self.scratch = None if chief else Path(tempfile.mkdtemp(prefix="facegan-worker-"))
         with strategy.scope():
             nets = registry.get(cfg.model).build_networks(cfg)
+            if initial is not None:  # --init: another run's weights, before the weight average copies them
+                copy_weights(nets, initial)
             self.family = FAMILIES[registry.get(cfg.model).steps](cfg, nets, loss_scaling=cfg.precision == "float16")
             average = WeightAverage(nets, cfg.ema) if cfg.ema else None
             self.state = TrainState(nets, self.family, average, self.scratch or rundir.checkpoint_dir(run),

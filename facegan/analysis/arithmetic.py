@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from facegan import files, imaging
 from facegan.analysis import terms
-from facegan.checkpoints import load_networks
+from facegan.checkpoints import open_generator_source
 from facegan.config import TrainConfig
 from facegan.data import load_training_faces
 from facegan.errors import FaceganError
@@ -56,15 +56,16 @@ def decode_signed_sum(run: Path, plus: list[str], minus: list[str], n_per_term: 
                       seed: int = 0, folder: Path | None = None) -> dict:
     """Decode the signed sum of the terms' average latents; write arithmetic.png and arithmetic.npz to
     `folder` (default RUN/arithmetic); returns each term's report and the folder."""
-    cfg = TrainConfig.read(run)
+    cfg, nets, home = open_generator_source(run)
     check(cfg, plus, minus, n_per_term, projection_steps)
 
     def data():  # the run's faces, loaded only for attribute queries
+        if Path(run).suffix == ".keras":
+            raise FaceganError("attribute queries need a run directory (its data); give image files or samples")
         return load_training_faces(cfg)
 
     signed = [(sign, terms.resolve(spec, n_per_term, cfg.image_size, cfg.channels, data, seed))
               for sign, specs in ((1, plus), (-1, minus)) for spec in specs]
-    nets = load_networks(run)
     generator, report, latents = nets["generator"], [], []
     for sign, term in signed:
         x = imaging.to_float(term.images)
@@ -81,7 +82,7 @@ def decode_signed_sum(run: Path, plus: list[str], minus: list[str], n_per_term: 
     result = sum(sign * mean for (sign, _), mean in zip(signed, means))
     decoded = imaging.to_uint8(generate(generator, np.concatenate([means, result[None]]),
                                         np.zeros(len(means) + 1, np.int32), 0))
-    folder = folder or run / "arithmetic"
+    folder = folder or home / "arithmetic"
     imaging.write_png(folder / "arithmetic.png", layout([term.images for _, term in signed], decoded))
     files.write_npz(folder / "arithmetic.npz", signs=np.array([s for s, _ in signed]),
                     terms=np.array([t.spec for _, t in signed]), means=means, result=result,

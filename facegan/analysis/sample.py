@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from facegan import files, imaging, rundir
-from facegan.checkpoints import load_networks
+from facegan.checkpoints import open_generator_source
 from facegan.config import TrainConfig
 from facegan.errors import FaceganError
 from facegan.inference import generate, new_samples, scores
@@ -50,10 +50,9 @@ def interpolate(z: np.ndarray, steps: int) -> np.ndarray:
 
 def write_samples(run: Path, options: SampleOptions, folder: Path | None = None) -> dict:
     """Generate, rank, interpolate and write to `folder` (default RUN/samples/sample-NNN); returns the record
-    of what was written."""
-    cfg = TrainConfig.read(run)
+    of what was written. `run` may also be a bare generator .keras file (its folder then takes samples/)."""
+    cfg, nets, home = open_generator_source(run, options.best)
     options.check(cfg)
-    nets = load_networks(run, options.best)
     rank = options.rank or options.keep_top is not None
     if rank and "discriminator" not in nets:
         raise FaceganError(f"{cfg.model} has no discriminator to rank by")
@@ -68,7 +67,7 @@ def write_samples(run: Path, options: SampleOptions, folder: Path | None = None)
         z, labels, images, score = z[order], labels[order], images[order], score[order]
         saved.update(z=z, labels=labels, scores=score, drawn_index=order)
         record.update(kept=len(order), best_score=float(score[0]), worst_kept_score=float(score[-1]))
-    folder = folder or rundir.next_numbered(run / rundir.SAMPLES, "sample")
+    folder = folder or rundir.next_numbered(home / rundir.SAMPLES, "sample")
     pictures = imaging.to_uint8(images)
     for i, picture in enumerate(pictures):
         imaging.write_png(folder / f"{i:04d}.png", picture)

@@ -22,6 +22,7 @@ err = Console(stderr=True)
 out = Console(soft_wrap=True)  # never hard-wrap results: scripts read them
 
 RUN_HELP = "Run directory (default: the newest under ./runs)."
+GENERATOR_HELP = "Run directory, or a generator .keras file (default: the newest run under ./runs)."
 
 
 def show_warning(message, category, *args, **kwargs) -> None:

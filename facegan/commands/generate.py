@@ -8,11 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from facegan.commands import RUN_HELP, import_tensorflow, out, say, user_errors
+from facegan.commands import GENERATOR_HELP, RUN_HELP, import_tensorflow, out, say, user_errors
 
 
 def sample(
-    run: Annotated[Optional[Path], typer.Argument(help=RUN_HELP)] = None,
+    run: Annotated[Optional[Path], typer.Argument(help=GENERATOR_HELP)] = None,
     n: Annotated[int, typer.Option("-n", "--n", help="Images to generate.")] = 64,
     seed: Annotated[int, typer.Option(help="Seed of the latent vectors.")] = 0,
     grid: Annotated[bool, typer.Option("--grid/--no-grid", help="Also write all images as one grid.png.")] = True,
@@ -41,7 +41,7 @@ def sample(
     from facegan import rundir
 
     with user_errors():
-        run = rundir.resolve_run(run)
+        run = rundir.resolve_generator_source(run)
         import_tensorflow()
         from facegan.analysis.sample import SampleOptions, write_samples
 
@@ -56,7 +56,7 @@ def sample(
 
 
 def arithmetic(
-    run: Annotated[Optional[Path], typer.Argument(help=RUN_HELP)] = None,
+    run: Annotated[Optional[Path], typer.Argument(help=GENERATOR_HELP)] = None,
     plus: Annotated[Optional[list[str]], typer.Option(
         help="A term to add: samples.npz:3,7 | attribute query 'Smiling,~Male' | folder, file or glob.")] = None,
     minus: Annotated[Optional[list[str]], typer.Option(help="A term to subtract (same forms as --plus).")] = None,
@@ -78,7 +78,7 @@ def arithmetic(
     from facegan import rundir
 
     with user_errors():
-        run = rundir.resolve_run(run)
+        run = rundir.resolve_generator_source(run)
         import_tensorflow()
         from facegan.analysis.arithmetic import decode_signed_sum
 
@@ -90,3 +90,30 @@ def arithmetic(
         out.print(f"{'+' if term['sign'] > 0 else '-'} {term['term']}: {term['members']} faces, latents from "
                   f"{term['latent_from']}, reconstruction MSE {term['reconstruction_mse']:.4g}", highlight=False)
     out.print(f"-> {Path(details['folder']) / 'arithmetic.png'}", highlight=False)
+
+
+def export(
+    run: Annotated[Optional[Path], typer.Argument(help=RUN_HELP)] = None,
+    format: Annotated[str, typer.Option(help="saved_model (TensorFlow serving) or keras (a .keras file).")] =
+        "saved_model",
+    best: Annotated[bool, typer.Option(
+        "--best", help="Export the checkpoint of the run's best evaluation (checkpoints/best).")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out", help="Where to write it (default RUN/export/saved_model or RUN/export/generator.keras).")] = None,
+):
+    """Export a run's generator: a SavedModel that serves latents -> uint8 images without facegan, or a
+    .keras file that sample and arithmetic take in place of the run.
+
+    Examples:
+      facegan export runs/002-dcgan
+      facegan export runs/002-dcgan --best --format keras --out dcgan.keras
+    """
+    from facegan import rundir
+
+    with user_errors():
+        run = rundir.resolve_run(run)
+        import_tensorflow()
+        from facegan.export import export_generator
+
+        path = export_generator(run, format, best, out_dir)
+    out.print(str(path))

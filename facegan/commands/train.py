@@ -187,6 +187,10 @@ def train(
         field="checkpoint_minutes")] = None,
     keep_checkpoints: Annotated[Optional[int], option(
         "Newest checkpoints kept.", OUTPUT, field="keep_checkpoints")] = None,
+    init: Annotated[Optional[str], option(
+        "Start from this run's network weights (fine-tuning; the optimizers start fresh).", MODEL)] = None,
+    init_best: Annotated[Optional[bool], option(
+        "With --init: its best evaluation's weights (checkpoints/best).", MODEL, "--init-best")] = None,
     dry_run: Annotated[bool, option(
         "Print the resolved configuration and what the data holds, and write nothing.", OUTPUT,
         "--dry-run")] = False,
