@@ -33,20 +33,34 @@ def reconstruction_rows(x: np.ndarray, x_rec: np.ndarray, columns: int = 8) -> n
     return np.concatenate(rows)
 
 
+GRID_TILE = 64  # tiles smaller than this are enlarged (nearest neighbour) to be seen: 16 px x4, 32 px x2
+
+
+def grid_scale(size: int) -> int:
+    """How many times a grid enlarges tiles of `size` pixels."""
+    return max(1, GRID_TILE // size)
+
+
 def grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
-    """(N, H, W, C) uint8 -> one (rows*(H+pad)+pad, columns*(W+pad)+pad, C) image, white padding."""
+    """(N, H, W, C) uint8 -> one image of rows and `columns` of tiles with white padding; tiles smaller than
+    GRID_TILE are enlarged by whole pixels (nearest neighbour), so that a person can see them."""
     from skimage.util import montage
 
+    scale = grid_scale(images.shape[1])
+    images = images.repeat(scale, axis=1).repeat(scale, axis=2) if scale > 1 else images
     columns = columns or math.ceil(math.sqrt(len(images)))
     return montage(images, fill=(255,) * images.shape[-1], grid_shape=(math.ceil(len(images) / columns), columns),
                    padding_width=GRID_PAD, channel_axis=-1)
 
 
 def tiles(canvas: np.ndarray, size: int) -> np.ndarray:
-    """The inverse of `grid`: (N, size, size, C) tiles of a grid image, row by row, blank tiles left out."""
-    step = size + GRID_PAD
+    """The inverse of `grid`: (N, size, size, C) tiles of a grid image, row by row, blank tiles left out (an
+    enlarged tile gives back its original pixels)."""
+    scale = grid_scale(size)
+    step = size * scale + GRID_PAD
     rows, columns = (canvas.shape[0] - GRID_PAD) // step, (canvas.shape[1] - GRID_PAD) // step
-    found = [canvas[GRID_PAD + r * step:GRID_PAD + r * step + size, GRID_PAD + c * step:GRID_PAD + c * step + size]
+    found = [canvas[GRID_PAD + r * step:GRID_PAD + r * step + size * scale:scale,
+                    GRID_PAD + c * step:GRID_PAD + c * step + size * scale:scale]
              for r in range(rows) for c in range(columns)]
     return np.stack([t for t in found if not np.all(t == 255)])
 

@@ -45,3 +45,13 @@ def test_equals_opencv_on_generated_images(trained_runs):
         _, images = generated_tiles(run)
         for image in images:
             assert blur_factor(image) == pytest.approx(opencv_blur(image.squeeze()), rel=1e-6, abs=1e-12)
+
+
+def test_grids_enlarge_small_tiles_and_tiles_gives_back_the_originals():
+    from facegan import imaging
+
+    images = np.random.default_rng(0).integers(0, 255, (5, 16, 16, 3), np.uint8)
+    canvas = imaging.grid(images, 3)
+    assert canvas.shape == (2 * (64 + 2) + 2, 3 * (64 + 2) + 2, 3)  # 16 px tiles shown at 64 px
+    np.testing.assert_array_equal(imaging.tiles(canvas, 16), images)
+    assert imaging.grid(np.zeros((2, 64, 64, 1), np.uint8)).shape == (68, 134, 1)  # 64 px tiles as they are

@@ -54,7 +54,7 @@ def test_interpolation_writes_frames_and_a_gif(run):
     result = runner.invoke(app, ["sample", str(run), "-n", "4", "--interpolate", "5", "--out", "walk"])
     assert result.exit_code == 0, result.output
     grid = read_image("walk/interpolation.png")
-    assert grid.shape[:2] == (2 * 18 + 2, 5 * 18 + 2)  # 2 pairs, 5 steps each
+    assert grid.shape[:2] == (2 * 66 + 2, 5 * 66 + 2)  # 2 pairs, 5 steps each, tiles of 16 px enlarged 4 times
     assert len(__import__("imageio.v3", fromlist=["imread"]).imread("walk/interpolation.gif", index=None)) == 5
 
 

@@ -63,7 +63,7 @@ def test_autoencoder_runs_save_the_encoder_and_show_reconstructions(faces_npz, t
     encoder = keras.saving.load_model(tmp_path / "ae" / "encoder.keras")
     assert encoder(np.zeros((1, 16, 16, 3), np.float32)).shape == (1, 8)
     grid = keras.utils.load_img(tmp_path / "ae" / "samples" / "epoch_0001.png")
-    assert grid.size == (8 * 18 + 2, 4 * 18 + 2)  # 16 inputs and 16 reconstructions, 8 a row
+    assert grid.size == (8 * 66 + 2, 4 * 66 + 2)  # 16 inputs and 16 reconstructions, 8 a row, 16 px shown at 64
     assert "ae_loss,gan_loss,beta" in (tmp_path / "ae" / "metrics.csv").read_text().splitlines()[0]
 
 
