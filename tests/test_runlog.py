@@ -42,3 +42,13 @@ def test_a_worker_that_is_not_the_chief_writes_nothing(tmp_path):
     log.health(1, 1, "rollback", "detail", "rollback")
     log.summary({"status": "completed"})
     assert list(tmp_path.iterdir()) == [] and log.history == [{"epoch": 1.0, "g_loss": 0.5}]
+
+
+def test_written_files_get_the_permissions_open_would_give(tmp_path):
+    import os
+
+    from facegan import files
+
+    files.write_text(tmp_path / "a.json", "{}")
+    (tmp_path / "b.json").write_text("{}")
+    assert os.stat(tmp_path / "a.json").st_mode & 0o777 == os.stat(tmp_path / "b.json").st_mode & 0o777
