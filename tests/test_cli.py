@@ -77,3 +77,17 @@ def test_models_model_shows_one_models_defaults_and_layers():
     generator = shown["networks"]["generator"]
     assert sum(layer["params"] for layer in generator) == registry.get("dcgan").params["generator"][0]
     assert generator[-1]["output"] == "(None, 64, 64, 1)"
+
+
+def test_the_readmes_first_command_trains_long_enough_to_learn(tmp_path):
+    """The quick start's command, as the README writes it, makes at least 500 steps (600 steps gave faces;
+    the 5 steps of an earlier first command gave gray tiles)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    first = next(line for line in readme.splitlines() if line.startswith("pip install -e . && facegan train "))
+    args = first.split("facegan train ", 1)[1].split()
+    result = train(*args, "--dry-run")
+    assert result.exit_code == 0, result.output
+    planned = json.loads(result.stdout)
+    assert planned["batches_per_epoch"] * planned["config"]["epochs"] >= 500
