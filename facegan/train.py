@@ -340,6 +340,7 @@ class Trainer:
                                     cfg.keep_checkpoints)
         self.compiled = {}
         self.streak = 0  # non-finite steps in a row
+        self.signs = {}  # the health guard's signs now showing -> the epoch each was first reported
 
         # the fixed batch of every sample grid, and the data's diversity to measure the samples' against
         self.x_fixed = imaging.to_float(faces.images[:PREVIEW_IMAGES])
@@ -558,9 +559,15 @@ class Trainer:
             draw_curves(self.run)
 
         found = symptoms(self.log.history, cfg.collapse_patience, cfg.min_diversity)
-        for symptom in found:
-            self.reporter.warning(f"epoch {epoch}: {symptom.check}: {symptom.detail} (--on-collapse {cfg.on_collapse})")
-            self.log.health(epoch, self.step, symptom.check, symptom.detail, cfg.on_collapse)
+        for symptom in found:  # a sign is reported when it begins, and when it ends; not every epoch between
+            if symptom.check not in self.signs:
+                self.reporter.warning(f"epoch {epoch}: {symptom.check}: {symptom.detail} "
+                                      f"(--on-collapse {cfg.on_collapse})")
+                self.log.health(epoch, self.step, symptom.check, symptom.detail, cfg.on_collapse)
+        for check in set(self.signs) - {symptom.check for symptom in found}:
+            self.reporter.notice(f"epoch {epoch}: {check} has ended (it began at epoch {self.signs[check]})")
+            self.log.health(epoch, self.step, check, f"ended (began at epoch {self.signs[check]})", "none")
+        self.signs = {symptom.check: self.signs.get(symptom.check, epoch) for symptom in found}
         if found and cfg.on_collapse == "rollback":
             self.reporter.epoch_end(epoch, cfg.epochs, row)
             reason = " and ".join(symptom.check for symptom in found)
@@ -630,7 +637,7 @@ class Trainer:
         self.state.roll_back(self.state.latest if before_epoch is None else self.state.before(before_epoch))
         self.set_learning_rates()
         self.log.truncate(self.step, self.epoch)
-        self.streak = 0
+        self.streak, self.signs = 0, {}
         rate = cfg.lr * cfg.rollback_lr ** count
         detail = f"{reason}: back to epoch {self.epoch}, step {self.step}, learning rate {rate:.3g}"
         self.log.health(self.epoch, self.step, "rollback", detail, "rollback")

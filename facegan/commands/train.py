@@ -10,23 +10,73 @@ from typing import Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
 
 from facegan import registry
-from facegan.commands import err, import_tensorflow, out, say, user_errors, warn
+from facegan.commands import err, import_tensorflow, out, user_errors
 from facegan.config import default_text
 from facegan.errors import FaceganError
 
 ModelName = Enum("ModelName", [(name, name) for name in registry.names()], type=str)
 
 
-class RichReporter:
-    """Training progress on stderr: a Rich bar per epoch on a terminal, one plain line per epoch otherwise."""
+# The figures of a finished epoch's line on a terminal, by priority: the first group is always shown in full
+# (wrapped at figure boundaries where the terminal is too narrow); the others while they fit.
+ESSENTIAL = ("d_loss", "g_loss", "ae_loss", "gp", "swd", "skipped")
+OPTIONAL = ("diversity", "kl_loss", "gan_loss", "beta", "d_acc", "g_acc", "d_loss_real", "d_loss_fake",
+            "d_acc_real", "d_acc_fake", "d_trained")
+NOT_FIGURES = ("epoch", "images_per_s", "wall_s")
 
-    def __init__(self):
-        self.live = err.is_terminal
+
+def figure(name: str, value: float) -> str:
+    """One figure in a fixed width, so that columns line up from epoch to epoch."""
+    if name == "skipped":
+        return f"{name} {int(value):>3d}"
+    return f"{name} {value:>7.3g}"
+
+
+def clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def epoch_lines(epoch: int, epochs: int, row: dict, left_s: float, width: int) -> list[str]:
+    """A finished epoch for a terminal `width` columns wide: `epoch N/M`, images/s, the epoch's time, the time
+    left and the ESSENTIAL figures in full (on a second line where one is too narrow); then, on a single line,
+    OPTIONAL figures in their order while it has room."""
+    digits = len(str(epochs))
+    head = [f"epoch {epoch:>{digits}d}/{epochs}", f"{row['images_per_s']:>5.0f} img/s", f"{row['wall_s']:>6.1f}s",
+            f"left {clock(left_s):>5}"]
+    present = {k: v for k, v in row.items() if k not in NOT_FIGURES and v == v}
+    essential = [figure(k, present[k]) for k in ESSENTIAL if k in present and (k != "skipped" or present[k])]
+    lines, line = [], ""
+    for token in head + essential:  # wrapped between figures, never inside one
+        if line and len(line) + 2 + len(token) > width:
+            lines.append(line)
+            line = "  " + token
+        else:
+            line = f"{line}  {token}" if line else token
+    for token in (figure(k, present[k]) for k in OPTIONAL if k in present and not lines):  # one line only
+        if len(line) + 2 + len(token) <= width:
+            line = f"{line}  {token}"
+    return lines + [line]
+
+
+class RichReporter:
+    """Training progress on stderr: a Rich bar per epoch on a terminal, then the epoch's line fitted to the
+    terminal's width (`epoch_lines`); one plain line per epoch with every figure otherwise."""
+
+    def __init__(self, console=None):
+        self.console = console or err
+        self.live = self.console.is_terminal
         self.bar = None
         self.last_refresh = 0.0
         self.decoding = None  # (start time, images at the last line) while a data source is decoded
+        self.walls = []  # seconds of each epoch of this session, for the time left
+
+    def say(self, text: str) -> None:
+        self.console.print(Text(text), soft_wrap=True)
 
     def progress(self, done: int, total: int) -> None:
         """Decoding, once it has taken a second: a bar on a terminal, otherwise a line every 10% and at the end."""
@@ -42,7 +92,7 @@ class RichReporter:
             if self.bar is None:
                 self.bar = Progress(TextColumn("decoding"), BarColumn(), MofNCompleteColumn(),
                                     TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                    console=err, transient=False)
+                                    console=self.console, transient=False)
                 self.bar.start()
                 self.task = self.bar.add_task("decode", total=total, speed="")
             self.bar.update(self.task, completed=done, speed=speed)
@@ -50,14 +100,15 @@ class RichReporter:
                 self.bar.stop()
                 self.bar = None
         elif done == total or last == 0 or done - last >= total / 10:
-            say(f"decoding {done}/{total} images  {speed}")
+            self.say(f"decoding {done}/{total} images  {speed}")
             self.decoding = (start, done)
 
     def notice(self, text: str) -> None:
-        say(text)
+        self.say(text)
 
     def warning(self, text: str) -> None:
-        warn(text)
+        """One warning: on a terminal wrapped at word boundaries; elsewhere one line."""
+        self.console.print(Text.assemble(("warning:", "yellow"), f" {text}"), soft_wrap=not self.live)
 
     def epoch_start(self, epoch, epochs, steps, batch_size) -> None:
         self.batch_size, self.start = batch_size, time.perf_counter()
@@ -65,7 +116,7 @@ class RichReporter:
             self.bar = Progress(
                 TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                TextColumn("{task.fields[losses]}"), console=err, transient=False)
+                TextColumn("{task.fields[losses]}"), console=self.console, transient=True)
             self.bar.start()
             self.task = self.bar.add_task("train", total=steps, speed="", losses="")
 
@@ -75,18 +126,28 @@ class RichReporter:
             return
         self.last_refresh = now
         speed = f"{done * self.batch_size / (now - self.start):.0f} img/s"
-        self.bar.update(self.task, completed=done, speed=speed, losses=format_losses(latest()))
+        figures = latest()
+        losses = "  ".join(figure(k, figures[k]) for k in ESSENTIAL if k in figures and k != "skipped")
+        self.bar.update(self.task, completed=done, speed=speed, losses=losses)
 
     def epoch_end(self, epoch, epochs, row) -> None:
         if self.live:
             self.bar.stop()
-        elif row is not None:
-            say(f"epoch {epoch}/{epochs}  {row['images_per_s']:.0f} img/s  {row['wall_s']:.1f}s  {format_losses(row)}")
+        if row is None:
+            return
+        self.walls.append(row["wall_s"])
+        if self.live:
+            left = (epochs - epoch) * sum(self.walls) / len(self.walls)
+            for line in epoch_lines(epoch, epochs, row, left, self.console.width):
+                self.say(line)
+        else:
+            self.say(f"epoch {epoch}/{epochs}  {row['images_per_s']:.0f} img/s  {row['wall_s']:.1f}s  "
+                     f"{format_losses(row)}")
 
 
 def format_losses(metrics: dict) -> str:
     return "  ".join(f"{k} {v:.3g}" for k, v in metrics.items()
-                     if k not in ("epoch", "images_per_s", "wall_s") and not k.startswith("swd_") and v == v)
+                     if k not in NOT_FIGURES and not k.startswith("swd_") and v == v)
 
 
 def option(help: str, panel: str, *declarations: str, field: str | None = None):
