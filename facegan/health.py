@@ -1,15 +1,21 @@
 """The health guard's reading of a run from the figures training already logs (no TensorFlow).
 
-Each check looks at the last `patience` rows of epochs.csv and reports a Symptom when every one
-of them shows the failure:
-  d_overpowering  the discriminator wins: real and fake accuracy >= 0.95, and the generator loss
-                  higher at the end of the window than at its start
+Each check looks at the last `patience` rows of epochs.csv, after the warm-up (the first WARMUP_EPOCHS
+epochs, whose figures average over a network that changes fastest, are never judged), and reports a
+Symptom when every one of them shows the failure:
+  d_overpowering  the discriminator wins: real and fake accuracy >= 0.99 in every epoch, and the
+                  generator loss rising as a trend (see `rising`), not by noise, or pinned at 20 or more
+                  (the discriminator is sure of every fake; its loss can rise no further)
   g_overpowering  the discriminator gave up: fake accuracy <= 0.05 and generator loss <= 0.1
                   (the end of the 100-epoch DCGAN run that produced nothing usable)
   mode_collapse   the fixed-latent batch has no variety: its diversity relative to the data's
-                  (mean pairwise distance of its images) below `min_diversity` and not rising
-                  (an untrained generator starts with little variety and gains it: not a collapse)
-Non-finite steps are handled in the loop itself (see facegan.train).
+                  (mean pairwise distance of its images) below `min_diversity` in every epoch, and not
+                  rising on a log scale (an untrained generator starts with very little variety and
+                  gains it by factors: 9e-5, 1.4e-4, 2.9e-4, ... is learning, not a collapse)
+A trend is judged against the figure's own scale and noise: a least-squares line through the window,
+whose rise over it must exceed both twice the scatter around the line and TREND_SCALE of the figure's
+size. The loop reports a sign when it begins and when it ends (facegan.train). Non-finite steps are
+handled in the loop itself.
 """
 
 from __future__ import annotations
@@ -17,10 +23,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-ACCURACY_HIGH = 0.95
+import numpy as np
+
+ACCURACY_HIGH = 0.99
 ACCURACY_LOW = 0.05
 G_LOSS_LOW = 0.1
-RISING = 1.1  # diversity rises when it ends above 1.1 times (plus 1e-3) where the window began
+G_LOSS_HIGH = 20.0  # a generator loss this high: the discriminator gives every fake p(real) < 2e-9
+WARMUP_EPOCHS = 1
+TREND_SCALE = 0.05  # a rise smaller than 5% of the figure's size is noise (a g_loss of 0.338 -> 0.345)
+LOG_GROWTH = 0.02  # diversity gaining 2% over the window, beyond its scatter, is rising
+NO_VARIETY = 1e-6  # diversity under this (an RMS difference of a millionth) is identical images: no rise redeems it
 ON_COLLAPSE = ("warn", "stop", "rollback")
 
 
@@ -37,26 +49,43 @@ def _value(row: dict, key: str) -> float:
     return float(value) if value not in (None, "") else math.nan
 
 
+def rising(series: list[float], least: float | None = None) -> bool:
+    """Whether `series` rises as a trend: the rise of its least-squares line over the window exceeds twice
+    the scatter around the line, and `least` (default: TREND_SCALE of the series' mean size). NaN is never
+    a rise."""
+    values = np.asarray(series, np.float64)
+    if len(values) < 2 or not np.isfinite(values).all():
+        return False
+    x = np.arange(len(values), dtype=np.float64)
+    slope, intercept = np.polyfit(x, values, 1)
+    rise = slope * (len(values) - 1)
+    scatter = np.std(values - (slope * x + intercept))
+    return rise > 2.0 * scatter and rise > (TREND_SCALE * np.mean(np.abs(values)) if least is None else least)
+
+
 def symptoms(history: list[dict], patience: int, min_diversity: float) -> list[Symptom]:
     """The failures that the last `patience` epochs of `history` (epochs.csv rows) all show."""
-    window = history[-patience:]
+    window = [row for row in history if _value(row, "epoch") > WARMUP_EPOCHS][-patience:]
     if len(window) < patience:
         return []
     onset = int(_value(window[0], "epoch"))
     series = {key: [_value(row, key) for row in window] for key in ("d_acc_real", "d_acc_fake", "g_loss", "diversity")}
     found = []
     real, fake, g_loss = series["d_acc_real"], series["d_acc_fake"], series["g_loss"]
-    if all(r >= ACCURACY_HIGH and f >= ACCURACY_HIGH for r, f in zip(real, fake)) and g_loss[-1] > g_loss[0]:
+    pinned = all(g >= G_LOSS_HIGH for g in g_loss)
+    if all(r >= ACCURACY_HIGH and f >= ACCURACY_HIGH for r, f in zip(real, fake)) and (rising(g_loss) or pinned):
         found.append(Symptom("d_overpowering", onset,
                              f"discriminator accuracy >= {ACCURACY_HIGH} on real and fake for {patience} epochs, "
-                             f"generator loss rising {g_loss[0]:.3g} -> {g_loss[-1]:.3g}"))
+                             f"generator loss {'pinned at' if pinned else 'rising'} "
+                             f"{g_loss[0]:.3g} -> {g_loss[-1]:.3g}"))
     if all(f <= ACCURACY_LOW and g <= G_LOSS_LOW for f, g in zip(fake, g_loss)):
         found.append(Symptom("g_overpowering", onset,
                              f"discriminator fake accuracy <= {ACCURACY_LOW} and generator loss <= {G_LOSS_LOW} "
                              f"for {patience} epochs: the discriminator gave up"))
     diversity = series["diversity"]
-    rising = diversity[-1] > RISING * diversity[0] + 1e-3
-    if all(d < min_diversity for d in diversity) and not rising:  # NaN never counts
+    gaining = max(diversity) > NO_VARIETY and rising([math.log(max(d, NO_VARIETY)) for d in diversity],
+                                                     least=math.log(1.0 + LOG_GROWTH))
+    if all(d < min_diversity for d in diversity) and not gaining:  # NaN never counts
         found.append(Symptom("mode_collapse", onset,
                              f"sample diversity {diversity[-1]:.3g} of the data's, below {min_diversity} "
                              f"and not rising for {patience} epochs"))
