@@ -73,9 +73,7 @@ class TrainState:
             if str(prefix) not in manager.checkpoints:
                 for file in prefix.parent.glob(f"{prefix.name}[._]*"):  # ckpt-N.index, .data-*, ckpt-N_temp/
                     shutil.rmtree(file) if file.is_dir() else file.unlink()
-            reason = (getattr(error, "message", None) or str(error)).splitlines()[0]
-            reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:\w+\]", "", reason)  # TensorFlow's op names
-            raise OSError(f"cannot write checkpoint {prefix}: {reason}") from error
+            raise OSError(f"cannot write checkpoint {prefix}: {first_line(error)}") from error
 
     def restore(self, path: str) -> None:
         self.checkpoint.restore(path).assert_existing_objects_matched()
@@ -92,9 +90,7 @@ class TrainState:
             kept = [p for p in self.manager.checkpoints if p not in dict(damaged)]
             tf.compat.v1.train.update_checkpoint_state(str(directory), path, all_model_checkpoint_paths=kept)
             self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=self.keep)
-        return path, [f"checkpoint {Path(bad).name} cannot be restored ({reason})"
-                      f"{f'; set aside as {DAMAGED}{Path(bad).name}.*' if set_aside else ''}; "
-                      f"using {Path(path).name}" for bad, reason in damaged]
+        return path, [damaged_text(bad, reason, path, set_aside) for bad, reason in damaged]
 
     def roll_back(self, path: str) -> None:
         """Restore `path` but keep the best evaluation so far (the best stays the best) and count the rollback."""
@@ -145,12 +141,23 @@ def restore_newest(checkpoint: tf.train.Checkpoint, directory: Path, partial: bo
             status.expect_partial() if partial else status.assert_existing_objects_matched()
             return path, damaged
         except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
-            reason = (getattr(error, "message", None) or str(error) or type(error).__name__).splitlines()[0]
-            damaged.append((path, reason[:200]))
+            damaged.append((path, first_line(error)[:200]))
     if not paths:
         raise FaceganError(f"{directory} holds no checkpoint")
     raise FaceganError(f"no checkpoint in {directory} can be restored: " +
                        "; ".join(f"{Path(path).name}: {reason}" for path, reason in damaged))
+
+
+def first_line(error: Exception) -> str:
+    """The first line of an error's message, without TensorFlow's op names ({{function_node ...}}, [Op:X])."""
+    text = (getattr(error, "message", None) or str(error) or type(error).__name__).splitlines()[0]
+    return re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:\w+\]", "", text)
+
+
+def damaged_text(bad: str, reason: str, used: str, set_aside: bool) -> str:
+    """The warning about a checkpoint that did not restore; the writer of the run sets it aside, a reader not."""
+    aside = f"; set aside as {DAMAGED}{Path(bad).name}.*" if set_aside else ""
+    return f"checkpoint {Path(bad).name} cannot be restored ({reason}){aside}; using {Path(used).name}"
 
 
 def latest(run: Path) -> str | None:
@@ -177,18 +184,18 @@ def load_networks(run: Path, best: bool = False) -> dict:
                                               compile=False)
                 for name in rundir.NETWORKS if rundir.network_file(run, name).is_file()}
     directory = rundir.checkpoint_dir(run, best)
-    if tf.train.latest_checkpoint(str(directory)) is None and best:
+    newest = tf.train.latest_checkpoint(str(directory))
+    if newest is None and best:
         raise FaceganError(f"{run} has no best checkpoint (it was trained with --eval-every 0, or has not been "
                            "evaluated yet)")
-    if tf.train.latest_checkpoint(str(directory)) is None:
+    if newest is None:
         raise FaceganError(f"{run} has no generator: neither generator.keras nor a checkpoint")
     cfg = TrainConfig.read(run)
     nets = registry.get(cfg.model).build_networks(cfg)
     keys = {averaged_key(name) if cfg.ema and name in AVERAGED else name: net for name, net in nets.items()}
     path, damaged = restore_newest(tf.train.Checkpoint(**keys), directory, partial=True)
     for bad, reason in damaged:  # a reader renames nothing: the run may be training
-        warnings.warn(f"checkpoint {Path(bad).name} cannot be restored ({reason}); using {Path(path).name}",
-                      FaceganWarning, stacklevel=2)
+        warnings.warn(damaged_text(bad, reason, path, set_aside=False), FaceganWarning, stacklevel=2)
     return nets
 
 

@@ -148,6 +148,10 @@ class TrainConfig:
     def flip_images(self) -> bool:
         return self.data == "lfw" if self.flip is None else self.flip
 
+    def trained_images(self, images: int) -> int:
+        """The images an epoch trains on, of `images` in the data: twice as many with mirror images."""
+        return images * (2 if self.flip_images else 1)
+
     @property
     def sample_interval(self) -> int:
         """Epochs between grids: --sample-every, else the last epoch alone when grids come by image count,

@@ -180,7 +180,7 @@ def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path 
         if resume is None:
             cfg = cfg.replace(precision=resolve_precision(cfg.precision),
                               num_classes=max(2, int(labels.max()) + 1) if cfg.num_classes else 0)
-        trained = len(faces.images) * (2 if cfg.flip_images else 1)  # mirror images are made per batch
+        trained = cfg.trained_images(len(faces.images))  # mirror images are made per batch
         batch_size = batch_size_for(cfg, trained, reporter)
         replicas = distribution.num_replicas_in_sync
         if cfg.xla and cfg.sync_bn and replicas > 1:  # see compile_step
@@ -239,7 +239,7 @@ def plan(cfg: TrainConfig | None = None, resume: Path | None = None, epochs: int
     else:
         cfg = cfg.replace(precision=resolve_precision(cfg.precision))
     data = survey(cfg.data, cfg.image_size, cfg.channels, cfg.split, cfg.max_images, cfg.seed)
-    trained = data["images"] * (2 if cfg.flip_images else 1)
+    trained = cfg.trained_images(data["images"])
     batch_size = batch_size_for(cfg, trained, Reporter())
     return {"config": cfg.to_dict(), "data": {**data, "trained_images": trained},
             "batch_size": batch_size, "batches_per_epoch": trained // batch_size if batch_size else 0,
@@ -322,7 +322,7 @@ class Trainer:
                  reporter: Reporter, strategy: tf.distribute.Strategy, chief: bool, initial: dict | None = None):
         self.cfg, self.run, self.reporter = cfg, run, reporter
         self.images, self.labels, self.batch_size = faces.images, labels, batch_size  # (N, H, W, C) uint8, (N,)
-        self.steps_per_epoch = len(faces.images) * (2 if cfg.flip_images else 1) // batch_size
+        self.steps_per_epoch = cfg.trained_images(len(faces.images)) // batch_size
         self.strategy, self.chief = strategy, chief
 
         # networks, optimizers, the weight average and the counters, placed by the strategy; another
