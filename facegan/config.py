@@ -20,6 +20,8 @@ from facegan.health import ON_COLLAPSE
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 ALTERNATE_MODES = ("batch", "threshold")
+GAN_LOSSES = ("bce", "hinge")
+AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (facegan/steps/augment.py)
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,15 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     weight_decay: float = 0.0
+    d_lr: float | None = None  # the discriminator's rate where it differs from lr (two time scales)
     # discriminator regularization: dropout rate, and noisy labels real = 1 + n*U(0,1), fake = -n*U(0,1)
     dropout: float = 0.0
     label_noise: float = 0.0
+    # the gan family's loss ("bce": non-saturating cross-entropy, "hinge") and R1 penalty weight gamma
+    # (gamma/2 * ||d D(real) / d real||^2); the discriminator's inputs augmented by this policy (see augment.py)
+    gan_loss: str = "bce"
+    r1_weight: float = 0.0
+    augment: str = ""
     # AE-GAN: which loss mix, its weights, the v4 schedule constant and window, AE pretraining
     aegan_loss: str = "v0"
     alpha: float = 1.0
@@ -141,6 +149,17 @@ class TrainConfig:
             raise FaceganError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
         if self.max_images is not None and self.max_images < 1:
             raise FaceganError(f"--max-images must be positive, got {self.max_images}")
+        if self.d_lr is not None and self.d_lr <= 0:
+            raise FaceganError(f"--d-lr must be positive, got {self.d_lr}")
+        if self.gan_loss not in GAN_LOSSES:
+            raise FaceganError(f"--gan-loss must be one of {', '.join(GAN_LOSSES)}, got {self.gan_loss!r}")
+        if self.r1_weight < 0:
+            raise FaceganError(f"--r1-weight must not be negative, got {self.r1_weight}")
+        steps = registry.get(self.model).steps
+        if (self.gan_loss != "bce" or self.r1_weight) and steps not in ("gan", "gan-alt"):
+            raise FaceganError(f"--gan-loss and --r1-weight are for the GAN family; {self.model} trains with {steps}")
+        if augment_policy(self.augment) and steps == "vae":
+            raise FaceganError(f"--augment is for models with a discriminator; {self.model} has none")
         if self.on_collapse not in ON_COLLAPSE:
             raise FaceganError(f"--on-collapse must be one of {', '.join(ON_COLLAPSE)}, got {self.on_collapse!r}")
 
@@ -173,6 +192,17 @@ class TrainConfig:
 def read_record(run: Path) -> dict:
     """A run's whole config.json: config, data, distribution and versions."""
     return files.read_json(Path(run) / rundir.CONFIG)
+
+
+def augment_policy(text: str | None) -> tuple[str, ...]:
+    """--augment "translation,color" -> ("translation", "color"), in order, once each; "none", "" or None -> ()
+    (off)."""
+    names = tuple(name.strip() for name in (text or "").split(",") if name.strip() not in ("", "none"))
+    unknown = [name for name in names if name not in AUGMENTATIONS]
+    if unknown:
+        raise FaceganError(f"--augment takes a comma-separated list of {', '.join(AUGMENTATIONS)} (or none); "
+                           f"unknown: {', '.join(unknown)}")
+    return tuple(dict.fromkeys(names))
 
 
 def parse_cadence(option: str, text: str) -> tuple[int, int]:

@@ -393,10 +393,11 @@ class Trainer:
         self.log.truncate(self.step, self.epoch)
 
     def set_learning_rates(self) -> None:
-        """The configured rate, lowered by rollback_lr for every rollback so far."""
-        rate = self.cfg.lr * self.cfg.rollback_lr ** int(self.state.rollbacks.numpy())
-        for optimizer in self.family.optimizers.values():
-            optimizer.learning_rate = rate
+        """The configured rates, lowered by rollback_lr for every rollback so far."""
+        lowered = self.cfg.rollback_lr ** int(self.state.rollbacks.numpy())
+        rates = self.family.learning_rates()
+        for side, optimizer in self.family.optimizers.items():
+            optimizer.learning_rate = rates[side] * lowered
 
     # --- the loop ------------------------------------------------------------------
 
@@ -638,8 +639,8 @@ class Trainer:
         self.set_learning_rates()
         self.log.truncate(self.step, self.epoch)
         self.streak, self.signs = 0, {}
-        rate = cfg.lr * cfg.rollback_lr ** count
-        detail = f"{reason}: back to epoch {self.epoch}, step {self.step}, learning rate {rate:.3g}"
+        detail = (f"{reason}: back to epoch {self.epoch}, step {self.step}, learning rates "
+                  f"x{cfg.rollback_lr ** count:.3g}")
         self.log.health(self.epoch, self.step, "rollback", detail, "rollback")
         self.reporter.warning(f"rollback {count}/{cfg.max_rollbacks}: {detail}")
 

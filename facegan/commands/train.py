@@ -23,8 +23,8 @@ ModelName = Enum("ModelName", [(name, name) for name in registry.names()], type=
 # The figures of a finished epoch's line on a terminal, by priority: the first group is always shown in full
 # (wrapped at figure boundaries where the terminal is too narrow); the others while they fit.
 ESSENTIAL = ("d_loss", "g_loss", "ae_loss", "gp", "swd", "skipped")
-OPTIONAL = ("diversity", "kl_loss", "gan_loss", "beta", "d_acc", "g_acc", "d_loss_real", "d_loss_fake",
-            "d_acc_real", "d_acc_fake", "d_trained")
+OPTIONAL = ("diversity", "augment_p", "r1", "kl_loss", "gan_loss", "beta", "d_acc", "g_acc", "d_loss_real",
+            "d_loss_fake", "d_acc_real", "d_acc_fake", "d_trained")
 NOT_FIGURES = ("epoch", "images_per_s", "wall_s")
 
 
@@ -156,8 +156,9 @@ def option(help: str, panel: str, *declarations: str, field: str | None = None):
                         rich_help_panel=panel)
 
 
-MODEL, DATA, OPTIMIZATION, HEALTH, DEVICES, OUTPUT = (
-    "Model", "Data", "Optimization", "Evaluation and the health guard", "Precision and devices", "Output and resume")
+MODEL, DATA, OPTIMIZATION, STABILIZERS, HEALTH, DEVICES, OUTPUT = (
+    "Model", "Data", "Optimization", "Small data: augmentation and the discriminator's loss",
+    "Evaluation and the health guard", "Precision and devices", "Output and resume")
 
 
 def train(
@@ -206,6 +207,17 @@ def train(
         "Adam (decoupled) weight decay.", OPTIMIZATION, field="weight_decay")] = None,
     label_noise: Annotated[Optional[float], option(
         "Noisy labels: real 1+n*U(0,1), fake -n*U(0,1).", OPTIMIZATION, field="label_noise")] = None,
+    d_lr: Annotated[Optional[float], option(
+        "The discriminator's Adam learning rate, where it differs from --lr (two time scales).", OPTIMIZATION,
+        field="d_lr")] = None,
+    augment: Annotated[Optional[str], option(
+        "Augment the discriminator's real and generated images: translation, cutout, color (DiffAugment) and "
+        "ada (each applied with a probability adapted to the discriminator's overfitting), comma-separated; "
+        "none: off.", STABILIZERS, field="augment")] = None,
+    gan_loss: Annotated[Optional[str], option(
+        "GAN family's loss: bce (non-saturating) or hinge.", STABILIZERS, field="gan_loss")] = None,
+    r1_weight: Annotated[Optional[float], option(
+        "R1 penalty gamma/2 * |grad D(real)|^2 (GAN family; 0: off).", STABILIZERS, field="r1_weight")] = None,
     seed: Annotated[Optional[int], option(
         "Random seed (same seed, same machine: same run).", OPTIMIZATION, field="seed")] = None,
     eval_every: Annotated[Optional[str], option(

@@ -39,7 +39,7 @@ class AeganSteps(Steps):
         self.ae_count = tf.Variable(0, dtype=tf.int64, name="ae_count", **once)
 
     def state(self) -> dict:
-        return {"ae_history": self.ae_history, "ae_count": self.ae_count}
+        return {**super().state(), "ae_history": self.ae_history, "ae_count": self.ae_count}
 
     def step_name(self, epoch: int) -> str:
         return "pretrain_step" if epoch < self.cfg.pretrain_ae_epochs else "train_step"
@@ -72,8 +72,8 @@ class AeganSteps(Steps):
     def train_step(self, x, y):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             x_rec = self.autoencode(x, training=True)  # (B, H, W, C) in [-1, 1]
-            real_out = self.discriminator(x, training=True)  # logits (B, 1)
-            fake_out = self.discriminator(x_rec, training=True)
+            real_out = self.discriminator(self.augmented(x), training=True)  # logits (B, 1)
+            fake_out = self.discriminator(self.augmented(x_rec), training=True)
             shares = {"d_loss_real": share(bce(tf.ones_like(real_out), real_out)),
                       "d_loss_fake": share(bce(tf.zeros_like(fake_out), fake_out)),
                       "ae": share(mse(x, x_rec)), "gan": share(bce(tf.ones_like(fake_out), fake_out)),
@@ -90,5 +90,5 @@ class AeganSteps(Steps):
             "d_loss": m["d_loss_real"] + m["d_loss_fake"], "d_loss_real": m["d_loss_real"],
             "d_loss_fake": m["d_loss_fake"], "d_acc_real": m["d_acc_real"], "d_acc_fake": m["d_acc_fake"],
             "g_loss": g_loss, "ae_loss": m["ae"], "gan_loss": m["gan"], "beta": tf.cast(beta, tf.float32),
-            "skipped": skipped,
+            "skipped": skipped, **self.adapt_augmentation(real_out[:, 0]),
         }

@@ -23,12 +23,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from facegan.config import augment_policy
 from facegan.nets.dcgan import PROBABILITY
+from facegan.steps import augment
 
 
-def make_optimizer(cfg, loss_scaling: bool, variables) -> keras.optimizers.Optimizer:
-    """Adam with the config's settings; wrapped for dynamic loss scaling under float16; built."""
-    optimizer = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2,
+def make_optimizer(cfg, lr: float, loss_scaling: bool, variables) -> keras.optimizers.Optimizer:
+    """Adam at rate `lr` with the config's other settings; wrapped for dynamic loss scaling under float16; built."""
+    optimizer = keras.optimizers.Adam(lr, beta_1=cfg.beta1, beta_2=cfg.beta2,
                                       weight_decay=cfg.weight_decay or None)
     if loss_scaling:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -69,6 +71,20 @@ def through_global(function, shares: dict, totals: dict):
     return value, tf.add_n([tf.stop_gradient(partials[k]) * shares[k] for k in shares])
 
 
+def input_gradient_norms(network, x, loss_scale=1.0):
+    """(outputs (B,) float32, ||d output / d x||^2 per example (B,)) of a network with one output per image.
+
+    The gradient is taken with a tape of its own inside the caller's, which then differentiates it (a
+    penalty on it trains the network). Under float16 loss scaling the output is multiplied by the loss
+    scale before differentiating, so that small gradients do not underflow, and the gradient divided."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        outputs = tf.cast(network(x)[:, 0], tf.float32)
+        scaled = tf.reduce_sum(outputs) * loss_scale
+    gradients = tf.cast(tape.gradient(scaled, x), tf.float32) / loss_scale
+    return outputs, tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3])
+
+
 def logits_model(discriminator: keras.Model) -> keras.Model:
     """The discriminator up to its logit. A sigmoid output (the DCGAN's) is dropped for training:
     BCE on probabilities clips them at 1e-7, which gives the generator zero gradient as soon as the
@@ -106,6 +122,13 @@ class Steps:
         self.encoder = nets.get("encoder")
         self.loss_scaling = loss_scaling
         self.optimizers = self.make_optimizers(loss_scaling)
+        # --augment: the transforms before the discriminator, and ADA's probability (a global value)
+        self.policy = augment_policy(cfg.augment)
+        self.augment_p = None
+        if "ada" in self.policy:
+            self.augment_p = tf.Variable(0.0, trainable=False, name="augment_p",
+                                         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            self.metrics = (*self.metrics, "augment_p")
 
     @staticmethod
     def totals(shares: dict) -> dict:
@@ -169,12 +192,38 @@ class Steps:
 
     def make_optimizers(self, loss_scaling: bool) -> dict:
         """One optimizer per adversary: "g" for the generator side, "d" for the discriminator."""
-        return {"g": make_optimizer(self.cfg, loss_scaling, self.generator_variables()),
-                "d": make_optimizer(self.cfg, loss_scaling, self.discriminator.trainable_variables)}
+        rates = self.learning_rates()
+        return {"g": make_optimizer(self.cfg, rates["g"], loss_scaling, self.generator_variables()),
+                "d": make_optimizer(self.cfg, rates["d"], loss_scaling, self.discriminator.trainable_variables)}
+
+    def learning_rates(self) -> dict:
+        """Each optimizer's configured rate: --lr, and --d-lr for the discriminator where given (two time
+        scales, Heusel et al. 2017)."""
+        return {"g": self.cfg.lr, "d": self.cfg.d_lr or self.cfg.lr}
 
     def generator_variables(self) -> list:
         encoder = self.encoder.trainable_variables if self.encoder is not None else []
         return encoder + self.generator.trainable_variables
+
+    def augmented(self, x):
+        """x (B, H, W, C) as the discriminator sees it: with --augment's transforms (the same for real and
+        generated images, differentiable), else x itself."""
+        if not self.policy:
+            return x
+        return augment.augment(x, self.policy, self.draw, self.augment_p)
+
+    def adapt_augmentation(self, scores) -> dict:
+        """With `ada`: adjust p from the discriminator's overfitting signal, the mean of sign(scores) over the
+        global batch (scores (B,): its outputs on reals, where 0 is its boundary), and return the p this
+        step used as the metric "augment_p"; else {}."""
+        if self.augment_p is None:
+            return {}
+        used = self.augment_p.read_value()
+        signs = tf.sign(tf.cast(scores, tf.float32))
+        context = tf.distribute.get_replica_context()
+        batch = tf.cast(tf.shape(signs)[0] * (context.num_replicas_in_sync if context else 1), tf.float32)
+        self.augment_p.assign(augment.ada_update(used, self.totals({"realness": share(signs)})["realness"], batch))
+        return {"augment_p": used}
 
     def step_name(self, epoch: int) -> str:
         """Name of the step method to run in this (0-based) epoch."""
@@ -182,7 +231,7 @@ class Steps:
 
     def state(self) -> dict:
         """Extra variables the checkpoint must hold besides networks, optimizers and counters."""
-        return {}
+        return {"augment_p": self.augment_p} if self.augment_p is not None else {}
 
     def nan_metrics(self) -> dict:
         return {name: tf.constant(np.nan, tf.float32) for name in self.metrics}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, bce, logits_model, share
+from facegan.steps.base import Steps, bce, input_gradient_norms, logits_model, share
 
 
 class GanSteps(Steps):
@@ -15,26 +15,46 @@ class GanSteps(Steps):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.d_logits = logits_model(self.discriminator)  # shares the discriminator's weights
+        if self.cfg.r1_weight:
+            self.metrics = (*self.metrics, "r1")
 
     def forward(self, x, y):
         """Generate a fake batch and score both: (loss shares to minimize, global metrics)."""
         n = tf.shape(x)[0]
-        noise = self.cfg.label_noise
         x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
-        real_out = self.d_logits(self.discriminator_inputs(x, y), training=True)  # logits (B, 1)
-        fake_out = self.d_logits(self.discriminator_inputs(x_fake, y), training=True)
-        real_targets = 1.0 + noise * self.draw("uniform", n, (1,))  # noisy labels: 1 + n*U(0,1)
-        fake_targets = -noise * self.draw("uniform", n, (1,))  # and 0 - n*U(0,1)
-        d_loss_real = share(bce(real_targets, real_out))
-        d_loss_fake = share(bce(fake_targets, fake_out))
-        losses = {"d_loss": self.d_loss_weight * (d_loss_real + d_loss_fake),
-                  "g_loss": share(bce(tf.ones_like(fake_out), fake_out))}
-        m = self.totals({**losses, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
-                         "d_acc_real": share(tf.cast(real_out[:, 0] > 0, tf.float32)),
-                         "d_acc_fake": share(tf.cast(fake_out[:, 0] <= 0, tf.float32))})
+        x_real = self.augmented(x)  # what the discriminator sees: --augment's transforms on both
+        x_fake = self.augmented(x_fake)
+        critic = lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)  # noqa: E731
+        if self.cfg.r1_weight:  # R1 (Mescheder et al. 2018): the gradient on the reals the discriminator saw
+            loss_scale = self.optimizers["d"].scale_loss(tf.constant(1.0))
+            real_out, r1 = input_gradient_norms(critic, x_real, loss_scale)
+            r1 = share(r1)
+        else:
+            real_out = tf.cast(critic(x_real)[:, 0], tf.float32)  # logits (B,)
+        fake_out = tf.cast(critic(x_fake)[:, 0], tf.float32)
+        d_loss_real, d_loss_fake, g_loss = self.adversarial_losses(real_out, fake_out, n)
+        losses = {"d_loss": self.d_loss_weight * (d_loss_real + d_loss_fake), "g_loss": g_loss}
+        extra = {}
+        if self.cfg.r1_weight:
+            losses["d_loss"] += self.cfg.r1_weight / 2 * r1
+            extra["r1"] = r1
+        m = self.totals({**losses, **extra, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
+                         "d_acc_real": share(tf.cast(real_out > 0, tf.float32)),
+                         "d_acc_fake": share(tf.cast(fake_out <= 0, tf.float32))})
         m["d_acc"] = (m["d_acc_real"] + m["d_acc_fake"]) / 2
         m["g_acc"] = 1.0 - m["d_acc_fake"]  # share of fakes the discriminator takes for real
-        return losses, m
+        return losses, {**m, **self.adapt_augmentation(real_out)}
+
+    def adversarial_losses(self, real_out, fake_out, n):
+        """(d_loss_real, d_loss_fake, g_loss) shares from the logits (B,) on real and generated images."""
+        if self.cfg.gan_loss == "hinge":  # Lim & Ye 2017; Miyato et al. 2018
+            return (share(tf.nn.relu(1.0 - real_out)), share(tf.nn.relu(1.0 + fake_out)), share(-fake_out))
+        noise = self.cfg.label_noise
+        real_targets = 1.0 + noise * self.draw("uniform", n, (1,))  # noisy labels: 1 + n*U(0,1)
+        fake_targets = -noise * self.draw("uniform", n, (1,))  # and 0 - n*U(0,1)
+        real_out, fake_out = real_out[:, None], fake_out[:, None]
+        return (share(bce(real_targets, real_out)), share(bce(fake_targets, fake_out)),
+                share(bce(tf.ones_like(fake_out), fake_out)))
 
     def train_step(self, x, y):
         # both networks step on the same forward pass (as the TensorFlow DCGAN tutorial does)
@@ -64,7 +84,7 @@ class GanAltSteps(GanSteps):
                                   aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
     def state(self) -> dict:
-        return {"d_turn": self.d_turn}
+        return {**super().state(), "d_turn": self.d_turn}
 
     def train_step(self, x, y):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:

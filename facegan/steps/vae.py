@@ -11,7 +11,7 @@ class VaeSteps(Steps):
     metrics = ("g_loss", "ae_loss", "kl_loss", "skipped")
 
     def make_optimizers(self, loss_scaling: bool) -> dict:
-        return {"g": make_optimizer(self.cfg, loss_scaling, self.generator_variables())}
+        return {"g": make_optimizer(self.cfg, self.cfg.lr, loss_scaling, self.generator_variables())}
 
     def train_step(self, x, y):
         with tf.GradientTape() as tape:

@@ -36,16 +36,20 @@ class WganGpSteps(Steps):
         for _ in range(self.cfg.critic_steps):  # unrolled: critic_steps critic updates per generator update
             with tf.GradientTape() as tape:
                 x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
-                d_loss_real = share(-self.critic(x, y))
-                d_loss_fake = share(self.critic(x_fake, y))
+                x_real, x_fake = self.augmented(x), self.augmented(x_fake)  # --augment's transforms on both
+                real_scores, fake_scores = self.critic(x_real, y), self.critic(x_fake, y)
+                d_loss_real = share(-real_scores)
+                d_loss_fake = share(fake_scores)
                 eps = self.draw("uniform", n, (1, 1, 1))
-                gp = share(gradient_penalty(lambda x_hat: self.critic(x_hat, y), x, x_fake, eps,
+                gp = share(gradient_penalty(lambda x_hat: self.critic(x_hat, y), x_real, x_fake, eps,
                                             d_optimizer.scale_loss(tf.constant(1.0))))
                 d_loss = d_loss_real + d_loss_fake + self.cfg.gp_weight * gp
             skipped += self.minimize(tape, d_loss, self.discriminator.trainable_variables, d_optimizer)
         with tf.GradientTape() as tape:
             x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
-            g_loss = share(-self.critic(x_fake, y))
+            g_loss = share(-self.critic(self.augmented(x_fake), y))
         skipped += self.minimize(tape, g_loss, self.generator_variables(), self.optimizers["g"])
         return {**self.totals({"d_loss": d_loss, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake, "gp": gp,
-                               "g_loss": g_loss}), "skipped": skipped}
+                               "g_loss": g_loss}), "skipped": skipped,
+                # ADA's signal for a critic, whose scores have no fixed boundary: a real scored above a fake
+                **self.adapt_augmentation(real_scores - fake_scores)}
