@@ -113,3 +113,11 @@ register(ModelSpec(
     nets="facegan.nets.dcgan:build_wgan", steps="wgan-gp",
     defaults={**_WGAN, "label": "Smiling", "num_classes": 2},  # classes are counted from the data
     params={"generator": (3_592_960, 3_591_040), "discriminator": (2_763_776, 2_763_776)}))
+
+register(ModelSpec(
+    "sngan", "Small-data recipe: spectral-norm D, hinge loss, EMA, DiffAugment",
+    nets="facegan.nets.dcgan:build_sngan", steps="gan",
+    # chosen by benchmarks/quality.py on celeba-2k (docs/measured.md): two time scales and R1 measured worse
+    defaults=dict(image_size=64, channels=3, latent_dim=100, batch_size=32, lr=2e-4, beta1=0.5,
+                  gan_loss="hinge", ema=0.999, augment="translation,cutout,color"),
+    params={"generator": (3_578_624, 3_576_704), "discriminator": (2_764_737, 2_763_776)}))

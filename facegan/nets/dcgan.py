@@ -50,8 +50,13 @@ def generator(latent_dim: int, image_size: int, channels: int, num_classes: int 
 
 
 def discriminator(image_size: int, channels: int, dropout: float, normalized: bool = True,
-                  num_classes: int = 0, sync_bn: bool = False) -> keras.Model:
-    """DCGAN discriminator (sigmoid output); with normalized=False a WGAN critic (linear output)."""
+                  num_classes: int = 0, sync_bn: bool = False, spectral: bool = False) -> keras.Model:
+    """DCGAN discriminator (sigmoid output); with normalized=False a WGAN critic (linear output); with
+    spectral=True every convolution spectrally normalized (Miyato et al. 2018) instead of batch
+    normalization, and a linear output (a logit)."""
+    conv = (lambda *args, **kwargs: layers.SpectralNormalization(layers.Conv2D(*args, **kwargs))) if spectral \
+        else layers.Conv2D
+    normalized = normalized and not spectral
     blocks = _blocks(image_size)
     x = keras.Input((image_size, image_size, channels), name="image")
     inputs, h = x, x
@@ -60,12 +65,12 @@ def discriminator(image_size: int, channels: int, dropout: float, normalized: bo
         planes = layers.UpSampling2D(image_size)(layers.Reshape((1, 1, num_classes))(label))
         inputs, h = [x, label], layers.Concatenate()([x, planes])
     for i in range(blocks):  # 64-128-256-512 at 64x64: 64 -> 32 -> 16 -> 8 -> 4
-        h = layers.Conv2D(BASE_FILTERS * 2**i, 4, strides=2, padding="same", use_bias=False)(h)
+        h = conv(BASE_FILTERS * 2**i, 4, strides=2, padding="same", use_bias=False)(h)
         if normalized and i > 0:
             h = batch_norm(sync_bn)(h)
         h = layers.Dropout(dropout)(layers.LeakyReLU(0.2)(h))
-    logit = layers.Flatten(dtype="float32")(layers.Conv2D(1, 4, padding="valid", use_bias=False, dtype="float32")(h))
-    if not normalized:  # WGAN critic: a linear score
+    logit = layers.Flatten(dtype="float32")(conv(1, 4, padding="valid", use_bias=False, dtype="float32")(h))
+    if not normalized:  # WGAN critic, spectrally normalized discriminator: a linear score
         return keras.Model(inputs, logit, name="discriminator")
     # the sigmoid is its own layer so that training can take the loss from the logit beneath it
     probability = layers.Activation("sigmoid", dtype="float32", name=PROBABILITY)(logit)
@@ -75,6 +80,12 @@ def discriminator(image_size: int, channels: int, dropout: float, normalized: bo
 def build_dcgan(cfg) -> dict:
     return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, sync_bn=cfg.sync_bn),
             "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout, sync_bn=cfg.sync_bn)}
+
+
+def build_sngan(cfg) -> dict:
+    """The DCGAN generator judged by a spectrally normalized DCGAN discriminator (logits)."""
+    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, sync_bn=cfg.sync_bn),
+            "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout, spectral=True)}
 
 
 def build_wgan(cfg) -> dict:
