@@ -25,6 +25,12 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Seed of the real sets, latents, patches and projections.")] = 0,
     best: Annotated[bool, typer.Option(
         "--best", help="Evaluate the checkpoint of the run's best evaluation during training.")] = False,
+    metric: Annotated[str, typer.Option(
+        help="Figures besides SWD, comma-separated: swd, kid, fid. KID and FID use InceptionV3's ImageNet "
+             "weights, which Keras fetches once into ~/.keras/models/.")] = "swd",
+    inception_weights: Annotated[Optional[Path], typer.Option(
+        help="A local copy of InceptionV3's weights (inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5) "
+             "for KID and FID.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ):
     """Sample quality by measure: the sliced Wasserstein distance (SWD) between generated and real images.
@@ -36,10 +42,15 @@ def evaluate(
     Autoencoders (AE-GAN, VAE) are measured on reconstructions of real images. The figures go to
     RUN/eval.json, where `facegan compare` finds them.
 
+    --metric kid,fid adds the figures GAN papers report, on InceptionV3 pool features: KID (unbiased,
+    x1e3, with its standard deviation over 100 subsets) and FID. They come from Keras's InceptionV3, not
+    the TF1 graph of the papers, so compare them with each other, not with published figures.
+
     Examples:
       facegan eval
       facegan eval runs/003-dcgan --n 512 --seed 1
       facegan eval runs/003-dcgan --best --json
+      facegan eval runs/003-dcgan --metric swd,kid,fid --inception-weights ~/models/inception_v3_notop.h5
     """
     from facegan import rundir
 
@@ -49,7 +60,8 @@ def evaluate(
         from facegan.analysis.evaluate import evaluate_run
 
         with err.status(f"measuring {run}"):
-            result = evaluate_run(run, n, data, seed, best)
+            result = evaluate_run(run, n, data, seed, best, tuple(name.strip() for name in metric.split(",")),
+                                  inception_weights)
     settings = result["settings"]
     if settings["images"] < n:
         say(f"the data is too small for two real sets of {n}: two sets of {settings['images']}")
@@ -64,6 +76,10 @@ def evaluate(
         table.add_row(f"SWD x1e3, {level}x{level}", f"{result[f'swd_{level}']:.2f}",
                       f"{result[f'swd_real_{level}']:.2f}")
     table.add_row("SWD x1e3, mean", f"{result['swd']:.2f}", f"{result['swd_real']:.2f}", style="bold")
+    if "kid" in result:
+        table.add_row("KID x1e3", f"{1e3 * result['kid']:.2f} ± {1e3 * result['kid_std']:.2f}",
+                      f"{1e3 * result['kid_real']:.2f} ± {1e3 * result['kid_real_std']:.2f}")
+        table.add_row("FID", f"{result['fid']:.2f}", f"{result['fid_real']:.2f}")
     table.add_row("blur factor", f"{result['blur']:.1f}", f"{result['blur_real']:.1f}")
     table.add_row("copy rate", "-" if result["copy_rate"] is None else f"{result['copy_rate']:.1%}", "")
     out.print(table)
