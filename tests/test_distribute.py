@@ -58,7 +58,8 @@ def one_device_and_two(name: str, **options):
 
 
 OPTIONS = {"dcgan": {"sync_bn": True}, "wgan-gp": {"sync_bn": True}, "cgan": {"sync_bn": True},
-           "aegan-v0": {"beta": 0.5}, "aegan-v1": {"beta": 0.5}, "aegan-v4": {"beta_window": 2}}
+           "sngan": {"sync_bn": True}, "aegan-v0": {"beta": 0.5}, "aegan-v1": {"beta": 0.5},
+           "aegan-v4": {"beta_window": 2}}
 
 
 def assert_same_steps(single, single_weights, mirrored, mirrored_weights, stray: float = 0.0):
