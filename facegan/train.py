@@ -639,8 +639,10 @@ class Trainer:
         self.set_learning_rates()
         self.log.truncate(self.step, self.epoch)
         self.streak, self.signs = 0, {}
-        detail = (f"{reason}: back to epoch {self.epoch}, step {self.step}, learning rates "
-                  f"x{cfg.rollback_lr ** count:.3g}")
+        rates = {side: rate * cfg.rollback_lr ** count for side, rate in self.family.learning_rates().items()}
+        rate = (f"learning rate {rates['g']:.3g}" if len(set(rates.values())) == 1 else
+                f"learning rates {rates['g']:.3g} (generator), {rates['d']:.3g} (discriminator)")
+        detail = f"{reason}: back to epoch {self.epoch}, step {self.step}, {rate}"
         self.log.health(self.epoch, self.step, "rollback", detail, "rollback")
         self.reporter.warning(f"rollback {count}/{cfg.max_rollbacks}: {detail}")
 
