@@ -392,12 +392,14 @@ class Trainer:
         self.saved_at = time.monotonic()
         self.log.truncate(self.step, self.epoch)
 
-    def set_learning_rates(self) -> None:
-        """The configured rates, lowered by rollback_lr for every rollback so far."""
+    def set_learning_rates(self) -> dict:
+        """The configured rates, lowered by rollback_lr for every rollback so far; returns them by side."""
         lowered = self.cfg.rollback_lr ** int(self.state.rollbacks.numpy())
-        rates = self.family.learning_rates()
+        rates = {side: rate * lowered for side, rate in self.family.learning_rates().items()
+                 if side in self.family.optimizers}
         for side, optimizer in self.family.optimizers.items():
-            optimizer.learning_rate = rates[side] * lowered
+            optimizer.learning_rate = rates[side]
+        return rates
 
     # --- the loop ------------------------------------------------------------------
 
@@ -636,10 +638,9 @@ class Trainer:
         if count > cfg.max_rollbacks:
             self.stop(status, f"{reason}; {cfg.max_rollbacks} rollback(s) with lower learning rates did not cure it")
         self.state.roll_back(self.state.latest if before_epoch is None else self.state.before(before_epoch))
-        self.set_learning_rates()
+        rates = self.set_learning_rates()
         self.log.truncate(self.step, self.epoch)
         self.streak, self.signs = 0, {}
-        rates = {side: rate * cfg.rollback_lr ** count for side, rate in self.family.learning_rates().items()}
         rate = (f"learning rate {rates['g']:.3g}" if len(set(rates.values())) == 1 else
                 f"learning rates {rates['g']:.3g} (generator), {rates['d']:.3g} (discriminator)")
         detail = f"{reason}: back to epoch {self.epoch}, step {self.step}, {rate}"

@@ -71,15 +71,16 @@ def through_global(function, shares: dict, totals: dict):
     return value, tf.add_n([tf.stop_gradient(partials[k]) * shares[k] for k in shares])
 
 
-def input_gradient_norms(network, x, loss_scale=1.0):
-    """(outputs (B,) float32, ||d output / d x||^2 per example (B,)) of a network with one output per image.
+def input_gradient_norms(score_fn, x, loss_scale=1.0):
+    """(scores (B,) float32, ||d score / d x||^2 per example (B,)) of a function scoring each image of x.
 
     The gradient is taken with a tape of its own inside the caller's, which then differentiates it (a
-    penalty on it trains the network). Under float16 loss scaling the output is multiplied by the loss
-    scale before differentiating, so that small gradients do not underflow, and the gradient divided."""
+    penalty on it, R1 or WGAN-GP's, trains the network). Under float16 loss scaling the scores are
+    multiplied by the loss scale before differentiating, so that small gradients do not underflow, and the
+    gradient divided."""
     with tf.GradientTape() as tape:
         tape.watch(x)
-        outputs = tf.cast(network(x)[:, 0], tf.float32)
+        outputs = tf.cast(score_fn(x), tf.float32)
         scaled = tf.reduce_sum(outputs) * loss_scale
     gradients = tf.cast(tape.gradient(scaled, x), tf.float32) / loss_scale
     return outputs, tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3])

@@ -27,7 +27,7 @@ class GanSteps(Steps):
         critic = lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)  # noqa: E731
         if self.cfg.r1_weight:  # R1 (Mescheder et al. 2018): the gradient on the reals the discriminator saw
             loss_scale = self.optimizers["d"].scale_loss(tf.constant(1.0))
-            real_out, r1 = input_gradient_norms(critic, x_real, loss_scale)
+            real_out, r1 = input_gradient_norms(lambda images: critic(images)[:, 0], x_real, loss_scale)
             r1 = share(r1)
         else:
             real_out = tf.cast(critic(x_real)[:, 0], tf.float32)  # logits (B,)

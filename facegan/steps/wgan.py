@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, share
+from facegan.steps.base import Steps, input_gradient_norms, share
 
 
 def gradient_penalty(critic_fn, x_real, x_fake, eps, loss_scale=1.0):
@@ -15,11 +15,8 @@ def gradient_penalty(critic_fn, x_real, x_fake, eps, loss_scale=1.0):
     gradients do not underflow in float16, and the gradient is divided by it afterwards.
     """
     x_hat = x_real + eps * (x_fake - x_real)
-    with tf.GradientTape() as tape:
-        tape.watch(x_hat)
-        scaled = tf.reduce_sum(critic_fn(x_hat)) * loss_scale
-    gradients = tf.cast(tape.gradient(scaled, x_hat), tf.float32) / loss_scale
-    norm = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]) + 1e-12)
+    _, squared = input_gradient_norms(critic_fn, x_hat, loss_scale)
+    norm = tf.sqrt(squared + 1e-12)
     return tf.square(norm - 1.0)
 
 
