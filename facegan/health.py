@@ -11,7 +11,11 @@ Symptom when every one of them shows the failure:
   mode_collapse   the fixed-latent batch has no variety: its diversity relative to the data's
                   (mean pairwise distance of its images) below `min_diversity` in every epoch, and not
                   rising on a log scale (an untrained generator starts with very little variety and
-                  gains it by factors: 9e-5, 1.4e-4, 2.9e-4, ... is learning, not a collapse)
+                  gains it by factors: 9e-5, 1.4e-4, 2.9e-4, ... is learning, not a collapse).
+                  Identical images (diversity under NO_VARIETY) are judged over `patience` epochs; a
+                  low but nonzero variety must last COLLAPSE_WINDOW times as long, because a generator
+                  can dip and climb out (aegan-v5 on the embedded faces: 0.25, then 0.031, 0.020,
+                  0.021, 0.030, 0.059 and 0.19 of the data's over the next six epochs, then 0.38)
 A trend is judged against the figure's own scale and noise: a least-squares line through the window,
 whose rise over it must exceed both twice the scatter around the line and TREND_SCALE of the figure's
 size. The loop reports a sign when it begins and when it ends (facegan.train). Non-finite steps are
@@ -33,6 +37,7 @@ WARMUP_EPOCHS = 1
 TREND_SCALE = 0.05  # a rise smaller than 5% of the figure's size is noise (a g_loss of 0.338 -> 0.345)
 LOG_GROWTH = 0.02  # diversity gaining 2% over the window, beyond its scatter, is rising
 NO_VARIETY = 1e-6  # diversity under this (an RMS difference of a millionth) is identical images: no rise redeems it
+COLLAPSE_WINDOW = 2  # a low variety that is not identical images must last this many times `patience` epochs
 ON_COLLAPSE = ("warn", "stop", "rollback")
 
 
@@ -64,12 +69,14 @@ def rising(series: list[float], least: float | None = None) -> bool:
 
 
 def symptoms(history: list[dict], patience: int, min_diversity: float) -> list[Symptom]:
-    """The failures that the last `patience` epochs of `history` (epochs.csv rows) all show."""
-    window = [row for row in history if _value(row, "epoch") > WARMUP_EPOCHS][-patience:]
+    """The failures that the last `patience` epochs of `history` (epochs.csv rows) all show (a low variety:
+    the last COLLAPSE_WINDOW * `patience`)."""
+    judged = [row for row in history if _value(row, "epoch") > WARMUP_EPOCHS]
+    window = judged[-patience:]
     if len(window) < patience:
         return []
     onset = int(_value(window[0], "epoch"))
-    series = {key: [_value(row, key) for row in window] for key in ("d_acc_real", "d_acc_fake", "g_loss", "diversity")}
+    series = {key: [_value(row, key) for row in window] for key in ("d_acc_real", "d_acc_fake", "g_loss")}
     found = []
     real, fake, g_loss = series["d_acc_real"], series["d_acc_fake"], series["g_loss"]
     pinned = all(g >= G_LOSS_HIGH for g in g_loss)
@@ -82,11 +89,23 @@ def symptoms(history: list[dict], patience: int, min_diversity: float) -> list[S
         found.append(Symptom("g_overpowering", onset,
                              f"discriminator fake accuracy <= {ACCURACY_LOW} and generator loss <= {G_LOSS_LOW} "
                              f"for {patience} epochs: the discriminator gave up"))
-    diversity = series["diversity"]
-    gaining = max(diversity) > NO_VARIETY and rising([math.log(max(d, NO_VARIETY)) for d in diversity],
-                                                     least=math.log(1.0 + LOG_GROWTH))
-    if all(d < min_diversity for d in diversity) and not gaining:  # NaN never counts
-        found.append(Symptom("mode_collapse", onset,
-                             f"sample diversity {diversity[-1]:.3g} of the data's, below {min_diversity} "
-                             f"and not rising for {patience} epochs"))
-    return found
+    collapse = _mode_collapse(judged, patience, min_diversity)
+    return found + ([collapse] if collapse else [])
+
+
+def _mode_collapse(judged: list[dict], patience: int, min_diversity: float) -> Symptom | None:
+    """Mode collapse over the judged epochs: identical images for `patience` epochs, or a variety below
+    `min_diversity` and not rising for COLLAPSE_WINDOW * `patience` epochs."""
+    identical = judged[-patience:]
+    if all(_value(row, "diversity") < NO_VARIETY for row in identical):  # NaN never counts
+        return Symptom("mode_collapse", int(_value(identical[0], "epoch")),
+                       f"identical samples (diversity under {NO_VARIETY}) for {patience} epochs")
+    window = judged[-COLLAPSE_WINDOW * patience:]
+    diversity = [_value(row, "diversity") for row in window]
+    if len(window) < COLLAPSE_WINDOW * patience or not all(d < min_diversity for d in diversity):
+        return None
+    if rising([math.log(max(d, NO_VARIETY)) for d in diversity], least=math.log(1.0 + LOG_GROWTH)):
+        return None
+    return Symptom("mode_collapse", int(_value(window[0], "epoch")),
+                   f"sample diversity {diversity[-1]:.3g} of the data's, below {min_diversity} "
+                   f"and not rising for {len(window)} epochs")

@@ -235,7 +235,8 @@ def train(
     on_collapse: Annotated[Optional[str], option(
         "When a collapse check fires: warn, stop or rollback.", HEALTH, field="on_collapse")] = None,
     collapse_patience: Annotated[Optional[int], option(
-        "Epochs a collapse sign must last to count.", HEALTH, field="collapse_patience")] = None,
+        "Epochs a collapse sign must last to count (a low but nonzero diversity: twice as many).", HEALTH,
+        field="collapse_patience")] = None,
     min_diversity: Annotated[Optional[float], option(
         "Mode collapse below this sample diversity (relative to the data's).", HEALTH, field="min_diversity")] = None,
     precision: Annotated[Optional[str], option(
