@@ -2,10 +2,12 @@
 within 3 epochs of its onset.
 
     python benchmarks/health.py [--out /tmp/facegan-health] [--celeba ../shared/data/celeba-2k] [--only NAME...]
+                                [--seed N]
 
 Each run trains once with --on-collapse warn (runs already in --out are reused), then the guard's
 checks (facegan.health.symptoms) are replayed epoch by epoch over its epochs.csv, as the loop reads
-them, so that a change to the checks is measured without training again. A run that diverges is read
+them, so that a change to the checks is measured without training again. --seed N (default 0) trains
+every run with that seed, in runs named NAME-seedN (seed 0 keeps the plain names). A run that diverges is read
 from its health.csv (non-finite steps, rollbacks, the stop). Prints a confusion table.
 
 Healthy: the README's first command; aegan-v5 for 100 epochs and vae on the embedded faces; dcgan
@@ -140,14 +142,15 @@ def main():
     parser.add_argument("--out", type=Path, default=Path("/tmp/facegan-health"))
     parser.add_argument("--celeba", default=str(Path(__file__).resolve().parents[2] / "shared/data/celeba-2k"))
     parser.add_argument("--only", nargs="*")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     tf.get_logger().setLevel("ERROR")
     print(f"{'run':<24} {'label':<16} {'signs raised (epoch: sign)':<44} {'verdict':<8} {'train s':>8}")
     right = 0
     chosen = [c for c in cases(args.celeba) if not args.only or c[0] in args.only]
     for name, expected, options, kind in chosen:
-        run = args.out / name
-        seconds = trained(run, options, kind)
+        run = args.out / (f"{name}-seed{args.seed}" if args.seed else name)
+        seconds = trained(run, dict(options, seed=args.seed), kind)
         raised = replayed(run, TrainConfig.read(run))
         if expected is None:
             verdict = "ok" if not raised else "FALSE"
