@@ -31,7 +31,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from facegan import registry  # noqa: E402
-from facegan.config import TrainConfig  # noqa: E402
+from facegan.config import TrainConfig, read_record  # noqa: E402
 from facegan.errors import TrainingStopped  # noqa: E402
 from facegan.health import WARMUP_EPOCHS, symptoms  # noqa: E402
 from facegan.steps.gan import GanSteps  # noqa: E402
@@ -121,13 +121,15 @@ def trained(run: Path, options: dict, kind) -> float:
     return time.perf_counter() - start
 
 
-def replayed(run: Path, cfg: TrainConfig) -> list[tuple[int, str]]:
+def replayed(run: Path) -> list[tuple[int, str]]:
     """(epoch, sign) each time a sign begins, as the loop reads epochs.csv epoch by epoch; and the
     non-finite events of health.csv."""
+    cfg, data = TrainConfig.read(run), read_record(run)["data"]
+    images_per_epoch = data["trained_images"] // data["batch_size"] * data["batch_size"]
     history = list(csv.DictReader(open(run / "epochs.csv"))) if (run / "epochs.csv").exists() else []
     raised, showing = [], set()
     for n in range(1, len(history) + 1):
-        found = {s.check for s in symptoms(history[:n], cfg.collapse_patience, cfg.min_diversity)}
+        found = {s.check for s in symptoms(history[:n], cfg.collapse_patience, cfg.min_diversity, images_per_epoch)}
         raised += [(int(history[n - 1]["epoch"]), check) for check in sorted(found - showing)]
         showing = found
     health = list(csv.DictReader(open(run / "health.csv"))) if (run / "health.csv").exists() else []
@@ -151,7 +153,7 @@ def main():
     for name, expected, options, kind in chosen:
         run = args.out / (f"{name}-seed{args.seed}" if args.seed else name)
         seconds = trained(run, dict(options, seed=args.seed), kind)
-        raised = replayed(run, TrainConfig.read(run))
+        raised = replayed(run)
         if expected is None:
             verdict = "ok" if not raised else "FALSE"
         else:

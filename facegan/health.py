@@ -12,10 +12,12 @@ Symptom when every one of them shows the failure:
                   (mean pairwise distance of its images) below `min_diversity` in every epoch, and not
                   rising on a log scale (an untrained generator starts with very little variety and
                   gains it by factors: 9e-5, 1.4e-4, 2.9e-4, ... is learning, not a collapse).
-                  Identical images (diversity under NO_VARIETY) are judged over `patience` epochs; a
-                  low but nonzero variety must last COLLAPSE_WINDOW times as long, because a generator
-                  can dip and climb out (aegan-v5 on the embedded faces: 0.25, then 0.031, 0.020,
-                  0.021, 0.030, 0.059 and 0.19 of the data's over the next six epochs, then 0.38)
+                  Identical images (diversity under NO_VARIETY) are judged over `patience` epochs. A
+                  low but nonzero variety is judged only after LOW_VARIETY_WARMUP images, and must last
+                  COLLAPSE_WINDOW times as long: a young generator gains variety unevenly (dcgan on
+                  celeba-2k: 0.13 to 0.19 of the data's up to 12,000 images, in three seeds), and can dip
+                  and climb out (aegan-v5 on the embedded faces: 0.25, then 0.031, 0.020, 0.021, 0.030,
+                  0.059 and 0.19 over the next six epochs, then 0.38)
 A trend is judged against the figure's own scale and noise: a least-squares line through the window,
 whose rise over it must exceed both twice the scatter around the line and TREND_SCALE of the figure's
 size. The loop reports a sign when it begins and when it ends (facegan.train). Non-finite steps are
@@ -38,6 +40,7 @@ TREND_SCALE = 0.05  # a rise smaller than 5% of the figure's size is noise (a g_
 LOG_GROWTH = 0.02  # diversity gaining 2% over the window, beyond its scatter, is rising
 NO_VARIETY = 1e-6  # diversity under this (an RMS difference of a millionth) is identical images: no rise redeems it
 COLLAPSE_WINDOW = 2  # a low variety that is not identical images must last this many times `patience` epochs
+LOW_VARIETY_WARMUP = 20_000  # images trained on before a low variety that is not identical images is judged
 ON_COLLAPSE = ("warn", "stop", "rollback")
 
 
@@ -68,9 +71,9 @@ def rising(series: list[float], least: float | None = None) -> bool:
     return rise > 2.0 * scatter and rise > (TREND_SCALE * np.mean(np.abs(values)) if least is None else least)
 
 
-def symptoms(history: list[dict], patience: int, min_diversity: float) -> list[Symptom]:
+def symptoms(history: list[dict], patience: int, min_diversity: float, images_per_epoch: int) -> list[Symptom]:
     """The failures that the last `patience` epochs of `history` (epochs.csv rows) all show (a low variety:
-    the last COLLAPSE_WINDOW * `patience`)."""
+    the last COLLAPSE_WINDOW * `patience`, past LOW_VARIETY_WARMUP images at `images_per_epoch`)."""
     judged = [row for row in history if _value(row, "epoch") > WARMUP_EPOCHS]
     window = judged[-patience:]
     if len(window) < patience:
@@ -89,18 +92,19 @@ def symptoms(history: list[dict], patience: int, min_diversity: float) -> list[S
         found.append(Symptom("g_overpowering", onset,
                              f"discriminator fake accuracy <= {ACCURACY_LOW} and generator loss <= {G_LOSS_LOW} "
                              f"for {patience} epochs: the discriminator gave up"))
-    collapse = _mode_collapse(judged, patience, min_diversity)
+    collapse = _mode_collapse(judged, patience, min_diversity, images_per_epoch)
     return found + ([collapse] if collapse else [])
 
 
-def _mode_collapse(judged: list[dict], patience: int, min_diversity: float) -> Symptom | None:
+def _mode_collapse(judged: list[dict], patience: int, min_diversity: float, images_per_epoch: int) -> Symptom | None:
     """Mode collapse over the judged epochs: identical images for `patience` epochs, or a variety below
-    `min_diversity` and not rising for COLLAPSE_WINDOW * `patience` epochs."""
+    `min_diversity` and not rising for COLLAPSE_WINDOW * `patience` epochs past LOW_VARIETY_WARMUP images."""
     identical = judged[-patience:]
     if all(_value(row, "diversity") < NO_VARIETY for row in identical):  # NaN never counts
         return Symptom("mode_collapse", int(_value(identical[0], "epoch")),
                        f"identical samples (diversity under {NO_VARIETY}) for {patience} epochs")
-    window = judged[-COLLAPSE_WINDOW * patience:]
+    learned = [row for row in judged if _value(row, "epoch") * images_per_epoch > LOW_VARIETY_WARMUP]
+    window = learned[-COLLAPSE_WINDOW * patience:]
     diversity = [_value(row, "diversity") for row in window]
     if len(window) < COLLAPSE_WINDOW * patience or not all(d < min_diversity for d in diversity):
         return None

@@ -561,7 +561,8 @@ class Trainer:
         if self.chief:
             draw_curves(self.run)
 
-        found = symptoms(self.log.history, cfg.collapse_patience, cfg.min_diversity)
+        found = symptoms(self.log.history, cfg.collapse_patience, cfg.min_diversity,
+                         self.steps_per_epoch * self.batch_size)
         for symptom in found:  # a sign is reported when it begins, and when it ends; not every epoch between
             if symptom.check not in self.signs:
                 self.reporter.warning(f"epoch {epoch}: {symptom.check}: {symptom.detail} "
