@@ -100,7 +100,7 @@ def _mode_collapse(judged: list[dict], patience: int, min_diversity: float, imag
     """Mode collapse over the judged epochs: identical images for `patience` epochs, or a variety below
     `min_diversity` and not rising for COLLAPSE_WINDOW * `patience` epochs past LOW_VARIETY_WARMUP images."""
     identical = judged[-patience:]
-    if all(_value(row, "diversity") < NO_VARIETY for row in identical):  # NaN never counts
+    if all(_value(row, "diversity") < min(NO_VARIETY, min_diversity) for row in identical):  # NaN never counts
         return Symptom("mode_collapse", int(_value(identical[0], "epoch")),
                        f"identical samples (diversity under {NO_VARIETY}) for {patience} epochs")
     learned = [row for row in judged if _value(row, "epoch") * images_per_epoch > LOW_VARIETY_WARMUP]

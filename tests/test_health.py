@@ -239,6 +239,7 @@ def test_a_young_generator_gaining_variety_unevenly_is_not_judged_before_the_war
     assert [s.check for s in symptoms(early, 3, 0.2, 20_000 // 7 + 1)] == []  # only epoch 7 past it
     identical = history(d_acc_real=[0.9] * 3, d_acc_fake=[0.9] * 3, g_loss=[3] * 3, diversity=[0.0] * 3)
     assert [s.check for s in symptoms(identical, 3, 0.2, 1920)] == ["mode_collapse"]  # no warm-up for identical
+    assert symptoms(identical, 3, 0.0, 1920) == []  # --min-diversity 0 turns the check off
 
 
 def test_a_generator_loss_moving_by_noise_is_not_a_discriminator_winning():

@@ -238,7 +238,8 @@ def train(
         "Epochs a collapse sign must last to count (a low but nonzero diversity: twice as many).", HEALTH,
         field="collapse_patience")] = None,
     min_diversity: Annotated[Optional[float], option(
-        "Mode collapse below this sample diversity (relative to the data's).", HEALTH, field="min_diversity")] = None,
+        "Mode collapse below this sample diversity (relative to the data's); 0 turns the check off.", HEALTH,
+        field="min_diversity")] = None,
     precision: Annotated[Optional[str], option(
         "auto (bfloat16 or float16 where the hardware has it), float32, bfloat16 or float16.", DEVICES,
         field="precision")] = None,
