@@ -5,7 +5,7 @@ TensorBoard events (facegan.events).
 The CSV files grow by whole blocks of rows, each appended in one synced write; after a crash or a
 rollback they are cut back to the restored checkpoint (`truncate`), so no step is ever counted twice.
 Cells are written as files.csv_text writes them; reading gives every figure back as a float (an empty
-cell as NaN).
+cell, or one that is not a number, as NaN).
 """
 
 from __future__ import annotations
@@ -49,7 +49,12 @@ def truncate_rows(path: Path, column: str, last: int) -> None:
 
 
 def number(text: str) -> float:
-    return float(text) if text else math.nan
+    """A cell as a float; an empty cell, or one that is not a number (a log damaged or edited by hand), as NaN,
+    which no chart draws and the health guard never counts (the TensorBoard events skip such cells too)."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 class RunLog:

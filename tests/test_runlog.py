@@ -35,6 +35,29 @@ def test_the_history_is_floats_with_nan_for_empty_cells(tmp_path):
     assert (tmp_path / "epochs.csv").read_text() == "epoch,g_loss,swd\n1,0.1234568,\n"
 
 
+def test_a_cell_that_is_not_a_number_reads_as_nan_and_a_resume_goes_on(faces_npz, tmp_path):
+    """A hand-edited epochs.csv (diversity 'abc' in a kept row) stopped `--resume` with a ValueError traceback."""
+    from typer.testing import CliRunner
+
+    from facegan.cli import app
+
+    run = tmp_path / "run"
+    tiny = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
+    result = CliRunner().invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--epochs", "2", "--out", str(run),
+                                      *tiny])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(run / "epochs.csv")))
+    rows[0]["diversity"] = "abc"
+    files.append_csv(run / "edited.csv", list(rows[0]), [list(row.values()) for row in rows])
+    (run / "edited.csv").replace(run / "epochs.csv")
+    result = CliRunner().invoke(app, ["train", "--resume", str(run), "--epochs", "3"])
+    assert result.exit_code == 0, result.output
+    assert [row["epoch"] for row in csv.DictReader(open(run / "epochs.csv"))] == ["1", "2", "3"]
+    log = RunLog(run, ["g_loss"], list(rows[0]), write=False)
+    log.truncate(step=15, epoch=3)
+    assert math.isnan(log.history[0]["diversity"]) and log.history[1]["diversity"] >= 0
+
+
 def test_a_worker_that_is_not_the_chief_writes_nothing(tmp_path):
     log = RunLog(tmp_path, ["g_loss"], ["epoch", "g_loss"], write=False)
     log.steps(1, 1, {"g_loss": [0.5]})
