@@ -25,7 +25,8 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from facegan.data import fit_image, load_faces
+from facegan.data import load_faces
+from facegan.imaging import fit_image
 
 CELEBA_2K = Path(__file__).resolve().parents[2] / "shared" / "data" / "celeba-2k"
 SIZE = 64

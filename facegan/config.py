@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facegan import files, registry, rundir
-from facegan.data import SPLITS
+from facegan.data.sources import SPLITS
 from facegan.errors import FaceganError
 from facegan.health import ON_COLLAPSE
 

@@ -1,4 +1,5 @@
-"""Images: [-1, 1] floats <-> uint8, grids, finding image files, PNG and GIF files through imageio."""
+"""Images: [-1, 1] floats <-> uint8, grids, fitting any image to a model's size, finding and reading image files,
+PNG and GIF files through imageio."""
 
 from __future__ import annotations
 
@@ -63,6 +64,30 @@ def tiles(canvas: np.ndarray, size: int) -> np.ndarray:
                     GRID_PAD + c * step:GRID_PAD + c * step + size * scale:scale]
              for r in range(rows) for c in range(columns)]
     return np.stack([t for t in found if not np.all(t == 255)])
+
+
+def fit_image(image: np.ndarray, size: int, channels: int) -> np.ndarray:
+    """(H, W[, C]) image, uint8 or uint16 (by their range) or float in [0, 1], with 1 to 4 channels (gray,
+    gray+alpha, RGB, RGBA) -> (size, size, channels) uint8: center crop, antialiased resize, channel count."""
+    from skimage.transform import resize
+
+    if np.issubdtype(image.dtype, np.integer):
+        image = image.astype(np.float32) / np.iinfo(image.dtype).max
+    image = image.astype(np.float32)
+    if image.ndim == 2:
+        image = image[..., None]
+    image = image[..., :1] if image.shape[-1] == 2 else image[..., :3]  # alpha dropped
+    if channels == 1 and image.shape[-1] == 3:
+        image = image @ np.array([0.299, 0.587, 0.114], np.float32)[:, None]
+    elif channels == 3 and image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    height, width = image.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    image = image[top:top + side, left:left + side]
+    if side != size:
+        image = resize(image, (size, size), anti_aliasing=True, preserve_range=True)
+    return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
 
 def find_images(folder: Path) -> list[Path]:

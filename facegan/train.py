@@ -42,7 +42,8 @@ from facegan import files, imaging, registry, rundir
 from facegan.checkpoints import TrainState, copy_weights, init_networks, latest, save_model
 from facegan.config import TrainConfig, read_record
 from facegan.curves import draw_curves
-from facegan.data import Faces, load_held_out_faces, load_training_faces, make_dataset, skipped_text, survey
+from facegan.data import Faces, load_held_out_faces, load_training_faces, skipped_text, survey
+from facegan.data.pipeline import make_dataset
 from facegan.distribute import describe, is_chief, make_strategy
 from facegan.ema import WeightAverage
 from facegan.errors import FaceganError, TrainingStopped

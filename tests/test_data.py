@@ -4,8 +4,10 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from facegan.data import fit_image, load_faces, read_celeba_attributes
+from facegan.data import load_faces
+from facegan.data.celeba import read_celeba_attributes
 from facegan.errors import FaceganError
+from facegan.imaging import fit_image
 
 
 def test_lfw_is_the_100_embedded_faces_at_the_model_size():

@@ -12,8 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from facegan.cli import app
-from facegan.data import fit_image, load_faces, make_dataset
+from facegan.data import load_faces
+from facegan.data.pipeline import make_dataset
 from facegan.errors import FaceganError
+from facegan.imaging import fit_image
 
 
 def make_celeba(root, count, partition_layout=None):

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from facegan.analysis.images import image_files, load_samples
-from facegan.data import Faces, fit_image
+from facegan.data import Faces
 from facegan.errors import FaceganError
+from facegan.imaging import fit_image
 
 
 @dataclass

@@ -1,0 +1,127 @@
+"""Face data: sources -> uint8 arrays (N, H, W, C) + labels -> a tf.data pipeline.
+
+Sources: "lfw" (scikit-image's embedded faces), a folder of images, a CelebA folder (with its attribute file,
+and its train/valid/test partition where the folder has one), or a .npz/.npy array; any of them cut to a
+seeded subset (`max_images`). The first load decodes the images into the cache (facegan.data.cache); every
+load then maps the cache file. TensorFlow is imported only by facegan.data.pipeline, so analysis commands
+read data without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from facegan import files
+from facegan.data.cache import cache_paths, decode_to_cache
+from facegan.data.celeba import CELEBA_PARTITIONS, celeba_attribute_file, celeba_source, read_partition
+from facegan.data.sources import SPLITS, Source, array_source, folder_source, lfw_source, subset
+from facegan.errors import FaceganError
+
+
+@dataclass
+class Faces:
+    images: np.ndarray  # (N, H, W, C) uint8, memory-mapped from the cache (read-only)
+    names: list[str]  # file name (or index) of each image in its source
+    attributes: dict[str, np.ndarray] | None  # CelebA attribute -> (N,) bool
+    labels: np.ndarray | None  # (N,) int class labels, from a .npz "labels" array
+    source: str
+    skipped: dict[str, int]  # files left out, by reason ("undecodable", "smaller than 16 px")
+    digest: str  # sha256 of the image array
+    split: str = "all"  # the part of CelebA's partition: train, valid, test, or all
+
+    def class_labels(self, attribute: str | None) -> np.ndarray | None:
+        """(N,) int labels for a conditional model: the attribute (0/1) or the array's own labels."""
+        if attribute and self.attributes is not None:
+            if attribute not in self.attributes:
+                raise FaceganError(f"unknown attribute {attribute!r}; this data has: {', '.join(self.attributes)}")
+            return self.attributes[attribute].astype(np.int32)
+        return self.labels
+
+
+def open_source(source: str, split: str = "all") -> tuple[Source, str]:
+    """(the source's items, the split they are: `split`, or "all" where the source has no partition)."""
+    if split not in SPLITS:
+        raise FaceganError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+    path = Path(source).expanduser()
+    attribute_file = celeba_attribute_file(path)
+    if source == "lfw":
+        opened = lfw_source()
+    elif path.is_file() and path.suffix.lower() in (".npz", ".npy"):
+        opened = array_source(path)
+    elif attribute_file is not None:
+        opened = celeba_source(path, attribute_file)
+    elif path.is_dir():
+        opened = folder_source(path)
+    else:
+        raise FaceganError(f"data source {source!r} is neither 'lfw', an image folder, a CelebA folder "
+                           "nor a .npz/.npy file")
+    partition = read_partition(path) if attribute_file is not None else None
+    if split == "all" or (partition is None and split == "train"):
+        return opened, "all"
+    if partition is None:
+        raise FaceganError(f"--split {split}: {source!r} has no partition file ({' or '.join(CELEBA_PARTITIONS)})")
+    chosen = np.array([i for i, name in enumerate(opened.names) if partition.get(name) == SPLITS[split]], int)
+    if not len(chosen):
+        raise FaceganError(f"--split {split}: the partition file of {source!r} puts no listed image in it")
+    return opened.select(chosen, ["split", split]), split
+
+
+def _selected(source: str, image_size: int, channels: int, split: str, max_images: int | None, seed: int):
+    """(the items a load takes, their split, the cache entry's images and meta paths): what load_faces and
+    survey share."""
+    opened, split = open_source(source, split)
+    opened = subset(opened, max_images, seed)
+    images_path, meta_path = cache_paths([*opened.key, image_size, channels])
+    return opened, split, images_path, meta_path
+
+
+def load_faces(source: str, image_size: int, channels: int, split: str = "all", max_images: int | None = None,
+               seed: int = 0, progress: Callable | None = None, workers: int | None = None) -> Faces:
+    """Load a data source at the model's size and channel count (see the module docstring): its `split`, at
+    most `max_images` of it chosen by the seed. A first load decodes it into the cache with `workers`
+    processes (default: one per core), calling progress(done, total) as it goes."""
+    opened, split, images_path, meta_path = _selected(source, image_size, channels, split, max_images, seed)
+    if images_path.exists() and meta_path.exists():
+        meta = files.read_json(meta_path)
+    else:
+        meta = decode_to_cache(opened, image_size, channels, images_path, meta_path, progress, workers)
+    if not meta["names"]:
+        raise FaceganError(f"data source {source!r} has no usable image ({skipped_text(meta['skipped'])})")
+    attributes, labels = opened.labels_for(meta["names"])
+    return Faces(np.load(images_path, mmap_mode="r"), meta["names"], attributes, labels, source, meta["skipped"],
+                 meta["digest"], split)
+
+
+def survey(source: str, image_size: int, channels: int, split: str = "all", max_images: int | None = None,
+           seed: int = 0) -> dict:
+    """What a source holds for a run, without decoding it: its items, the split, and where the cache already
+    holds it decoded at this size, the images kept and the files skipped by reason."""
+    opened, split, images_path, meta_path = _selected(source, image_size, channels, split, max_images, seed)
+    found = {"source": source, "split": split, "items": len(opened.names),
+             "resolution": f"{image_size}x{image_size}x{channels}"}
+    if images_path.exists() and meta_path.exists():
+        meta = files.read_json(meta_path)
+        return {**found, "decoded": True, "images": len(meta["names"]), "skipped": meta["skipped"]}
+    return {**found, "decoded": False, "images": len(opened.names), "skipped": "counted at the first decode"}
+
+
+def skipped_text(skipped: dict[str, int]) -> str:
+    """"3 undecodable, 2 smaller than 16 px": the files left out, by reason."""
+    return ", ".join(f"{n} {why}" for why, n in skipped.items())
+
+
+def load_training_faces(cfg, progress: Callable | None = None) -> Faces:
+    """The faces a run trains on (cfg: its TrainConfig): its data, split and subset."""
+    return load_faces(cfg.data, cfg.image_size, cfg.channels, cfg.split, cfg.max_images, cfg.seed, progress)
+
+
+def load_held_out_faces(cfg, training: Faces) -> Faces | None:
+    """Real faces the run never trains on: CelebA's valid split where it trains on the train split; else None."""
+    if training.split != "train":
+        return None
+    return load_faces(cfg.data, cfg.image_size, cfg.channels, "valid")
+
