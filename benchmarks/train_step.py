@@ -29,10 +29,10 @@ import tensorflow as tf  # noqa: E402
 
 from facegan import registry  # noqa: E402
 from facegan.config import TrainConfig  # noqa: E402
+from facegan.distribute import POLICIES  # noqa: E402
 from facegan.nets.dcgan import PROBABILITY  # noqa: E402
 from facegan.nets.layers import FusedBatchNormalization  # noqa: E402
-from facegan.steps import FAMILIES  # noqa: E402
-from facegan.train import POLICIES  # noqa: E402
+from facegan.steps import build_family  # noqa: E402
 
 
 def build(model: str, precision: str, batch_size: int):
@@ -40,7 +40,7 @@ def build(model: str, precision: str, batch_size: int):
     keras.mixed_precision.set_global_policy(POLICIES[precision])
     keras.utils.set_random_seed(0)
     nets = registry.get(model).build_networks(cfg)
-    family = FAMILIES[registry.get(model).steps](cfg, nets, loss_scaling=False)
+    family = build_family(cfg, nets)
     x = tf.random.uniform((batch_size, cfg.image_size, cfg.image_size, cfg.channels), -1.0, 1.0)
     return cfg, family, x, tf.zeros((batch_size,), tf.int32)
 
@@ -138,7 +138,7 @@ def main():
     for model in args.models:
         for precision in args.precisions:
             seconds = {}
-            gan = registry.get(model).steps in ("gan", "gan-alt")
+            gan = registry.get(model).gan_family
             for mode in ("compiled", "xla", "eager", "fit", *(("hand",) if gan else ())):
                 cfg, family, x, y = build(model, precision, args.batch_size)  # fresh weights per mode
                 run = {"compiled": lambda: loop(tf.function(family.train_step), x, y),

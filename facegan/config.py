@@ -2,7 +2,7 @@
 
 Resolution order: the dataclass defaults <- the model's registry entry <- the options the
 user actually gave (None means "not given" and never overrides a model default) <- what the
-data and the machine say (the number of classes, the precision), settled once by `facegan.train`
+data and the machine say (the number of classes, the precision), settled once by `facegan.training.plan`
 before `config.json` is written. `--resume` and every analysis command read it back with
 `TrainConfig.read(run)`, so a resumed run has the architecture it was started with.
 """
@@ -155,19 +155,25 @@ class TrainConfig:
             raise FaceganError(f"--gan-loss must be one of {', '.join(GAN_LOSSES)}, got {self.gan_loss!r}")
         if self.r1_weight < 0:
             raise FaceganError(f"--r1-weight must not be negative, got {self.r1_weight}")
-        steps = registry.get(self.model).steps
-        if (self.gan_loss != "bce" or self.r1_weight) and steps not in ("gan", "gan-alt"):
-            raise FaceganError(f"--gan-loss and --r1-weight are for the GAN family; {self.model} trains with {steps}")
-        if augment_policy(self.augment) and steps == "vae":
+        spec = registry.get(self.model)
+        if (self.gan_loss != "bce" or self.r1_weight) and not spec.gan_family:
+            raise FaceganError(f"--gan-loss and --r1-weight are for the GAN family; {self.model} trains with "
+                               f"{spec.family}")
+        if self.augment_policy and not spec.adversarial:
             raise FaceganError(f"--augment is for models with a discriminator; {self.model} has none")
         if self.on_collapse not in ON_COLLAPSE:
             raise FaceganError(f"--on-collapse must be one of {', '.join(ON_COLLAPSE)}, got {self.on_collapse!r}")
 
     @property
+    def augment_policy(self) -> tuple[str, ...]:
+        """--augment's transforms, in order (see `augment_policy`)."""
+        return augment_policy(self.augment)
+
+    @property
     def flip_images(self) -> bool:
         return self.data == "lfw" if self.flip is None else self.flip
 
-    def trained_images(self, images: int) -> int:
+    def images_per_epoch(self, images: int) -> int:
         """The images an epoch trains on, of `images` in the data: twice as many with mirror images."""
         return images * (2 if self.flip_images else 1)
 

@@ -1,7 +1,7 @@
 """The model registry: every trainable model by name, with its defaults.
 
 This module imports no TensorFlow, so `facegan models` and `facegan --help` stay fast.
-A model is a network builder (`nets`, "module:function") plus a loss family (`steps`,
+A model is a network builder (`nets`, "module:function") plus a loss family (`family`,
 a key of `facegan.steps.FAMILIES`) plus the hyperparameters that differ from
 `TrainConfig`'s defaults. Adding a model means one builder module and one `register`.
 """
@@ -19,11 +19,21 @@ class ModelSpec:
     name: str
     description: str
     nets: str  # "module:function" building {"generator": ..., "discriminator": ..., "encoder": ...}
-    steps: str  # loss family, a key of facegan.steps.FAMILIES
+    family: str  # the loss family, a key of facegan.steps.FAMILIES
     defaults: dict = field(default_factory=dict)
     # Parameter counts at the defaults, {network: (total, trainable)}; the tests build
     # every model and check them, so `facegan models` can show them without TensorFlow.
     params: dict = field(default_factory=dict)
+
+    @property
+    def gan_family(self) -> bool:
+        """True for the GAN families, which take --gan-loss and --r1-weight."""
+        return self.family in ("gan", "gan-alt")
+
+    @property
+    def adversarial(self) -> bool:
+        """True for the models with a discriminator (whose inputs --augment transforms)."""
+        return "discriminator" in self.params
 
     @property
     def reconstructs(self) -> bool:
@@ -65,12 +75,12 @@ _AEGAN_PARAMS = {**_BASELINE_PARAMS, "encoder": (1_968_740, 1_968_740)}
 
 register(ModelSpec(
     "gan-baseline", "Baseline GAN of the CelebA notebooks",
-    nets="facegan.nets.baseline:build_gan", steps="gan",
+    nets="facegan.nets.baseline:build_gan", family="gan",
     defaults=_BASELINE, params=_BASELINE_PARAMS))
 
 register(ModelSpec(
     "gan-alt", "Baseline GAN, D and G trained on alternate batches",
-    nets="facegan.nets.baseline:build_gan", steps="gan-alt",
+    nets="facegan.nets.baseline:build_gan", family="gan-alt",
     defaults=_BASELINE, params=_BASELINE_PARAMS))
 
 for _variant, _description, _extra in [
@@ -81,20 +91,20 @@ for _variant, _description, _extra in [
 ]:
     register(ModelSpec(
         f"aegan-{_variant}", _description,
-        nets="facegan.nets.baseline:build_aegan", steps="aegan",
+        nets="facegan.nets.baseline:build_aegan", family="aegan",
         defaults={**_BASELINE, "label_noise": 0.0, "aegan_loss": _variant, **_extra},
         params=_AEGAN_PARAMS))
 
 register(ModelSpec(
     "vae", "VAE of the small expression faces",
-    nets="facegan.nets.vae:build_vae", steps="vae",
+    nets="facegan.nets.vae:build_vae", family="vae",
     defaults=dict(image_size=32, channels=1, latent_dim=32, batch_size=64, lr=1e-3, beta1=0.9,
                   weight_decay=1e-5, kl_weight=5e-5),
     params={"encoder": (223_808, 223_808), "generator": (160_129, 160_129)}))
 
 register(ModelSpec(
     "dcgan", "DCGAN with noisy labels",
-    nets="facegan.nets.dcgan:build_dcgan", steps="gan",
+    nets="facegan.nets.dcgan:build_dcgan", family="gan",
     defaults=dict(image_size=64, channels=1, latent_dim=100, batch_size=128, lr=2e-4, beta1=0.5,
                   dropout=0.3, label_noise=0.1),
     params={"generator": (3_576_576, 3_574_656), "discriminator": (2_765_312, 2_763_520)}))
@@ -104,19 +114,19 @@ _WGAN = dict(image_size=64, channels=1, latent_dim=100, batch_size=64, lr=2e-4, 
 
 register(ModelSpec(
     "wgan-gp", "WGAN with gradient penalty",
-    nets="facegan.nets.dcgan:build_wgan", steps="wgan-gp",
+    nets="facegan.nets.dcgan:build_wgan", family="wgan-gp",
     defaults=_WGAN,
     params={"generator": (3_576_576, 3_574_656), "discriminator": (2_761_728, 2_761_728)}))
 
 register(ModelSpec(
     "cgan", "Conditional WGAN-GP (one-hot label)",
-    nets="facegan.nets.dcgan:build_wgan", steps="wgan-gp",
+    nets="facegan.nets.dcgan:build_wgan", family="wgan-gp",
     defaults={**_WGAN, "label": "Smiling", "num_classes": 2},  # classes are counted from the data
     params={"generator": (3_592_960, 3_591_040), "discriminator": (2_763_776, 2_763_776)}))
 
 register(ModelSpec(
     "sngan", "Small-data recipe: spectral-norm D, hinge loss, EMA, DiffAugment",
-    nets="facegan.nets.dcgan:build_sngan", steps="gan",
+    nets="facegan.nets.dcgan:build_sngan", family="gan",
     # chosen by benchmarks/quality.py on celeba-2k (docs/measured.md): two time scales and R1 measured worse
     defaults=dict(image_size=64, channels=3, latent_dim=100, batch_size=32, lr=2e-4, beta1=0.5,
                   gan_loss="hinge", ema=0.999, augment="translation,cutout,color"),

@@ -15,8 +15,8 @@ from facegan.cli import app
 from facegan.config import TrainConfig
 from facegan.errors import TrainingStopped
 from facegan.health import symptoms
-from facegan.steps.gan import GanSteps
-from facegan.train import EXIT_STOPPED, train
+from facegan.steps.gan import GanFamily
+from facegan.training import EXIT_STOPPED, train
 
 TINY = dict(image_size=16, latent_dim=8, batch_size=8, precision="float32")
 LARGE = 100_000  # images per epoch: every epoch judged is past the warm-up of a low variety
@@ -112,7 +112,7 @@ def test_an_update_with_a_non_finite_loss_is_not_applied(faces_npz):
     generator's loss (fakes only) stays finite, and its update is made."""
     cfg = TrainConfig.resolve("dcgan", **TINY)
     nets = registry.get("dcgan").build_networks(cfg)
-    steps = GanSteps(cfg, nets, loss_scaling=False)
+    steps = GanFamily(cfg, nets, loss_scaling=False)
     copy = lambda net: [w.numpy().copy() for w in net.trainable_weights]  # noqa: E731
     d_before, g_before = copy(nets["discriminator"]), copy(nets["generator"])
     metrics = tf.function(steps.train_step)(np.full((4, 16, 16, 1), np.nan, np.float32), np.zeros(4, np.int32))
@@ -139,7 +139,7 @@ def generator_only(self, x, y):
 
 
 def test_a_frozen_generator_is_overpowered_and_the_run_stops(faces_npz, tmp_path, monkeypatch):
-    monkeypatch.setattr(GanSteps, "train_step", discriminator_only)
+    monkeypatch.setattr(GanFamily, "train_step", discriminator_only)
     cfg = TrainConfig.resolve("dcgan", data=str(faces_npz), epochs=12, lr=1e-3, on_collapse="stop",
                               min_diversity=0.0, eval_every=0, **TINY)
     stopped = run_until_stopped(cfg, tmp_path / "run")
@@ -154,7 +154,7 @@ def test_a_frozen_generator_is_overpowered_and_the_run_stops(faces_npz, tmp_path
 
 
 def test_a_generator_facing_a_frozen_discriminator_is_flagged_and_the_run_goes_on(faces_npz, tmp_path, monkeypatch):
-    monkeypatch.setattr(GanSteps, "train_step", generator_only)
+    monkeypatch.setattr(GanFamily, "train_step", generator_only)
     cfg = TrainConfig.resolve("dcgan", data=str(faces_npz), epochs=6, lr=1e-3, min_diversity=0.0, eval_every=0, **TINY)
     run = train(cfg, out=tmp_path / "run")  # --on-collapse warn is the default
     assert "g_overpowering" in events(run)

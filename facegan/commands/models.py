@@ -39,7 +39,7 @@ def models(
         import_tensorflow()
         networks = {name: layer_rows(net) for name, net in spec.build_networks(cfg).items()}
     if as_json:
-        print(json.dumps({"model": model, "description": spec.description, "family": spec.steps,
+        print(json.dumps({"model": model, "description": spec.description, "family": spec.family,
                           "defaults": cfg.to_dict(), "networks": networks}, indent=2))
         return
     out.print(f"[bold]{model}[/bold]: {spec.description}")

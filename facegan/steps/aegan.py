@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, bce, mse, share, through_global
+from facegan.steps.base import Family, bce, mse, share, through_global
 
 
 def v4_beta(ae, history: tf.Variable, count: tf.Variable, a: float, window: int):
@@ -28,7 +28,7 @@ def v4_beta(ae, history: tf.Variable, count: tf.Variable, a: float, window: int)
     return beta
 
 
-class AeganSteps(Steps):
+class AeganFamily(Family):
     metrics = ("d_loss", "d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake",
                "g_loss", "ae_loss", "gan_loss", "beta", "skipped")
 

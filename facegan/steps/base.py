@@ -4,7 +4,7 @@ A family's step methods (`train_step`, and others that `step_name` may choose) t
 x (B, H, W, C) float32 in [-1, 1] and y (B,) int32 labels, do no I/O and no host round-trip,
 and return a dict of float32 scalar tensors named by `metrics`; the loop compiles them with
 tf.function and writes the figures outside the step. Every update goes through
-`Steps.minimize`, which refuses non-finite ones; `skipped` counts them.
+`Family.minimize`, which refuses non-finite ones; `skipped` counts them.
 
 Under tf.distribute a step runs once per replica on its share of the global batch B. Losses are
 per-example values averaged with `tf.nn.compute_average_loss` (sum / B): each replica's loss is its
@@ -23,7 +23,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from facegan.config import augment_policy
 from facegan.nets.dcgan import PROBABILITY
 from facegan.steps import augment
 
@@ -111,8 +110,9 @@ class XlaCompiled:
         return getattr(self.network, name)
 
 
-class Steps:
+class Family:
     metrics: tuple[str, ...] = ()
+    called_networks: tuple[str, ...] = ("generator", "discriminator", "encoder")  # the networks a step calls
 
     def __init__(self, cfg, nets: dict, loss_scaling: bool):
         self.cfg, self.nets = cfg, nets
@@ -124,7 +124,7 @@ class Steps:
         self.loss_scaling = loss_scaling
         self.optimizers = self.make_optimizers(loss_scaling)
         # --augment: the transforms before the discriminator, and ADA's probability (a global value)
-        self.policy = augment_policy(cfg.augment)
+        self.policy = cfg.augment_policy
         self.augment_p = None
         if "ada" in self.policy:
             self.augment_p = tf.Variable(0.0, trainable=False, name="augment_p",
@@ -142,11 +142,12 @@ class Steps:
         return dict(zip(keys, values))
 
     def compile_networks_with_xla(self) -> None:
-        """From now on the steps call their networks compiled by XLA (what --xla compiles over several
-        replicas, where the whole step cannot be: see compile_step)."""
-        for name, value in list(vars(self).items()):
-            if isinstance(value, keras.Model):
-                setattr(self, name, XlaCompiled(value))
+        """From now on the steps call their networks (the attributes `called_networks` names) compiled by XLA:
+        what --xla compiles over several replicas, where the whole step cannot be (see compile_step)."""
+        for name in self.called_networks:
+            network = getattr(self, name)
+            if network is not None:
+                setattr(self, name, XlaCompiled(network))
 
     def number_step(self, number) -> None:
         """Before tracing a step: its number (a tensor), on which its random draws depend."""

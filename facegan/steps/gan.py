@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, bce, input_gradient_norms, logits_model, share
+from facegan.steps.base import Family, bce, input_gradient_norms, logits_model, share
 
 
-class GanSteps(Steps):
+class GanFamily(Family):
     metrics = ("d_loss", "d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "d_acc", "g_loss", "g_acc",
                "skipped")
+    called_networks = (*Family.called_networks, "d_logits")
     d_loss_weight = 1.0
 
     def __init__(self, *args, **kwargs):
@@ -65,7 +66,7 @@ class GanSteps(Steps):
         return {**m, "skipped": skipped}
 
 
-class GanAltSteps(GanSteps):
+class GanAltFamily(GanFamily):
     """Only one network learns per batch, the discriminator's loss halved.
 
     alternate="batch": discriminator and generator take turns every batch.
@@ -75,7 +76,7 @@ class GanAltSteps(GanSteps):
     update cannot sit in a conditional branch.
     """
 
-    metrics = GanSteps.metrics[:-1] + ("d_trained", "skipped")
+    metrics = GanFamily.metrics[:-1] + ("d_trained", "skipped")
     d_loss_weight = 0.5
 
     def __init__(self, *args, **kwargs):

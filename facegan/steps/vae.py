@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, make_optimizer, mse, share
+from facegan.steps.base import Family, make_optimizer, mse, share
 
 
-class VaeSteps(Steps):
+class VaeFamily(Family):
     metrics = ("g_loss", "ae_loss", "kl_loss", "skipped")
 
     def make_optimizers(self, loss_scaling: bool) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Steps, input_gradient_norms, share
+from facegan.steps.base import Family, input_gradient_norms, share
 
 
 def gradient_penalty(critic_fn, x_real, x_fake, eps, loss_scale=1.0):
@@ -20,7 +20,7 @@ def gradient_penalty(critic_fn, x_real, x_fake, eps, loss_scale=1.0):
     return tf.square(norm - 1.0)
 
 
-class WganGpSteps(Steps):
+class WganGpFamily(Family):
     metrics = ("d_loss", "d_loss_real", "d_loss_fake", "gp", "g_loss", "skipped")
 
     def critic(self, x, y):
