@@ -36,9 +36,9 @@ def measure(model: str, devices: int, batch_size: int, steps: int, xla: bool) ->
 
     from facegan import registry
     from facegan.config import TrainConfig
-    from facegan.distribute import make_strategy
-    from facegan.steps import FAMILIES
-    from facegan.train import POLICIES, compile_step, resolve_precision
+    from facegan.distribute import POLICIES, make_strategy, resolve_precision
+    from facegan.steps import build_family
+    from facegan.steps.compile import compile_step
 
     strategy = make_strategy("mirrored" if devices > 1 else "single", devices)
     cfg = TrainConfig.resolve(model, batch_size=batch_size)
@@ -46,7 +46,7 @@ def measure(model: str, devices: int, batch_size: int, steps: int, xla: bool) ->
     keras.mixed_precision.set_global_policy(POLICIES[cfg.precision])
     with strategy.scope():
         nets = registry.get(model).build_networks(cfg)
-        family = FAMILIES[registry.get(model).steps](cfg, nets, loss_scaling=cfg.precision == "float16")
+        family = build_family(cfg, nets)
     step = compile_step(strategy, family, "train_step", xla=xla)
     x = tf.random.uniform((batch_size, cfg.image_size, cfg.image_size, cfg.channels), -1.0, 1.0)
     batch = next(iter(strategy.experimental_distribute_dataset(

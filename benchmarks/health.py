@@ -34,8 +34,8 @@ from facegan import registry  # noqa: E402
 from facegan.config import TrainConfig, read_record  # noqa: E402
 from facegan.errors import TrainingStopped  # noqa: E402
 from facegan.health import WARMUP_EPOCHS, symptoms  # noqa: E402
-from facegan.steps.gan import GanSteps  # noqa: E402
-from facegan.train import train  # noqa: E402
+from facegan.steps.gan import GanFamily  # noqa: E402
+from facegan.training import train  # noqa: E402
 
 SMALL = dict(image_size=32, batch_size=32, epochs=30, eval_every=0)
 ONSET = WARMUP_EPOCHS + 1  # the broken runs are broken from the start: the first epoch the guard judges
@@ -100,7 +100,7 @@ def cases(celeba: str) -> list[tuple[str, str | None, dict, object]]:
 
 def patch(kind):
     if kind == "frozen":
-        return patched(GanSteps, "train_step", discriminator_only)
+        return patched(GanFamily, "train_step", discriminator_only)
     if kind == "one_image":
         return one_image_generator()
     return patched(os, "name", os.name)  # nothing
@@ -125,7 +125,9 @@ def replayed(run: Path) -> list[tuple[int, str]]:
     """(epoch, sign) each time a sign begins, as the loop reads epochs.csv epoch by epoch; and the
     non-finite events of health.csv."""
     cfg, data = TrainConfig.read(run), read_record(run)["data"]
-    images_per_epoch = data["trained_images"] // data["batch_size"] * data["batch_size"]
+    per_epoch = cfg.images_per_epoch(data["images"])
+    batch_size = min(cfg.batch_size, per_epoch)  # as facegan.training.plan settles it
+    images_per_epoch = per_epoch // batch_size * batch_size
     history = list(csv.DictReader(open(run / "epochs.csv"))) if (run / "epochs.csv").exists() else []
     raised, showing = [], set()
     for n in range(1, len(history) + 1):

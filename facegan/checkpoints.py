@@ -39,14 +39,14 @@ class TrainState:
     def __init__(self, nets: dict, family, average: WeightAverage | None, directory: Path, keep: int):
         self.nets, self.family, self.average = nets, family, average
         counter = dict(dtype=tf.int64, trainable=False)
-        self.step = tf.Variable(0, **counter)  # steps completed
-        self.epoch = tf.Variable(0, **counter)  # epochs completed
+        self.steps_done = tf.Variable(0, **counter)
+        self.epochs_done = tf.Variable(0, **counter)
         self.rollbacks = tf.Variable(0, **counter)
         self.best_swd = tf.Variable(math.inf, dtype=tf.float64, trainable=False)
         self.best_epoch = tf.Variable(0, **counter)
         averaged = {averaged_key(name): net for name, net in average.nets.items()} if average else {}
-        self.checkpoint = tf.train.Checkpoint(
-            step=self.step, epoch=self.epoch, rollbacks=self.rollbacks, best_swd=self.best_swd,
+        self.checkpoint = tf.train.Checkpoint(  # the keys are a run's format: every run's checkpoints use them
+            step=self.steps_done, epoch=self.epochs_done, rollbacks=self.rollbacks, best_swd=self.best_swd,
             best_epoch=self.best_epoch, **nets, **family.state(),
             **{f"{name}_optimizer": optimizer for name, optimizer in family.optimizers.items()},
             **averaged, **({"ema_updates": average.updates} if average else {}))
@@ -65,7 +65,7 @@ class TrainState:
     def _save(self, manager: tf.train.CheckpointManager) -> None:
         """A checkpoint at the current step. One that cannot be written whole (a full disk) leaves none of
         its files behind and raises OSError; the checkpoints before it stay listed and whole."""
-        number = int(self.step.numpy())
+        number = int(self.steps_done.numpy())
         try:
             manager.save(checkpoint_number=number)
         except (OSError, tf.errors.OpError) as error:

@@ -10,7 +10,18 @@ from typing import Annotated
 import typer
 
 import facegan
-from facegan.commands import generate, measure, models, train
+from facegan.commands import (
+    arithmetic,
+    blur,
+    compare,
+    evaluate,
+    export,
+    models,
+    nearest,
+    sample,
+    show_warnings_as_lines,
+    train,
+)
 
 app = typer.Typer(help="Train face GANs and find out what they learned.", no_args_is_help=True,
                   rich_markup_mode="rich", pretty_exceptions_enable=False)
@@ -26,13 +37,14 @@ def show_version(value: bool) -> None:
 def main(version: Annotated[bool, typer.Option(
         "--version", callback=show_version, is_eager=True, help="Print facegan's version and exit.")] = False):
     """Train face GANs and find out what they learned."""
+    show_warnings_as_lines()
 
 app.command()(models.models)
 app.command()(train.train)
-app.command("eval")(measure.evaluate)
-app.command()(measure.blur)
-app.command()(measure.compare)
-app.command()(generate.sample)
-app.command()(measure.nearest)
-app.command()(generate.arithmetic)
-app.command()(generate.export)
+app.command("eval")(evaluate.evaluate)
+app.command()(blur.blur)
+app.command()(compare.compare)
+app.command()(sample.sample)
+app.command()(nearest.nearest)
+app.command()(arithmetic.arithmetic)
+app.command()(export.export)

@@ -1,4 +1,5 @@
-"""The tf.distribute strategy a run trains under, and the CPU split of --devices.
+"""The devices a run trains on: the precision they compute in, the tf.distribute strategy, the CPU split of
+--devices.
 
     single       the default strategy: one device (the first GPU, else the CPU)
     mirrored     MirroredStrategy over every GPU, or over the --devices logical CPUs
@@ -12,13 +13,55 @@ from __future__ import annotations
 import functools
 import json
 import os
+from pathlib import Path
 
+import keras
 import tensorflow as tf
 
 from facegan.errors import FaceganError
 
 STRATEGIES = ("auto", "single", "mirrored", "multiworker")
+POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}  # Keras's names
 
+
+# --- precision -------------------------------------------------------------------
+
+# oneDNN's instruction sets (ONEDNN_MAX_CPU_ISA) with bfloat16 arithmetic; a lower cap leaves it none
+ONEDNN_BF16_ISAS = ("AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16",
+                    "AVX10_1_512", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16", "ALL", "DEFAULT")
+
+
+def cpu_supports_bf16() -> bool:
+    """The CPU has bfloat16 arithmetic (AMX or AVX512-BF16), and ONEDNN_MAX_CPU_ISA does not cap oneDNN below
+    it: TensorFlow still picks oneDNN's bfloat16 kernels then, and they refuse to run."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper() not in ONEDNN_BF16_ISAS:
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(requested: str) -> str:
+    """auto: bfloat16 on GPUs of compute capability >= 8.0 and CPUs with AMX/AVX512-BF16,
+    float16 (with loss scaling) on older GPUs, float32 otherwise."""
+    if requested != "auto":
+        return requested
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
+        return "bfloat16" if tuple(capability) >= (8, 0) else "float16"
+    return "bfloat16" if cpu_supports_bf16() else "float32"
+
+
+def use_precision(precision: str) -> None:
+    """Keras's global dtype policy for `precision` (float32, bfloat16, float16): networks built from now on
+    compute in it."""
+    keras.mixed_precision.set_global_policy(POLICIES[precision])
+
+
+# --- strategies ------------------------------------------------------------------
 
 def split_cpu(devices: int) -> None:
     """Make the CPU N logical devices, so that a mirrored run can be tried on one machine. TensorFlow

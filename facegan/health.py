@@ -20,7 +20,7 @@ Symptom when every one of them shows the failure:
                   0.059 and 0.19 over the next six epochs, then 0.38)
 A trend is judged against the figure's own scale and noise: a least-squares line through the window,
 whose rise over it must exceed both twice the scatter around the line and TREND_SCALE of the figure's
-size. The loop reports a sign when it begins and when it ends (facegan.train). Non-finite steps are
+size. The loop reports a sign when it begins and when it ends (facegan.training.guard). Non-finite steps are
 handled in the loop itself.
 """
 

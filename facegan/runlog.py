@@ -67,7 +67,7 @@ class RunLog:
         self.step_columns, self.epoch_columns = step_columns, epoch_columns
         self.history: list[dict[str, float]] = []  # the epochs.csv rows as floats, oldest first
         self.events = Events(run, hparams or {})
-        self.step = 0  # the last step logged
+        self.last_step = 0  # the last step logged
 
     @property
     def metrics_csv(self) -> Path:
@@ -88,7 +88,7 @@ class RunLog:
             truncate_rows(self.epochs_csv, "epoch", epoch)
             truncate_rows(self.evals_csv, "step", step)
             self.rewrite_events(step)
-        self.step = step
+        self.last_step = step
         self.history = [{k: number(v) for k, v in row.items()} for row in read_rows(self.epochs_csv)
                         if row["epoch"].isdigit() and int(row["epoch"]) <= epoch]
 
@@ -122,7 +122,7 @@ class RunLog:
         rows = [row for row in read_rows(self.metrics_csv) if int(row["epoch"]) == epoch]
         return {k: [number(row.get(k, "")) for row in rows] for k in self.step_columns}
 
-    def steps(self, epoch: int, first_step: int, values: dict[str, list[float]]) -> None:
+    def append_steps(self, epoch: int, first_step: int, values: dict[str, list[float]]) -> None:
         """Append the figures of consecutive steps from `first_step` on."""
         count = len(values[self.step_columns[0]])
         if self.write and count:
@@ -131,13 +131,13 @@ class RunLog:
             for row in rows:
                 self.events.scalars("step", row[1], dict(zip(self.step_columns, row[2:])))
             self.events.flush()
-        self.step = first_step + count - 1 if count else self.step
+        self.last_step = first_step + count - 1 if count else self.last_step
 
-    def epoch(self, row: dict) -> None:
+    def append_epoch(self, row: dict) -> None:
         self.history.append({k: float(v) for k, v in row.items()})
         if self.write:
             files.append_csv(self.epochs_csv, self.epoch_columns, [[row[c] for c in self.epoch_columns]])
-            self.events.scalars("epoch", self.step, row)
+            self.events.scalars("epoch", self.last_step, row)
             self.events.flush()
 
     def evaluation(self, epoch: int, step: int, images: int, result: dict) -> None:

@@ -25,15 +25,23 @@ RUN_HELP = "Run directory (default: the newest under ./runs)."
 GENERATOR_HELP = "Run directory, or a generator .keras file (default: the newest run under ./runs)."
 
 
-def show_warning(message, category, *args, **kwargs) -> None:
-    """A FaceganWarning as one yellow line on stderr; any other warning as Python shows it."""
+python_format_warning = warnings.formatwarning
+
+
+def format_warning(message, category, filename, lineno, line=None) -> str:
+    """A FaceganWarning as one line, "warning:" in yellow; any other warning as Python formats it."""
     if issubclass(category, FaceganWarning):
-        warn(str(message))
-    else:
-        python_show_warning(message, category, *args, **kwargs)
+        with err.capture() as captured:
+            warn(str(message))
+        return captured.get()
+    return python_format_warning(message, category, filename, lineno, line)
 
 
-python_show_warning, warnings.showwarning = warnings.showwarning, show_warning
+def show_warnings_as_lines() -> None:
+    """From now on, Python shows a FaceganWarning as `format_warning` writes it (the CLI's callback calls this
+    before every command). Only the formatting changes: whoever records warnings (warnings.catch_warnings)
+    still receives them."""
+    warnings.formatwarning = format_warning
 
 
 def warn(text: str) -> None:

@@ -1,4 +1,4 @@
-"""`facegan train`: options -> TrainConfig -> facegan.train.train, drawn with Rich on stderr."""
+"""`facegan train`: options -> TrainConfig -> facegan.training.train, drawn with Rich on stderr."""
 
 from __future__ import annotations
 
@@ -299,14 +299,12 @@ def train(
         else:
             config = TrainConfig.resolve(model.value, **options)
         import_tensorflow()
+        from facegan import training
+
         if dry_run:
-            from facegan.train import plan
-
-            print(json.dumps(plan(config, resume=resume, epochs=epochs, strategy=strategy, devices=devices),
-                             indent=2))
+            plan = training.plan_run(config, resume, epochs, strategy, devices, RichReporter(), decode=False)
+            print(json.dumps(plan.dry_run(), indent=2))
             return
-        from facegan.train import train as run_training
-
-        run = run_training(config, out=out_dir, resume=resume, epochs=epochs, reporter=RichReporter(),
-                           strategy=strategy, devices=devices)
+        run = training.train(config, out=out_dir, resume=resume, epochs=epochs, reporter=RichReporter(),
+                             strategy_name=strategy, devices=devices)
     out.print(str(run))

@@ -35,11 +35,39 @@ class Faces:
 
     def class_labels(self, attribute: str | None) -> np.ndarray | None:
         """(N,) int labels for a conditional model: the attribute (0/1) or the array's own labels."""
-        if attribute and self.attributes is not None:
-            if attribute not in self.attributes:
-                raise FaceganError(f"unknown attribute {attribute!r}; this data has: {', '.join(self.attributes)}")
-            return self.attributes[attribute].astype(np.int32)
-        return self.labels
+        return _class_labels(self.attributes, self.labels, attribute)
+
+
+@dataclass
+class Survey:
+    """What a source holds for a run, without decoding it. Until the first decode, `images` counts its items
+    (the files a decode leaves out are not known yet), and the labels are the items'."""
+
+    source: str
+    split: str
+    items: int
+    resolution: str  # "64x64x3"
+    decoded: bool  # whether the cache already holds it decoded at this size
+    images: int
+    skipped: dict[str, int] | str  # by reason, or "counted at the first decode"
+    attributes: dict[str, np.ndarray] | None
+    labels: np.ndarray | None
+
+    def class_labels(self, attribute: str | None) -> np.ndarray | None:
+        return _class_labels(self.attributes, self.labels, attribute)
+
+    def to_dict(self) -> dict:
+        """What `facegan train --dry-run` prints of it."""
+        return {key: getattr(self, key) for key in ("source", "split", "items", "resolution", "decoded", "images",
+                                                    "skipped")}
+
+
+def _class_labels(attributes: dict | None, labels: np.ndarray | None, attribute: str | None) -> np.ndarray | None:
+    if attribute and attributes is not None:
+        if attribute not in attributes:
+            raise FaceganError(f"unknown attribute {attribute!r}; this data has: {', '.join(attributes)}")
+        return attributes[attribute].astype(np.int32)
+    return labels
 
 
 def open_source(source: str, split: str = "all") -> tuple[Source, str]:
@@ -97,16 +125,15 @@ def load_faces(source: str, image_size: int, channels: int, split: str = "all", 
 
 
 def survey(source: str, image_size: int, channels: int, split: str = "all", max_images: int | None = None,
-           seed: int = 0) -> dict:
-    """What a source holds for a run, without decoding it: its items, the split, and where the cache already
-    holds it decoded at this size, the images kept and the files skipped by reason."""
+           seed: int = 0) -> Survey:
+    """What a source holds for a run, without decoding it: its items, the split, their labels, and where the
+    cache already holds it decoded at this size, the images kept and the files skipped by reason."""
     opened, split, images_path, meta_path = _selected(source, image_size, channels, split, max_images, seed)
-    found = {"source": source, "split": split, "items": len(opened.names),
-             "resolution": f"{image_size}x{image_size}x{channels}"}
-    if images_path.exists() and meta_path.exists():
-        meta = files.read_json(meta_path)
-        return {**found, "decoded": True, "images": len(meta["names"]), "skipped": meta["skipped"]}
-    return {**found, "decoded": False, "images": len(opened.names), "skipped": "counted at the first decode"}
+    decoded = images_path.exists() and meta_path.exists()
+    meta = files.read_json(meta_path) if decoded else {"names": opened.names, "skipped": "counted at the first decode"}
+    attributes, labels = opened.labels_for(meta["names"])
+    return Survey(source, split, len(opened.names), f"{image_size}x{image_size}x{channels}", decoded,
+                  len(meta["names"]), meta["skipped"], attributes, labels)
 
 
 def skipped_text(skipped: dict[str, int]) -> str:

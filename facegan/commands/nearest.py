@@ -1,0 +1,62 @@
+"""`facegan nearest`: the training image nearest to each sample, and the copy rate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from facegan.commands import RUN_HELP, import_tensorflow, out, say, user_errors
+
+
+def nearest(
+    run: Annotated[Optional[Path], typer.Argument(help=RUN_HELP)] = None,
+    l1: Annotated[bool, typer.Option(
+        "--l1/--l2", help="Mean absolute (L1, default) or mean squared (L2) pixel difference.")] = True,
+    n: Annotated[int, typer.Option("-n", "--n", help="New samples to check (ignored with --samples).")] = 15,
+    data: Annotated[Optional[str], typer.Option(help="Training data (default: the run's own).")] = None,
+    samples: Annotated[Optional[Path], typer.Option(
+        help="A samples.npz (from `facegan sample`) to check instead of new samples.")] = None,
+    calibration: Annotated[int, typer.Option(
+        help="Held-out real images (at most 10% of the data) measured against the rest.")] = 100,
+    fail_above: Annotated[Optional[float], typer.Option(
+        help="Exit with code 1 when the copy rate is above RATE.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the new samples and of the held-out split.")] = 0,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/nearest).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+):
+    """The memorization check: the exact nearest training image of each generated image.
+
+    Compares with every training image, at the model's resolution and value range. A random 10%
+    of the real images (at most --calibration) measured against the other 90% calibrates what
+    "near" means; the copy rate is the share of samples nearer to a training image than the 1st
+    percentile of those real-to-real distances.
+
+    Examples:
+      facegan nearest
+      facegan nearest runs/002-dcgan --l2 -n 32
+      facegan nearest runs/002-dcgan --samples runs/002-dcgan/samples/sample-001/samples.npz --fail-above 0.05
+    """
+    from facegan import rundir
+    from facegan.analysis.nearest import check_run
+
+    metric = "l1" if l1 else "l2"
+    with user_errors():
+        run = rundir.resolve_run(run)
+        if samples is None:
+            import_tensorflow()
+        summary = check_run(run, metric, n, data, samples, calibration, seed, out_dir)
+    if as_json:
+        print(json.dumps({k: v for k, v in summary.items() if k != "folder"}, indent=2))
+    else:
+        settings = summary["settings"]
+        out.print(f"{settings['n']} samples vs {settings['train_images']} training images ({metric}): copy rate "
+                  f"{summary['copy_rate']:.1%} (nearer than {summary['copy_threshold']:.4g}, the 1st percentile of "
+                  f"{settings['held_out_images']} held-out real images); median distance "
+                  f"{summary['sample_distance']['median']:.4g} vs real {summary['held_out_distance']['median']:.4g} "
+                  f"-> {summary['folder']}", highlight=False)
+    if fail_above is not None and summary["copy_rate"] > fail_above:
+        say(f"copy rate {summary['copy_rate']:.1%} is above {fail_above:.1%}")
+        raise typer.Exit(1)

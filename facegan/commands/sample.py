@@ -1,0 +1,55 @@
+"""`facegan sample`: images from a run's generator, ranked where asked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from facegan.commands import GENERATOR_HELP, import_tensorflow, out, say, user_errors
+
+
+def sample(
+    run: Annotated[Optional[Path], typer.Argument(help=GENERATOR_HELP)] = None,
+    n: Annotated[int, typer.Option("-n", "--n", help="Images to generate.")] = 64,
+    seed: Annotated[int, typer.Option(help="Seed of the latent vectors.")] = 0,
+    grid: Annotated[bool, typer.Option("--grid/--no-grid", help="Also write all images as one grid.png.")] = True,
+    rank: Annotated[bool, typer.Option(
+        "--rank", help="Order by the discriminator's (critic's) score, best first.")] = False,
+    keep_top: Annotated[Optional[int], typer.Option(help="Keep the K best of n (implies --rank).")] = None,
+    interpolate: Annotated[Optional[int], typer.Option(
+        help="Also walk the latent space in STEPS between pairs of samples.")] = None,
+    label: Annotated[Optional[int], typer.Option(
+        help="Class of every sample (conditional models; default: cycle the classes).")] = None,
+    mean: Annotated[float, typer.Option(help="Mean of the latent prior (VAE experiments).")] = 0.0,
+    std: Annotated[float, typer.Option(help="Standard deviation of the latent prior.")] = 1.0,
+    best: Annotated[bool, typer.Option(
+        "--best", help="Use the checkpoint of the run's best evaluation (checkpoints/best).")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out", help="Output folder (default RUN/samples/sample-NNN).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
+):
+    """Generate images from a run's generator; samples.npz keeps every latent so that each image can be made again.
+
+    Examples:
+      facegan sample
+      facegan sample runs/002-dcgan -n 64 --rank --keep-top 16
+      facegan sample runs/004-vae --interpolate 8 --std 0.5
+    """
+    from facegan import rundir
+
+    with user_errors():
+        run = rundir.resolve_generator_source(run)
+        import_tensorflow()
+        from facegan.analysis.sample import SampleOptions, write_samples
+
+        options = SampleOptions(n=n, seed=seed, grid=grid, keep_top=keep_top, rank=rank, interpolate=interpolate,
+                                label=label, mean=mean, std=std, best=best)
+        record = write_samples(run, options, out_dir)
+    if as_json:
+        print(json.dumps(record, indent=2))
+    else:
+        say(f"{record.get('kept', n)} images of {record['model']} -> {record['folder']}")
+        out.print(record["folder"])
