@@ -5,8 +5,7 @@ import csv
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_distribute import assert_same_steps, one_device_and_two
-from test_models import batch, build, tiny_config
+from helpers import assert_same_steps, batch, build, one_device_and_two, tiny_config
 from typer.testing import CliRunner
 
 from facegan.cli import app
@@ -124,7 +123,7 @@ def test_every_adversarial_family_augments_what_its_discriminator_sees(name):
 @pytest.mark.parametrize("name", ["dcgan", "wgan-gp"])
 def test_augmented_steps_draw_the_same_over_one_device_and_two(name):
     single, mirrored = one_device_and_two(name, augment="translation,cutout,color,ada", sync_bn=True)
-    assert_same_steps(*single, *mirrored)
+    assert_same_steps(name, *single, *mirrored)
 
 
 def test_ada_probability_is_logged_per_epoch_and_resumes_where_it_was(faces_npz, tmp_path):

@@ -65,7 +65,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(faces_npz, tmp_path):
     planned = json.loads(result.stdout)
     assert planned["config"]["model"] == "dcgan" and planned["config"]["precision"] in ("float32", "bfloat16")
     assert planned["data"]["items"] == 40 and planned["data"]["decoded"] is False
-    assert planned["batches_per_epoch"] == 5 and planned["distribution"]["replicas"] == 1
+    assert planned["steps_per_epoch"] == 5 and planned["distribution"]["replicas"] == 1
     assert sorted(tmp_path.rglob("*")) == before  # no run directory, no cache entry
 
 
@@ -90,4 +90,4 @@ def test_the_readmes_first_command_trains_long_enough_to_learn(tmp_path):
     result = train(*args, "--dry-run")
     assert result.exit_code == 0, result.output
     planned = json.loads(result.stdout)
-    assert planned["batches_per_epoch"] * planned["config"]["epochs"] >= 500
+    assert planned["steps_per_epoch"] * planned["config"]["epochs"] >= 500

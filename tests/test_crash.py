@@ -27,17 +27,17 @@ def start(faces_npz, out) -> subprocess.Popen:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_first_epoch(process, run, timeout=120.0) -> None:
-    """Until the run has checkpointed its first epoch (the process is then inside its loop)."""
+def wait_for_epoch(process, run, epoch: int = 1, timeout=120.0) -> None:
+    """Until the run has checkpointed `epoch` (the process is then inside its loop)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = run / "checkpoints" / "checkpoint"
-        if state.exists() and f"ckpt-{STEPS_PER_EPOCH}" in state.read_text():
+        if state.exists() and f"ckpt-{epoch * STEPS_PER_EPOCH}\"" in state.read_text():
             return
         assert process.poll() is None, process.communicate()
         time.sleep(0.02)
     process.kill()
-    pytest.fail("the training process did not finish its first epoch in time")
+    pytest.fail(f"the training process did not finish epoch {epoch} in time")
 
 
 def column(path, name) -> list[int]:
@@ -68,10 +68,17 @@ def assert_whole_and_counted_once(run) -> None:
 def test_sigkill_at_a_random_moment_resumes_with_no_step_counted_twice(faces_npz, tmp_path):
     run = tmp_path / "run"
     process = start(faces_npz, run)
-    wait_for_first_epoch(process, run)
-    time.sleep(np.random.default_rng().uniform(0.0, 1.5))  # anywhere in the next epochs: steps, evaluation, saving
+    wait_for_epoch(process, run, 1)
+    began = time.monotonic()
+    wait_for_epoch(process, run, 2)
+    epoch_seconds = time.monotonic() - began
+    # anywhere in the third of four epochs: its steps, its evaluation, its checkpoint (a fixed seed: the same
+    # fraction of an epoch on every run of the test)
+    time.sleep(np.random.default_rng(7).uniform(0.0, 1.0) * epoch_seconds)
+    assert process.poll() is None, "the run ended before the kill"
     process.send_signal(signal.SIGKILL)
-    process.wait()
+    assert process.wait() == -signal.SIGKILL
+    assert not (run / "summary.json").exists()  # the kill landed while it trained
     resume(run)
     assert_whole_and_counted_once(run)
 
@@ -81,7 +88,7 @@ def test_a_stop_signal_checkpoints_the_current_step_and_resuming_equals_an_unint
         faces_npz, tmp_path, stop_signal):
     run = tmp_path / "run"
     process = start(faces_npz, run)
-    wait_for_first_epoch(process, run)
+    wait_for_epoch(process, run)
     process.send_signal(stop_signal)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + stop_signal, stderr
@@ -127,7 +134,7 @@ def test_a_kill_after_a_checkpoint_inside_an_epoch_loses_only_the_steps_since(fa
 def test_a_second_writer_is_refused_while_the_first_trains_and_the_first_logs_each_step_once(faces_npz, tmp_path):
     run = tmp_path / "run"
     first = start(faces_npz, run)
-    wait_for_first_epoch(first, run)
+    wait_for_epoch(first, run)
     first.send_signal(signal.SIGSTOP)  # held mid-run, as a slow first copy would be, while the others start
     try:
         for args, refusal in ((["--resume", str(run), "--epochs", "30"],  # a relaunched job

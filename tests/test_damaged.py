@@ -3,6 +3,8 @@ deleted), and the run goes on from the newest one that restores; only when none 
 
 import csv
 import hashlib
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -72,11 +74,13 @@ def test_sample_reads_the_newest_checkpoint_that_restores_and_renames_nothing(fa
     assert snapshot(run) == before
 
 
-def test_a_warning_is_one_yellow_line_on_stderr(capsys):
-    from facegan.commands import show_warning
-
-    show_warning("checkpoint ckpt-15 cannot be restored", FaceganWarning, "x.py", 1)
-    assert capsys.readouterr().err == "warning: checkpoint ckpt-15 cannot be restored\n"
+def test_a_warning_is_one_yellow_line_on_stderr():
+    code = ("import warnings; from facegan.commands import show_warnings_as_lines; show_warnings_as_lines(); "
+            "from facegan.errors import FaceganWarning; "
+            "warnings.warn('checkpoint ckpt-15 cannot be restored', FaceganWarning); warnings.warn('other')")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stderr.splitlines()
+    assert shown[0] == "warning: checkpoint ckpt-15 cannot be restored"
+    assert "UserWarning: other" in shown[1]  # any other warning as Python shows it
 
 
 def test_a_damaged_best_checkpoint_is_one_line_for_sample_best(faces_npz, tmp_path):

@@ -8,53 +8,20 @@ import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import assert_same_steps, one_device_and_two, run_steps
 from typer.testing import CliRunner
 
 from facegan import registry
 from facegan.cli import app
-from facegan.config import TrainConfig
-from facegan.distribute import make_strategy
-from facegan.steps import FAMILIES
-from facegan.train import POLICIES, compile_step
+from facegan.distribute import cpu_supports_bf16, make_strategy, resolve_precision
 
 runner = CliRunner()
 TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
-
-
-def run_steps(name: str, strategy, precision: str = "float32", steps: int = 3, xla: bool = False, **options):
-    """(metrics, weights) after `steps` steps under `strategy`, on the same global batches every time."""
-    cfg = TrainConfig.resolve(name, image_size=16, latent_dim=8, batch_size=8, precision=precision,
-                              label_noise=0.0, dropout=0.0, **options)
-    if cfg.num_classes:
-        cfg = cfg.replace(num_classes=2)
-    batches = [(tf.random.stateless_uniform((8, 16, 16, cfg.channels), (i, 1), -1.0, 1.0),
-                tf.constant(np.arange(8) % 2, tf.int32)) for i in range(steps)]
-    keras.mixed_precision.set_global_policy(POLICIES[precision])
-    keras.utils.set_random_seed(cfg.seed)
-    try:
-        with strategy.scope():
-            nets = registry.get(name).build_networks(cfg)
-            family = FAMILIES[registry.get(name).steps](cfg, nets, loss_scaling=precision == "float16")
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    step = compile_step(strategy, family, "train_step", xla=xla)
-    dataset = strategy.experimental_distribute_dataset(
-        tf.data.Dataset.from_tensor_slices(([b[0] for b in batches], [b[1] for b in batches])))
-    metrics = [{k: float(v) for k, v in step(x, y, tf.constant(i + 1, tf.int64)).items()}
-               for i, (x, y) in enumerate(dataset)]
-    return metrics, [w.numpy() for net in nets.values() for w in net.weights]
-
-
-def one_device_and_two(name: str, **options):
-    """run_steps on one device and on two mirrored replicas."""
-    mirrored = make_strategy("mirrored", 2)
-    assert mirrored.num_replicas_in_sync == 2
-    return [run_steps(name, strategy, **options) for strategy in (tf.distribute.get_strategy(), mirrored)]
 
 
 OPTIONS = {"dcgan": {"sync_bn": True}, "wgan-gp": {"sync_bn": True}, "cgan": {"sync_bn": True},
@@ -62,21 +29,10 @@ OPTIONS = {"dcgan": {"sync_bn": True}, "wgan-gp": {"sync_bn": True}, "cgan": {"s
            "aegan-v4": {"beta_window": 2}}
 
 
-def assert_same_steps(single, single_weights, mirrored, mirrored_weights, stray: float = 0.0):
-    """The same metrics at every step, and the same weights but for a `stray` fraction of them."""
-    for one, two in zip(single, mirrored):
-        assert one.keys() == two.keys()
-        for key in one:
-            assert two[key] == pytest.approx(one[key], rel=1e-4, abs=1e-5), (key, one[key], two[key])
-    off = np.concatenate([~np.isclose(two, one, rtol=1e-3, atol=1e-5).ravel()
-                          for one, two in zip(single_weights, mirrored_weights)])
-    assert off.mean() <= stray, f"{off.mean():.3%} of the weights differ"
-
-
 @pytest.mark.parametrize("name", registry.names())
 def test_a_mirrored_step_equals_the_single_device_step_on_the_global_batch(name):
     (single, single_weights), (mirrored, mirrored_weights) = one_device_and_two(name, **OPTIONS.get(name, {}))
-    assert_same_steps(single, single_weights, mirrored, mirrored_weights)
+    assert_same_steps(name, single, single_weights, mirrored, mirrored_weights)
     if name == "aegan-v4":
         assert single[-1]["beta"] > 0  # the schedule has started, on both
 
@@ -90,13 +46,23 @@ def test_xla_over_two_devices_compiles_the_same_step(name):
     gradient would move nearly all of a network's weights by 2e-4 a step."""
     options = {k: v for k, v in OPTIONS.get(name, {}).items() if k != "sync_bn"}
     mirrored = make_strategy("mirrored", 2)
-    assert_same_steps(*run_steps(name, mirrored, **options), *run_steps(name, mirrored, xla=True, **options),
+    assert_same_steps(name, *run_steps(name, mirrored, **options), *run_steps(name, mirrored, xla=True, **options),
                       stray=0.02)
 
 
 def test_without_synchronized_batch_norm_each_replica_normalizes_its_own_half():
     (single, _), (mirrored, _) = one_device_and_two("dcgan", steps=1)
     assert mirrored[0]["d_loss"] != pytest.approx(single[0]["d_loss"], rel=1e-4)
+
+
+def test_auto_precision_is_float32_where_onednn_is_capped_below_bfloat16(monkeypatch):
+    """ONEDNN_MAX_CPU_ISA=AVX2 runs oneDNN as on a CPU without bfloat16: auto must not pick it there."""
+    has_bf16 = any(flag in Path("/proc/cpuinfo").read_text() for flag in ("avx512_bf16", "amx_bf16"))
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert not cpu_supports_bf16() and resolve_precision("auto") == "float32"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx512_core_bf16")
+    assert cpu_supports_bf16() == has_bf16
+    assert resolve_precision("auto") == ("bfloat16" if has_bf16 else "float32")
 
 
 def test_mixed_precision_with_loss_scaling_under_a_mirrored_strategy(faces_npz, tmp_path):

@@ -4,33 +4,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import batch, build, tiny_config
 
 from facegan import registry
 from facegan.config import TrainConfig
-from facegan.steps import FAMILIES
-from facegan.train import POLICIES, count_params
-
-
-def tiny_config(name: str, **options) -> TrainConfig:
-    options = {"image_size": 16, "latent_dim": 8, "batch_size": 4, "precision": "float32", **options}
-    return TrainConfig.resolve(name, **options)
-
-
-def build(cfg: TrainConfig, precision: str = "float32"):
-    """Networks and step family as `facegan train` builds them, at the given precision."""
-    keras.mixed_precision.set_global_policy(POLICIES[precision])
-    keras.utils.set_random_seed(cfg.seed)
-    try:
-        nets = registry.get(cfg.model).build_networks(cfg)
-        family = FAMILIES[registry.get(cfg.model).steps](cfg, nets, loss_scaling=precision == "float16")
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    return nets, family
-
-
-def batch(cfg: TrainConfig, n: int = 4):
-    x = tf.random.stateless_uniform((n, cfg.image_size, cfg.image_size, cfg.channels), (1, 2), -1.0, 1.0)
-    return x, tf.constant(np.arange(n) % max(cfg.num_classes, 1), tf.int32)
+from facegan.training.summary import count_params
 
 
 @pytest.mark.parametrize("name", registry.names())
@@ -81,8 +59,8 @@ def test_unknown_model_is_a_clear_error():
 @pytest.mark.parametrize("name", registry.names())
 def test_every_model_learns_under_float16_loss_scaling(name):
     """The loss scaling must reach the gradients: a few steps change the generator's weights."""
-    cfg = tiny_config(name)
-    _, family = build(cfg, precision="float16")
+    cfg = tiny_config(name, precision="float16")
+    _, family = build(cfg)
     x, y = batch(cfg)
     before = [w.numpy().copy() for w in family.generator_variables()]
     step = tf.function(family.train_step)

@@ -27,8 +27,8 @@ def test_a_line_cut_short_by_a_crash_is_left_out(tmp_path):
 
 def test_the_history_is_floats_with_nan_for_empty_cells(tmp_path):
     log = RunLog(tmp_path, ["g_loss"], ["epoch", "g_loss", "swd"])
-    log.epoch({"epoch": 1, "g_loss": 0.123456789, "swd": math.nan})
-    log.epoch({"epoch": 2, "g_loss": 2.0, "swd": 90.5})
+    log.append_epoch({"epoch": 1, "g_loss": 0.123456789, "swd": math.nan})
+    log.append_epoch({"epoch": 2, "g_loss": 2.0, "swd": 90.5})
     assert (tmp_path / "epochs.csv").read_text() == "epoch,g_loss,swd\n1,0.1234568,\n2,2,90.5\n"
     log.truncate(step=0, epoch=1)
     assert len(log.history) == 1 and log.history[0]["g_loss"] == 0.1234568 and math.isnan(log.history[0]["swd"])
@@ -60,8 +60,8 @@ def test_a_cell_that_is_not_a_number_reads_as_nan_and_a_resume_goes_on(faces_npz
 
 def test_a_worker_that_is_not_the_chief_writes_nothing(tmp_path):
     log = RunLog(tmp_path, ["g_loss"], ["epoch", "g_loss"], write=False)
-    log.steps(1, 1, {"g_loss": [0.5]})
-    log.epoch({"epoch": 1, "g_loss": 0.5})
+    log.append_steps(1, 1, {"g_loss": [0.5]})
+    log.append_epoch({"epoch": 1, "g_loss": 0.5})
     log.health(1, 1, "rollback", "detail", "rollback")
     log.summary({"status": "completed"})
     assert list(tmp_path.iterdir()) == [] and log.history == [{"epoch": 1.0, "g_loss": 0.5}]

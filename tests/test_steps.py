@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_models import batch, build, tiny_config
+from helpers import batch, build, tiny_config
 
 from facegan.steps.aegan import v4_beta
 from facegan.steps.base import bce
@@ -87,7 +87,7 @@ def test_wgan_gp_step_under_float16_loss_scaling_gives_the_float32_penalty():
     cfg = tiny_config("wgan-gp", critic_steps=1)
     x, y = batch(cfg)
     _, family32 = build(cfg)
-    _, family16 = build(cfg, precision="float16")
+    _, family16 = build(cfg.replace(precision="float16"))
     assert family16.optimizers["d"].scale_loss(tf.constant(1.0)).numpy() > 1  # loss scaling is on
     gp32 = float(tf.function(family32.train_step)(x, y)["gp"])
     gp16 = float(tf.function(family16.train_step)(x, y)["gp"])

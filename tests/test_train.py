@@ -112,6 +112,31 @@ def test_resume_of_a_run_stopped_before_its_first_checkpoint_starts_again(faces_
     assert [line.split(",")[1] for line in log.read_text().splitlines()[1:]] == [str(i) for i in range(1, 6)]
 
 
+OLD_CHECKPOINT_KEYS = {"step", "epoch", "rollbacks", "best_swd", "best_epoch", "generator", "discriminator",
+                       "g_optimizer", "d_optimizer"}  # what every checkpoint of a GAN run has held
+
+
+def test_a_run_in_the_earlier_layout_resumes(faces_npz, tmp_path):
+    """Runs written before the batch size was settled in the config: config.json asked for a batch larger than
+    the data, and its data record named the images of an epoch trained_images, with the batch beside it."""
+    import tensorflow as tf
+
+    assert train("dcgan", "--data", str(faces_npz), "--epochs", "1", "--out", "run", *TINY,
+                 "--batch-size", "64").exit_code == 0
+    checkpoint = tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))
+    assert OLD_CHECKPOINT_KEYS <= {name.split("/")[0] for name, _ in tf.train.list_variables(checkpoint)}
+    record_path = tmp_path / "run" / "config.json"
+    record = json.loads(record_path.read_text())
+    record["config"]["batch_size"] = 64
+    data = record["data"]
+    data["trained_images"], data["batch_size"] = data.pop("images_per_epoch"), 40
+    record_path.write_text(json.dumps(record))
+    result = train("--resume", "run", "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    assert "resumed at epoch 1, step 1" in result.stderr
+    assert [row["step"] for row in csv.DictReader(open(tmp_path / "run" / "metrics.csv"))] == ["1", "2"]
+
+
 def test_conditional_model_trains_on_labels(faces_npz, tmp_path):
     result = train("cgan", "--data", str(faces_npz), "--epochs", "1", "--out", "c", *TINY)
     assert result.exit_code == 0, result.output
