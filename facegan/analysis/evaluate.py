@@ -10,27 +10,33 @@ during training. Images are (N, H, W, C) uint8.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from facegan import files, imaging, rundir
+from facegan.analysis.inception import inception_figures
 from facegan.checkpoints import load_networks
 from facegan.config import TrainConfig
-from facegan.data import load_faces, load_held_out_faces, load_training_faces
+from facegan.data import load_faces, load_held_out_faces, load_training_faces, open_source
 from facegan.errors import FaceganError
+from facegan.imaging import read_image
 from facegan.inference import generated_images
+from facegan.metrics import swd
 from facegan.metrics.blur import blur_factor
 from facegan.metrics.evalset import eval_set, flat_figures
-from facegan.metrics.inception import fid, inception_features, inception_network, kid
+from facegan.metrics.fid_inception import INPUT_SIZE, weights_path
 
 METRICS = ("swd", "kid", "fid")
 
 
 def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int, run: Path | None = None,
-             held_out_split: str | None = None, inception=None) -> dict:
+             held_out_split: str | None = None, inception: bool = False, weights: Path | None = None,
+             progress: Callable | None = None) -> dict:
     """SWD (x1e3, per level and mean) of the generated images and of the real noise floor, the mean blur
-    of both, and the copy rate of `run`'s nearest-neighbour summary when there is one; with an `inception`
-    network (metrics.inception), also KID and FID of both."""
+    of both, and the copy rate of `run`'s nearest-neighbour summary when there is one; with `inception`, also
+    KID, FID, precision and recall of both on the FID Inception network (its archive `weights` or the
+    installed one)."""
     sets = eval_set(images, n, cfg.latent_dim, cfg.num_classes, seed, held_out_split)
     generated = imaging.to_uint8(generated_images(nets, cfg, sets.held_out_inputs, sets.z, sets.labels))
     figure, floor = sets.swd(generated, sets.held_out)
@@ -40,37 +46,20 @@ def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int
               "blur": float(np.mean([blur_factor(image) for image in generated])),
               "blur_real": float(np.mean([blur_factor(image) for image in sets.held_out])),
               "copy_rate": copy_rate, "settings": sets.settings(cfg.model)}
-    if inception is not None:
-        return {**result, **inception_figures(inception, sets.reference, generated, sets.held_out, seed)}
+    if inception:
+        result.update(inception_figures(sets.reference, {"": generated, "real": sets.held_out}, seed, weights,
+                                        progress))
     return result
 
 
-def inception_figures(network, reference: np.ndarray, generated: np.ndarray, held_out: np.ndarray,
-                      seed: int) -> dict:
-    """KID (mean and standard deviation over subsets) and FID of the generated images and of the held-out
-    real set (the noise floor), each against the reference set, on InceptionV3 features."""
-    reference, generated, held_out = (inception_features(network, images)
-                                      for images in (reference, generated, held_out))
-    figures = {}
-    for name, features in (("", generated), ("_real", held_out)):
-        figures[f"kid{name}"], figures[f"kid{name}_std"] = kid(features, reference, seed)
-        figures[f"fid{name}"] = fid(features, reference)
-    return figures
-
-
 def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 0, best: bool = False,
-                 metrics: tuple[str, ...] = ("swd",), inception_weights: Path | None = None) -> dict:
+                 metrics: tuple[str, ...] = ("swd",), inception_weights: Path | None = None,
+                 progress: Callable | None = None) -> dict:
     """`evaluate` of a run's final networks (or with `best` its best checkpoint) against `data` (default: its
     data's held-out split where it has one, as during training, else its training images), with min(n, half
-    the images) images per set; SWD always, KID and FID when `metrics` name them (InceptionV3's weights from
-    `inception_weights` or Keras's cache); the figures also go to RUN/eval.json."""
-    if n < 1:
-        raise FaceganError("-n must be positive")
-    unknown = set(metrics) - set(METRICS)
-    if unknown:
-        raise FaceganError(f"--metric takes {', '.join(METRICS)}, comma-separated; "
-                           f"unknown: {', '.join(sorted(unknown))}")
-    inception = inception_network(inception_weights) if {"kid", "fid"} & set(metrics) else None
+    the images) images per set; SWD always, KID, FID, precision and recall when `metrics` name KID or FID;
+    the figures also go to RUN/eval.json."""
+    inception = wants_inception(n, metrics, inception_weights)
     cfg = TrainConfig.read(run)
     nets = load_networks(run, best)
     if data:
@@ -79,8 +68,50 @@ def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 
         training = load_training_faces(cfg)
         held_out = load_held_out_faces(cfg, training)
         faces = held_out or training
-    result = evaluate(nets, cfg, faces.images, n, seed, run, held_out.split if held_out else None, inception)
+    result = evaluate(nets, cfg, faces.images, n, seed, run, held_out.split if held_out else None, inception,
+                      inception_weights, progress)
     result["settings"]["data"] = data or cfg.data
     result["checkpoint"] = "best" if best else "final"
     files.write_json(run / rundir.EVAL, result)
     return result
+
+
+def wants_inception(n: int, metrics: tuple[str, ...], weights: Path | None) -> bool:
+    """Whether `metrics` (checked) ask for the Inception figures; their weights are found before any work."""
+    if n < 1:
+        raise FaceganError("-n must be positive")
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise FaceganError(f"--metric takes {', '.join(METRICS)}, comma-separated; "
+                           f"unknown: {', '.join(sorted(unknown))}")
+    inception = bool({"kid", "fid"} & set(metrics))
+    if inception:
+        weights_path(weights)
+    return inception
+
+
+def compare_sources(a: str, b: str, n: int = 2048, seed: int = 0, image_size: int | None = None,
+                    channels: int = 3, metrics: tuple[str, ...] = METRICS, weights: Path | None = None,
+                    progress: Callable | None = None) -> dict:
+    """Two image sources (folders, arrays, CelebA folders, a run's samples.npz) measured against each other,
+    as `python -m pytorch_fid A B` does: SWD always, and FID, KID, precision and recall where asked, of B
+    against A, on min(n, either's images) images of each (chosen by the seed) at `image_size` (default: the shorter side
+    of A's first image, at most 299) and `channels`."""
+    inception = wants_inception(n, metrics, weights)
+    size = image_size or min(native_size(a), INPUT_SIZE)
+    first, second = (load_faces(source, size, channels).images for source in (a, b))
+    count = min(n, len(first), len(second))  # SWD compares sets of one size
+    first, second = (images[np.sort(np.random.default_rng(seed).permutation(len(images))[:count])]
+                     for images in (first, second))  # the same draw: a source against itself is the same set
+    result = {**flat_figures("swd", swd.sliced_wasserstein(first, [second], seed)[0]),
+              "settings": {**swd.settings(count, size, seed), "a": a, "b": b, "channels": channels}}
+    if inception:
+        result.update(inception_figures(first, {"": second}, seed, weights, progress))
+    return result
+
+
+def native_size(source: str) -> int:
+    """The shorter side of a source's first image."""
+    opened, _ = open_source(source)
+    first = opened.array[0] if opened.array is not None else read_image(opened.paths[0])
+    return int(min(first.shape[:2]))

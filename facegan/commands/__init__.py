@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 import warnings
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
 from facegan.errors import FaceganError, FaceganWarning, TrainingStopped
@@ -66,6 +68,39 @@ def user_errors(*kinds: type[Exception]):
     except (FaceganError, *kinds) as error:
         err.print(Text.assemble(("error:", "red"), f" {error}"), soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+class CountProgress:
+    """progress(done, total) of long work (decoding, features), once it has taken a second: a bar on a terminal,
+    otherwise a line every 10% and at the end."""
+
+    def __init__(self, what: str, console: Console):
+        self.what, self.console = what, console
+        self.start, self.last, self.bar = None, 0, None
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.start is None or done == 0:
+            self.start, self.last = now, 0
+        if done == 0 or (now - self.start < 1.0 and self.last == 0 and self.bar is None):  # quick work: nothing
+            return
+        speed = f"{done / (now - self.start):.0f} img/s"
+        if self.console.is_terminal:
+            if self.bar is None:
+                self.bar = Progress(TextColumn(self.what), BarColumn(), MofNCompleteColumn(),
+                                    TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                    console=self.console)
+                self.bar.start()
+                self.task = self.bar.add_task(self.what, total=total, speed="")
+            self.bar.update(self.task, completed=done, speed=speed)
+            if done == total:
+                self.bar.stop()
+                self.bar, self.start = None, None
+        elif done == total or self.last == 0 or done - self.last >= total / 10:
+            self.console.print(Text(f"{self.what} {done}/{total} images  {speed}"), soft_wrap=True)
+            self.last = done
+            if done == total:
+                self.start = None
 
 
 def import_tensorflow() -> None:

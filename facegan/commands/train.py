@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from facegan import registry
-from facegan.commands import err, import_tensorflow, out, user_errors
+from facegan.commands import CountProgress, err, import_tensorflow, out, user_errors
 from facegan.config import default_text
 from facegan.errors import FaceganError
 
@@ -72,36 +72,15 @@ class RichReporter:
         self.live = self.console.is_terminal
         self.bar = None
         self.last_refresh = 0.0
-        self.decoding = None  # (start time, images at the last line) while a data source is decoded
+        self.decoding = CountProgress("decoding", self.console)
         self.walls = []  # seconds of each epoch of this session, for the time left
 
     def say(self, text: str) -> None:
         self.console.print(Text(text), soft_wrap=True)
 
     def progress(self, done: int, total: int) -> None:
-        """Decoding, once it has taken a second: a bar on a terminal, otherwise a line every 10% and at the end."""
-        now = time.perf_counter()
-        if done == 0:
-            self.decoding = (now, 0)
-            return
-        start, last = self.decoding
-        if now - start < 1.0 and last == 0 and self.bar is None:  # quick decoding shows nothing
-            return
-        speed = f"{done / (now - start):.0f} img/s"
-        if self.live:
-            if self.bar is None:
-                self.bar = Progress(TextColumn("decoding"), BarColumn(), MofNCompleteColumn(),
-                                    TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                    console=self.console, transient=False)
-                self.bar.start()
-                self.task = self.bar.add_task("decode", total=total, speed="")
-            self.bar.update(self.task, completed=done, speed=speed)
-            if done == total:
-                self.bar.stop()
-                self.bar = None
-        elif done == total or last == 0 or done - last >= total / 10:
-            self.say(f"decoding {done}/{total} images  {speed}")
-            self.decoding = (start, done)
+        """Decoding, once it has taken a second."""
+        self.decoding(done, total)
 
     def notice(self, text: str) -> None:
         self.say(text)

@@ -1,4 +1,4 @@
-"""FID and KID on InceptionV3 pool features, the figures GAN papers report.
+"""FID, KID, and precision and recall, of two sets of Inception pool features: the figures GAN papers report.
 
 FID (Heusel et al. 2017): the Frechet distance between Gaussians fitted to the two feature sets,
     |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)).
@@ -6,29 +6,22 @@ KID (Binkowski et al. 2018): the unbiased estimate of the squared MMD with the k
 k(a, b) = (a.b / d + 1)^3, averaged over random subsets of both sets; its standard deviation over the
 subsets says how far to trust it. Unlike FID it has no bias from the number of images.
 
-The features are the 2,048 averaged pool features of `keras.applications.InceptionV3` with ImageNet
-weights, for images resized to 299x299 (bilinear) and scaled to [-1, 1]; grayscale images are repeated
-over three channels. These are Keras's weights, not the TF1 graph (pt_inception-2015-12-05) behind the
-papers' FIDs, so the figures are comparable with each other, not with published ones.
+Precision and recall (Kynkaenniemi et al. 2019): each set's manifold is the union of balls around its
+features reaching to each one's k-th nearest neighbour in the set; precision is the share of generated
+features inside the real manifold (are the faces realistic?), recall the share of real features inside the
+generated one (is the variety there?). The features come from facegan.metrics.fid_inception.
 """
 
 from __future__ import annotations
-
-import contextlib
-import sys
-from pathlib import Path
 
 import numpy as np
 
 from facegan.errors import FaceganError
 
-WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-WEIGHTS_URL = f"https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/{WEIGHTS_FILE}"
-INPUT_SIZE = 299
-FEATURES = 2048
-BATCH = 50
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
+NEIGHBOURS = 3  # k of precision and recall
+BLOCK = 1024  # rows of a block of pairwise distances
 
 
 def fid(a: np.ndarray, b: np.ndarray) -> float:
@@ -75,36 +68,29 @@ def kid(a: np.ndarray, b: np.ndarray, seed: int = 0, subsets: int = KID_SUBSETS,
     return float(np.mean(estimates)), float(np.std(estimates))
 
 
-def inception_network(weights: Path | None = None):
-    """InceptionV3 up to its averaged pool features, with ImageNet weights: from `weights` (a local .h5 file),
-    else from Keras's cache (~/.keras/models, or $KERAS_HOME/models), which Keras fills from the internet the
-    first time. Neither: one line saying where to put the file."""
-    import keras
-
-    if weights is not None and not Path(weights).is_file():
-        raise FaceganError(f"--inception-weights {weights}: no such file")
-    try:
-        with contextlib.redirect_stdout(sys.stderr):  # Keras reports a download on stdout, which holds results
-            return keras.applications.InceptionV3(include_top=False, pooling="avg",
-                                                  weights=str(weights or "imagenet"),
-                                                  input_shape=(INPUT_SIZE, INPUT_SIZE, 3))
-    except Exception as error:  # keras' download raises a bare Exception; a damaged file raises others
-        if weights is not None:
-            raise FaceganError(f"--inception-weights {weights}: not InceptionV3's weights ({error})") from None
-        raise FaceganError(f"KID and FID need InceptionV3's ImageNet weights, which could not be fetched: put "
-                           f"{WEIGHTS_FILE} (from {WEIGHTS_URL}) in ~/.keras/models/ or name it with "
-                           f"--inception-weights PATH") from None
+def precision_recall(real: np.ndarray, generated: np.ndarray, k: int = NEIGHBOURS) -> tuple[float, float]:
+    """(precision, recall) of generated features (M, D) against real ones (N, D), with k nearest neighbours."""
+    if min(len(real), len(generated)) <= k:
+        raise FaceganError(f"precision and recall need more than {k} images per set")
+    real, generated = np.asarray(real, np.float64), np.asarray(generated, np.float64)
+    return _coverage(real, _kth_distances(real, k), generated), _coverage(generated, _kth_distances(generated, k), real)
 
 
-def inception_features(network, images: np.ndarray) -> np.ndarray:
-    """(N, 2048) float32 pool features of images (N, H, W, C) uint8."""
-    import tensorflow as tf
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.maximum((a * a).sum(1)[:, None] - 2 * a @ b.T + (b * b).sum(1)[None], 0.0)
 
-    @tf.function
-    def features(batch):
-        x = tf.cast(batch, tf.float32)
-        x = tf.image.resize(tf.tile(x, [1, 1, 1, 3 // x.shape[-1]]), (INPUT_SIZE, INPUT_SIZE), "bilinear")
-        return network(x / 127.5 - 1.0, training=False)
 
-    return np.concatenate([features(images[i:i + BATCH]).numpy() for i in range(0, len(images), BATCH)]
-                          or [np.zeros((0, FEATURES), np.float32)])
+def _kth_distances(features: np.ndarray, k: int) -> np.ndarray:
+    """The squared distance of each feature to its k-th nearest other feature of the set."""
+    kth = []
+    for start in range(0, len(features), BLOCK):
+        block = _squared_distances(features[start:start + BLOCK], features)
+        kth.append(np.partition(block, k, axis=1)[:, k])  # column 0 of the order is the feature itself
+    return np.concatenate(kth)
+
+
+def _coverage(manifold: np.ndarray, radii: np.ndarray, probes: np.ndarray) -> float:
+    """The share of `probes` inside at least one ball of the manifold (squared radii `radii`)."""
+    inside = [(_squared_distances(probes[start:start + BLOCK], manifold) <= radii[None]).any(1)
+              for start in range(0, len(probes), BLOCK)]
+    return float(np.concatenate(inside).mean())
