@@ -173,6 +173,7 @@ def test_eval_of_a_run_reports_fid_kid_precision_and_recall_and_caches_the_real_
         assert figures[name] is not None and figures[name.replace("kid", "kid_real") if "kid" in name
                                                      else f"{name}_real"] is not None
     assert figures["fid"] > figures["fid_real"] > 0  # 2 epochs on 40 faces are not faces yet
+    assert figures["kid_std"] > 1e-6  # subsets of 8 of 16 images: they differ, and so do their estimates
     assert json.loads((run / "eval.json").read_text())["fid"] == figures["fid"]
     cached = sorted((tmp_path / "cache" / "features").glob("*.npy"))
     assert len(cached) == 2  # the reference set and the real noise-floor set
@@ -202,3 +203,21 @@ def test_eval_of_a_folder_against_itself_is_zero_and_against_another_is_not(tmp_
     assert "FID" in other.stdout and "against" in other.stdout
     refused = runner.invoke(app, ["eval", str(tmp_path / "a"), str(tmp_path / "b"), "--best"])
     assert refused.exit_code == 2 and "for a run" in refused.output
+
+
+def test_a_full_disk_costs_the_cache_not_the_figures(tmp_path, monkeypatch):
+    from facegan import files
+    from facegan.analysis.inception import features
+    from facegan.errors import FaceganWarning
+
+    installed_weights()
+    images = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), np.uint8)
+
+    def no_space(path, array):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "write_npy", no_space)
+    with pytest.warns(FaceganWarning, match="not cached .*No space left on device"):
+        found = features(images, cache=True)
+    assert found.shape == (2, fid_inception.FEATURES) and np.isfinite(found).all()
+    assert not list((tmp_path / "cache").rglob("*.npy"))

@@ -8,6 +8,7 @@ run on the same data, costs one hash instead of a pass through the network.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -16,7 +17,8 @@ import numpy as np
 
 from facegan import files
 from facegan.data.cache import cache_dir
-from facegan.metrics.fid import NEIGHBOURS, fid, kid, precision_recall
+from facegan.errors import FaceganWarning
+from facegan.metrics.fid import KID_SUBSET_SIZE, NEIGHBOURS, fid, kid, precision_recall
 from facegan.metrics.fid_inception import WEIGHTS_SHA1, fid_inception, inception_features, weights_path
 
 
@@ -41,8 +43,11 @@ def features(images: np.ndarray, weights: Path | None = None, progress: Callable
                 pass
     found = inception_features(network(weights_path(weights)), images, progress)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        files.write_npy(path, found)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files.write_npy(path, found)
+        except OSError as error:  # the figures do not need the cache: a full or read-only disk only costs time
+            warnings.warn(f"the features of the real images were not cached ({error})", FaceganWarning)
     return found
 
 
@@ -56,7 +61,9 @@ def inception_figures(reference: np.ndarray, others: dict[str, np.ndarray], seed
     for name, images in others.items():
         found = features(images, weights, progress, cache=name == "real")
         suffix = f"_{name}" if name else ""
-        figures[f"kid{suffix}"], figures[f"kid{suffix}_std"] = kid(found, reference_features, seed)
+        # subsets of at most half of each set: subsets of a whole set would all be the set, their spread 0
+        subset = min(KID_SUBSET_SIZE, max(2, min(len(found), len(reference_features)) // 2))
+        figures[f"kid{suffix}"], figures[f"kid{suffix}_std"] = kid(found, reference_features, seed, subset_size=subset)
         figures[f"fid{suffix}"] = fid(found, reference_features)
         enough = min(len(found), len(reference_features)) > NEIGHBOURS
         figures[f"precision{suffix}"], figures[f"recall{suffix}"] = \
