@@ -61,7 +61,7 @@ def evaluate(
       facegan eval
       facegan eval runs/003-dcgan --n 512 --seed 1
       facegan eval runs/003-dcgan --best --metric swd,kid,fid --json
-      facegan eval ~/data/celeba runs/003-dcgan/samples/samples.npz --metric fid,kid
+      facegan eval ~/data/celeba runs/003-dcgan/samples/sample-001/samples.npz --metric fid,kid
     """
     metrics = tuple(name.strip() for name in metric.split(","))
     with user_errors():
