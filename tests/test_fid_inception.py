@@ -205,6 +205,11 @@ def test_eval_of_a_folder_against_itself_is_zero_and_against_another_is_not(tmp_
     assert refused.exit_code == 2 and "for a run" in refused.output
 
 
+def test_a_run_directory_is_not_taken_for_a_folder_of_images(trained_runs):
+    result = runner.invoke(app, ["eval", "lfw", str(trained_runs["dcgan"]), "--metric", "swd"])
+    assert result.exit_code == 2 and "is a run" in result.output and "samples.npz" in result.output
+
+
 def test_a_full_disk_costs_the_cache_not_the_figures(tmp_path, monkeypatch):
     from facegan import files
     from facegan.analysis.inception import features

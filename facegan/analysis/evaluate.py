@@ -98,6 +98,10 @@ def compare_sources(a: str, b: str, n: int = 2048, seed: int = 0, image_size: in
     against A, on min(n, either's images) images of each (chosen by the seed) at `image_size` (default: the shorter side
     of A's first image, at most 299) and `channels`."""
     inception = wants_inception(n, metrics, weights)
+    for source in (a, b):
+        if rundir.is_run_dir(Path(source).expanduser()):  # its folder holds sample grids, not samples
+            raise FaceganError(f"{source} is a run: measure it with `facegan eval {source}`, or give its samples "
+                               "(facegan sample writes them to samples.npz)")
     size = image_size or min(native_size(a), INPUT_SIZE)
     first, second = (load_faces(source, size, channels).images for source in (a, b))
     count = min(n, len(first), len(second))  # SWD compares sets of one size
