@@ -61,11 +61,11 @@ def inception_figures(reference: np.ndarray, others: dict[str, np.ndarray], seed
     for name, images in others.items():
         found = features(images, weights, progress, cache=name == "real")
         suffix = f"_{name}" if name else ""
+        smaller = min(len(found), len(reference_features))
         # subsets of at most half of each set: subsets of a whole set would all be the set, their spread 0
-        subset = min(KID_SUBSET_SIZE, max(2, min(len(found), len(reference_features)) // 2))
+        subset = min(KID_SUBSET_SIZE, max(2, smaller // 2))
         figures[f"kid{suffix}"], figures[f"kid{suffix}_std"] = kid(found, reference_features, seed, subset_size=subset)
         figures[f"fid{suffix}"] = fid(found, reference_features)
-        enough = min(len(found), len(reference_features)) > NEIGHBOURS
         figures[f"precision{suffix}"], figures[f"recall{suffix}"] = \
-            precision_recall(reference_features, found) if enough else (None, None)
+            precision_recall(reference_features, found) if smaller > NEIGHBOURS else (None, None)
     return figures

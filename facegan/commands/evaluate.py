@@ -74,16 +74,19 @@ def evaluate(
                                    "as they are")
             result = compare_sources(source, other, n, seed, image_size, 3, metrics, inception_weights,
                                      CountProgress("features", err))
-            show_two_sources(result, as_json)
-            return
-        from facegan import rundir
-        from facegan.analysis.evaluate import evaluate_run
+        else:
+            from facegan import rundir
+            from facegan.analysis.evaluate import evaluate_run
 
-        run = rundir.resolve_run(Path(source) if source else None)
-        result = evaluate_run(run, n, data, seed, best, metrics, inception_weights, CountProgress("features", err))
-    if result["settings"]["images"] < n:
-        say(f"the data is too small for two real sets of {n}: two sets of {result['settings']['images']}")
-    show_run(run, result, seed, as_json)
+            run = rundir.resolve_run(Path(source) if source else None)
+            result = evaluate_run(run, n, data, seed, best, metrics, inception_weights,
+                                  CountProgress("features", err))
+            if result["settings"]["images"] < n:
+                say(f"the data is too small for two real sets of {n}: two sets of {result['settings']['images']}")
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        out.print(two_sources_table(result) if other is not None else run_table(run, result, seed))
 
 
 def inception_rows(table: Table, result: dict, columns: tuple[str, ...]) -> None:
@@ -97,10 +100,7 @@ def inception_rows(table: Table, result: dict, columns: tuple[str, ...]) -> None
                               for c in columns))
 
 
-def show_run(run: Path, result: dict, seed: int, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(result, indent=2))
-        return
+def run_table(run: Path, result: dict, seed: int) -> Table:
     settings = result["settings"]
     table = Table(box=box.SIMPLE_HEAD, caption=f"{settings['images']} images per set, {settings['projections']} "
                   f"projections, seed {seed}; {settings['generated']} of {run}", caption_justify="left")
@@ -113,13 +113,10 @@ def show_run(run: Path, result: dict, seed: int, as_json: bool) -> None:
     inception_rows(table, result, ("", "_real"))
     table.add_row("blur factor", f"{result['blur']:.1f}", f"{result['blur_real']:.1f}")
     table.add_row("copy rate", "-" if result["copy_rate"] is None else f"{result['copy_rate']:.1%}", "")
-    out.print(table)
+    return table
 
 
-def show_two_sources(result: dict, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(result, indent=2))
-        return
+def two_sources_table(result: dict) -> Table:
     settings = result["settings"]
     table = Table(box=box.SIMPLE_HEAD, caption=f"{settings['images']} images of each at {settings['resolution']} "
                   f"px, seed {settings['seed']}; B against A", caption_justify="left")
@@ -127,4 +124,4 @@ def show_two_sources(result: dict, as_json: bool) -> None:
     table.add_column(f"{settings['b']} against {settings['a']}", justify="right")
     inception_rows(table, result, ("",))
     table.add_row("SWD x1e3, mean", f"{result['swd']:.2f}")
-    out.print(table)
+    return table
