@@ -204,7 +204,7 @@ def test_diversity_is_exactly_zero_for_identical_images_and_the_rms_difference_o
 
 
 def test_the_aegan_v5_run_gaining_variety_by_factors_raises_nothing():
-    """Issue 18's healthy run (aegan-v5, 100 epochs on the embedded faces): its diversity, read from its
+    """A healthy run (aegan-v5, 100 epochs on the embedded faces): its diversity, read from its
     epochs.csv at these epochs, rose every epoch; the old rule called epochs 1 to 18 a collapse."""
     epochs = [1, 3, 5, 8, 10, 12, 15, 20, 30, 50]
     diversity = [8.9e-5, 9.2e-5, 1.0e-4, 1.4e-4, 2.9e-4, 5.8e-3, 0.031, 0.19, 0.38, 0.68]
