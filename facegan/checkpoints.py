@@ -23,7 +23,7 @@ from facegan import registry, rundir
 from facegan.config import TrainConfig
 from facegan.ema import AVERAGED, WeightAverage
 from facegan.errors import FaceganError, FaceganWarning
-from facegan.nets.layers import FusedBatchNormalization
+from facegan.nets.layers import FusedBatchNormalization, GatedLinearUnit
 
 
 def averaged_key(name: str) -> str:
@@ -124,7 +124,8 @@ class TrainState:
         return {**self.nets, **(self.average.nets if self.average else {})}
 
 
-CUSTOM_OBJECTS = {"facegan>FusedBatchNormalization": FusedBatchNormalization}  # facegan's layers in .keras files
+CUSTOM_OBJECTS = {"facegan>FusedBatchNormalization": FusedBatchNormalization,  # facegan's layers in .keras files
+                  "facegan>GatedLinearUnit": GatedLinearUnit}
 DAMAGED = "damaged-"  # prefix of the files of a checkpoint that could not be restored
 
 

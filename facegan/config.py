@@ -20,7 +20,7 @@ from facegan.health import ON_COLLAPSE
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 ALTERNATE_MODES = ("batch", "threshold")
-GAN_LOSSES = ("bce", "hinge")
+GAN_LOSSES = ("bce", "hinge", "hinge-random")
 AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (facegan/steps/augment.py)
 
 
@@ -156,6 +156,10 @@ class TrainConfig:
         if self.r1_weight < 0:
             raise FaceganError(f"--r1-weight must not be negative, got {self.r1_weight}")
         spec = registry.get(self.model)
+        try:
+            spec.image_sizes(self.image_size)
+        except ValueError as error:
+            raise FaceganError(f"--image-size {self.image_size} does not fit {self.model}: {error}") from None
         if (self.gan_loss != "bce" or self.r1_weight) and not spec.gan_family:
             raise FaceganError(f"--gan-loss and --r1-weight are for the GAN family; {self.model} trains with "
                                f"{spec.family}")

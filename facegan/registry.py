@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 from facegan.errors import FaceganError
+from facegan.nets import sizes
 
 
 @dataclass(frozen=True)
@@ -24,11 +26,13 @@ class ModelSpec:
     # Parameter counts at the defaults, {network: (total, trainable)}; the tests build
     # every model and check them, so `facegan models` can show them without TensorFlow.
     params: dict = field(default_factory=dict)
+    # the image sizes its networks take: a rule of facegan.nets.sizes, raising ValueError for any other
+    image_sizes: Callable[[int], object] = sizes.dcgan_blocks
 
     @property
     def gan_family(self) -> bool:
         """True for the GAN families, which take --gan-loss and --r1-weight."""
-        return self.family in ("gan", "gan-alt")
+        return self.family in ("gan", "gan-alt", "fastgan")
 
     @property
     def adversarial(self) -> bool:
@@ -93,14 +97,14 @@ for _variant, _description, _extra in [
         f"aegan-{_variant}", _description,
         nets="facegan.nets.baseline:build_aegan", family="aegan",
         defaults={**_BASELINE, "label_noise": 0.0, "aegan_loss": _variant, **_extra},
-        params=_AEGAN_PARAMS))
+        params=_AEGAN_PARAMS, image_sizes=sizes.baseline_start))
 
 register(ModelSpec(
     "vae", "VAE of the small expression faces",
     nets="facegan.nets.vae:build_vae", family="vae",
     defaults=dict(image_size=32, channels=1, latent_dim=32, batch_size=64, lr=1e-3, beta1=0.9,
                   weight_decay=1e-5, kl_weight=5e-5),
-    params={"encoder": (223_808, 223_808), "generator": (160_129, 160_129)}))
+    params={"encoder": (223_808, 223_808), "generator": (160_129, 160_129)}, image_sizes=sizes.vae_start))
 
 register(ModelSpec(
     "dcgan", "DCGAN with noisy labels",
@@ -131,3 +135,11 @@ register(ModelSpec(
     defaults=dict(image_size=64, channels=3, latent_dim=100, batch_size=32, lr=2e-4, beta1=0.5,
                   gan_loss="hinge", ema=0.999, augment="translation,cutout,color"),
     params={"generator": (3_578_624, 3_576_704), "discriminator": (2_764_737, 2_763_776)}))
+
+register(ModelSpec(
+    "fastgan", "Small data, short budgets: skip-layer excitation, self-supervised D, hinge, EMA, DiffAugment",
+    nets="facegan.nets.fastgan:build_fastgan", family="fastgan",
+    defaults=dict(image_size=64, channels=3, latent_dim=100, batch_size=32, lr=2e-4, beta1=0.5,
+                  gan_loss="hinge", ema=0.999, augment="translation,color"),
+    params={"generator": (1_772_083, 1_770_099), "discriminator": (3_781_216, 3_779_296),
+            "decoder": (519_366, 518_598)}, image_sizes=sizes.fastgan_smallest_map))

@@ -20,9 +20,9 @@ EPOCHS = 4
 STEPS_PER_EPOCH = 10  # 40 faces, batch 4
 
 
-def start(faces_npz, out) -> subprocess.Popen:
+def start(faces_npz, out, model: str = "wgan-gp") -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "facegan", "train", "wgan-gp", "--data", str(faces_npz), "--epochs", str(EPOCHS),
+        [sys.executable, "-m", "facegan", "train", model, "--data", str(faces_npz), "--epochs", str(EPOCHS),
          "--out", str(out), "--eval-every", "2", *TINY],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -65,9 +65,10 @@ def assert_whole_and_counted_once(run) -> None:
     assert summary["status"] == "completed" and summary["epochs"] == EPOCHS
 
 
-def test_sigkill_at_a_random_moment_resumes_with_no_step_counted_twice(faces_npz, tmp_path):
+@pytest.mark.parametrize("model", ["wgan-gp", "fastgan"])
+def test_sigkill_at_a_random_moment_resumes_with_no_step_counted_twice(faces_npz, tmp_path, model):
     run = tmp_path / "run"
-    process = start(faces_npz, run)
+    process = start(faces_npz, run, model)
     wait_for_epoch(process, run, 1)
     began = time.monotonic()
     wait_for_epoch(process, run, 2)

@@ -25,8 +25,8 @@ TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--preci
 
 
 OPTIONS = {"dcgan": {"sync_bn": True}, "wgan-gp": {"sync_bn": True}, "cgan": {"sync_bn": True},
-           "sngan": {"sync_bn": True}, "aegan-v0": {"beta": 0.5}, "aegan-v1": {"beta": 0.5},
-           "aegan-v4": {"beta_window": 2}}
+           "sngan": {"sync_bn": True}, "fastgan": {"sync_bn": True}, "aegan-v0": {"beta": 0.5},
+           "aegan-v1": {"beta": 0.5}, "aegan-v4": {"beta_window": 2}}
 
 
 @pytest.mark.parametrize("name", registry.names())

@@ -77,9 +77,10 @@ def test_pretraining_phase_logs_only_the_autoencoder(faces_npz, tmp_path):
     assert first["d_loss"] == "" and first["ae_loss"] != "" and second["d_loss"] != ""
 
 
-def test_resume_continues_with_the_same_steps_as_an_uninterrupted_run(faces_npz, tmp_path):
-    assert train("wgan-gp", "--data", str(faces_npz), "--epochs", "2", "--out", "whole", *TINY).exit_code == 0
-    assert train("wgan-gp", "--data", str(faces_npz), "--epochs", "1", "--out", "parts", *TINY).exit_code == 0
+@pytest.mark.parametrize("model", ["wgan-gp", "fastgan"])
+def test_resume_continues_with_the_same_steps_as_an_uninterrupted_run(faces_npz, tmp_path, model):
+    assert train(model, "--data", str(faces_npz), "--epochs", "2", "--out", "whole", *TINY).exit_code == 0
+    assert train(model, "--data", str(faces_npz), "--epochs", "1", "--out", "parts", *TINY).exit_code == 0
     result = train("--resume", "parts", "--epochs", "2")
     assert result.exit_code == 0, result.output
     whole = (tmp_path / "whole" / "metrics.csv").read_text().splitlines()

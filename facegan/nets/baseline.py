@@ -8,17 +8,13 @@ size must be a multiple of 16 (four stride-2 stages).
 import keras
 from keras import layers
 
+from facegan.nets.sizes import baseline_start
+
 FILTERS = 128
 
 
-def _check_size(image_size: int) -> int:
-    if image_size % 16:
-        raise ValueError(f"baseline networks need an image size divisible by 16, got {image_size}")
-    return image_size // 16
-
-
 def generator(latent_dim: int, image_size: int, channels: int, name: str = "generator") -> keras.Model:
-    start = _check_size(image_size)
+    start = baseline_start(image_size)
     z = keras.Input((latent_dim,), name="z")
     h = layers.LeakyReLU(0.2)(layers.Dense(start * start * FILTERS)(z))
     h = layers.Reshape((start, start, FILTERS))(h)
@@ -37,7 +33,7 @@ def _downsample(x):
 
 
 def discriminator(image_size: int, channels: int, dropout: float) -> keras.Model:
-    _check_size(image_size)
+    baseline_start(image_size)
     x = keras.Input((image_size, image_size, channels), name="image")
     h = layers.Dropout(dropout)(_downsample(x))
     logit = layers.Dense(1, dtype="float32")(h)
@@ -46,7 +42,7 @@ def discriminator(image_size: int, channels: int, dropout: float) -> keras.Model
 
 def encoder(image_size: int, channels: int, latent_dim: int) -> keras.Model:
     """The discriminator's mirror image of the generator, down to the latent vector."""
-    _check_size(image_size)
+    baseline_start(image_size)
     x = keras.Input((image_size, image_size, channels), name="image")
     z = layers.Dense(latent_dim, dtype="float32")(_downsample(x))
     return keras.Model(x, z, name="encoder")

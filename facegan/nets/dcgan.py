@@ -7,22 +7,14 @@ Conditional models (num_classes > 0) take [image or z, one-hot label]: the label
 appended to the latent vector and, as constant planes, to the critic's input channels.
 """
 
-import math
-
 import keras
 from keras import layers
 
 from facegan.nets.layers import FusedBatchNormalization
+from facegan.nets.sizes import dcgan_blocks
 
 BASE_FILTERS = 64
 PROBABILITY = "probability"  # name of the DCGAN discriminator's sigmoid output layer
-
-
-def _blocks(image_size: int) -> int:
-    blocks = int(math.log2(image_size)) - 2 if image_size >= 8 else 0
-    if blocks < 1 or 2 ** (blocks + 2) != image_size:
-        raise ValueError(f"DCGAN networks need a power-of-two image size of at least 8, got {image_size}")
-    return blocks
 
 
 def batch_norm(synchronized: bool) -> layers.Layer:
@@ -32,7 +24,7 @@ def batch_norm(synchronized: bool) -> layers.Layer:
 
 def generator(latent_dim: int, image_size: int, channels: int, num_classes: int = 0,
               sync_bn: bool = False) -> keras.Model:
-    blocks = _blocks(image_size)
+    blocks = dcgan_blocks(image_size)
     z = keras.Input((latent_dim,), name="z")
     inputs, h = [z], z
     if num_classes:
@@ -57,7 +49,7 @@ def discriminator(image_size: int, channels: int, dropout: float, normalized: bo
     conv = (lambda *args, **kwargs: layers.SpectralNormalization(layers.Conv2D(*args, **kwargs))) if spectral \
         else layers.Conv2D
     normalized = normalized and not spectral
-    blocks = _blocks(image_size)
+    blocks = dcgan_blocks(image_size)
     x = keras.Input((image_size, image_size, channels), name="image")
     inputs, h = x, x
     if num_classes:

@@ -24,3 +24,16 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
         self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
         return outputs
+
+
+@keras.saving.register_keras_serializable(package="facegan")
+class GatedLinearUnit(keras.layers.Layer):
+    """GLU (Dauphin et al. 2017), as FastGAN's generator uses it: the channels' first half times the sigmoid of
+    the second half, (B, H, W, 2C) -> (B, H, W, C)."""
+
+    def call(self, inputs):
+        values, gates = tf.split(inputs, 2, axis=-1)
+        return values * tf.sigmoid(gates)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] // 2)

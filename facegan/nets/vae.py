@@ -7,6 +7,8 @@ image in [-1, 1]. The image size must be a multiple of 8 (three stride-2 stages)
 import keras
 from keras import layers
 
+from facegan.nets.sizes import vae_start
+
 FILTERS = (32, 64, 128)
 
 
@@ -22,7 +24,7 @@ def encoder(image_size: int, channels: int, latent_dim: int) -> keras.Model:
 
 
 def generator(latent_dim: int, image_size: int, channels: int) -> keras.Model:
-    start = image_size // 8
+    start = vae_start(image_size)
     z = keras.Input((latent_dim,), name="z")
     h = layers.Dense(start * start * FILTERS[-1], activation="relu")(z)
     h = layers.Reshape((start, start, FILTERS[-1]))(h)
@@ -33,7 +35,5 @@ def generator(latent_dim: int, image_size: int, channels: int) -> keras.Model:
 
 
 def build_vae(cfg) -> dict:
-    if cfg.image_size % 8:
-        raise ValueError(f"the VAE needs an image size divisible by 8, got {cfg.image_size}")
     return {"encoder": encoder(cfg.image_size, cfg.channels, cfg.latent_dim),
             "generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels)}

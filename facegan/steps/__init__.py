@@ -3,6 +3,7 @@
 from facegan import registry
 from facegan.steps.aegan import AeganFamily
 from facegan.steps.base import Family
+from facegan.steps.fastgan import FastganFamily
 from facegan.steps.gan import GanAltFamily, GanFamily
 from facegan.steps.vae import VaeFamily
 from facegan.steps.wgan import WganGpFamily
@@ -13,6 +14,7 @@ FAMILIES = {
     "aegan": AeganFamily,
     "vae": VaeFamily,
     "wgan-gp": WganGpFamily,
+    "fastgan": FastganFamily,
 }
 
 

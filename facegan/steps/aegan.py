@@ -84,7 +84,7 @@ class AeganFamily(Family):
             g_loss, g_surrogate = through_global(mix, {"ae": shares["ae"], "gan": shares["gan"]},
                                                  {"ae": m["ae"], "gan": m["gan"]})
             d_loss = shares["d_loss_real"] + shares["d_loss_fake"]
-        skipped = self.minimize(d_tape, d_loss, self.discriminator.trainable_variables, self.optimizers["d"])
+        skipped = self.minimize(d_tape, d_loss, self.discriminator_variables(), self.optimizers["d"])
         skipped += self.minimize(g_tape, g_surrogate, self.generator_variables(), self.optimizers["g"])
         return {
             "d_loss": m["d_loss_real"] + m["d_loss_fake"], "d_loss_real": m["d_loss_real"],

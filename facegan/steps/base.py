@@ -196,7 +196,7 @@ class Family:
         """One optimizer per adversary: "g" for the generator side, "d" for the discriminator."""
         rates = self.learning_rates()
         return {"g": make_optimizer(self.cfg, rates["g"], loss_scaling, self.generator_variables()),
-                "d": make_optimizer(self.cfg, rates["d"], loss_scaling, self.discriminator.trainable_variables)}
+                "d": make_optimizer(self.cfg, rates["d"], loss_scaling, self.discriminator_variables())}
 
     def learning_rates(self) -> dict:
         """Each optimizer's configured rate: --lr, and --d-lr for the discriminator where given (two time
@@ -206,6 +206,10 @@ class Family:
     def generator_variables(self) -> list:
         encoder = self.encoder.trainable_variables if self.encoder is not None else []
         return encoder + self.generator.trainable_variables
+
+    def discriminator_variables(self) -> list:
+        """What the "d" optimizer trains: the discriminator's weights (and what regularizes it, in a subclass)."""
+        return self.discriminator.trainable_variables
 
     def augmented(self, x):
         """x (B, H, W, C) as the discriminator sees it: with --augment's transforms (the same for real and

@@ -25,31 +25,42 @@ class GanFamily(Family):
         x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
         x_real = self.augmented(x)  # what the discriminator sees: --augment's transforms on both
         x_fake = self.augmented(x_fake)
-        critic = lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)  # noqa: E731
-        if self.cfg.r1_weight:  # R1 (Mescheder et al. 2018): the gradient on the reals the discriminator saw
-            loss_scale = self.optimizers["d"].scale_loss(tf.constant(1.0))
-            real_out, r1 = input_gradient_norms(lambda images: critic(images)[:, 0], x_real, loss_scale)
-            r1 = share(r1)
-        else:
-            real_out = tf.cast(critic(x_real)[:, 0], tf.float32)  # logits (B,)
-        fake_out = tf.cast(critic(x_fake)[:, 0], tf.float32)
+        real_out, d_penalty, d_terms = self.judge_reals(x_real, y)  # logits (B,)
+        fake_out = tf.cast(self.d_logits(self.discriminator_inputs(x_fake, y), training=True)[:, 0], tf.float32)
         d_loss_real, d_loss_fake, g_loss = self.adversarial_losses(real_out, fake_out, n)
-        losses = {"d_loss": self.d_loss_weight * (d_loss_real + d_loss_fake), "g_loss": g_loss}
-        extra = {}
-        if self.cfg.r1_weight:
-            losses["d_loss"] += self.cfg.r1_weight / 2 * r1
-            extra["r1"] = r1
-        m = self.totals({**losses, **extra, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
+        losses = {"d_loss": self.d_loss_weight * (d_loss_real + d_loss_fake) + d_penalty, "g_loss": g_loss}
+        m = self.totals({**losses, **d_terms, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
                          "d_acc_real": share(tf.cast(real_out > 0, tf.float32)),
                          "d_acc_fake": share(tf.cast(fake_out <= 0, tf.float32))})
         m["d_acc"] = (m["d_acc_real"] + m["d_acc_fake"]) / 2
         m["g_acc"] = 1.0 - m["d_acc_fake"]  # share of fakes the discriminator takes for real
         return losses, {**m, **self.adapt_augmentation(real_out)}
 
+    def judge_reals(self, x_real, y):
+        """The discriminator on the reals it sees: (logits (B,) float32, the share of the terms added to its loss,
+        those terms' shares by metric name)."""
+        return self.penalized(lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)[:, 0],
+                              x_real)
+
+    def penalized(self, logits, x_real):
+        """(logits(x_real) (B,) float32, the R1 penalty's share, {"r1": its unweighted share}); without --r1-weight
+        (0.0, {})."""
+        if not self.cfg.r1_weight:
+            return tf.cast(logits(x_real), tf.float32), 0.0, {}
+        # R1 (Mescheder et al. 2018): the gradient on the reals the discriminator saw
+        loss_scale = self.optimizers["d"].scale_loss(tf.constant(1.0))
+        real_out, r1 = input_gradient_norms(logits, x_real, loss_scale)
+        r1 = share(r1)
+        return real_out, self.cfg.r1_weight / 2 * r1, {"r1": r1}
+
     def adversarial_losses(self, real_out, fake_out, n):
         """(d_loss_real, d_loss_fake, g_loss) shares from the logits (B,) on real and generated images."""
         if self.cfg.gan_loss == "hinge":  # Lim & Ye 2017; Miyato et al. 2018
             return (share(tf.nn.relu(1.0 - real_out)), share(tf.nn.relu(1.0 + fake_out)), share(-fake_out))
+        if self.cfg.gan_loss == "hinge-random":  # FastGAN's: each margin drawn from U(0.8, 1)
+            real_margin, fake_margin = (self.draw("uniform", n, (), 0.8, 1.0) for _ in range(2))
+            return (share(tf.nn.relu(real_margin - real_out)), share(tf.nn.relu(fake_margin + fake_out)),
+                    share(-fake_out))
         noise = self.cfg.label_noise
         real_targets = 1.0 + noise * self.draw("uniform", n, (1,))  # noisy labels: 1 + n*U(0,1)
         fake_targets = -noise * self.draw("uniform", n, (1,))  # and 0 - n*U(0,1)
@@ -61,7 +72,7 @@ class GanFamily(Family):
         # both networks step on the same forward pass (as the TensorFlow DCGAN tutorial does)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             losses, m = self.forward(x, y)
-        skipped = self.minimize(d_tape, losses["d_loss"], self.discriminator.trainable_variables, self.optimizers["d"])
+        skipped = self.minimize(d_tape, losses["d_loss"], self.discriminator_variables(), self.optimizers["d"])
         skipped += self.minimize(g_tape, losses["g_loss"], self.generator_variables(), self.optimizers["g"])
         return {**m, "skipped": skipped}
 
@@ -91,7 +102,7 @@ class GanAltFamily(GanFamily):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             losses, m = self.forward(x, y)
         d_turn = self.d_turn.read_value()
-        skipped = self.minimize(d_tape, losses["d_loss"], self.discriminator.trainable_variables,
+        skipped = self.minimize(d_tape, losses["d_loss"], self.discriminator_variables(),
                                 self.optimizers["d"], when=d_turn)
         skipped += self.minimize(g_tape, losses["g_loss"], self.generator_variables(), self.optimizers["g"],
                                  when=tf.logical_not(d_turn))

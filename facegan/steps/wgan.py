@@ -41,7 +41,7 @@ class WganGpFamily(Family):
                 gp = share(gradient_penalty(lambda x_hat: self.critic(x_hat, y), x_real, x_fake, eps,
                                             d_optimizer.scale_loss(tf.constant(1.0))))
                 d_loss = d_loss_real + d_loss_fake + self.cfg.gp_weight * gp
-            skipped += self.minimize(tape, d_loss, self.discriminator.trainable_variables, d_optimizer)
+            skipped += self.minimize(tape, d_loss, self.discriminator_variables(), d_optimizer)
         with tf.GradientTape() as tape:
             x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
             g_loss = share(-self.critic(self.augmented(x_fake), y))
