@@ -20,7 +20,7 @@ from facegan.health import ON_COLLAPSE
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 ALTERNATE_MODES = ("batch", "threshold")
-GAN_LOSSES = ("bce", "hinge", "hinge-random")
+GAN_LOSSES = ("bce", "hinge")
 AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (facegan/steps/augment.py)
 
 

@@ -137,9 +137,9 @@ register(ModelSpec(
     params={"generator": (3_578_624, 3_576_704), "discriminator": (2_764_737, 2_763_776)}))
 
 register(ModelSpec(
-    "fastgan", "Small data, short budgets: skip-layer excitation, self-supervised D, hinge, EMA, DiffAugment",
+    "fastgan", "Small data, short budgets: skip-layer excitation, a D that rebuilds the reals, hinge, EMA",
     nets="facegan.nets.fastgan:build_fastgan", family="fastgan",
     defaults=dict(image_size=64, channels=3, latent_dim=100, batch_size=32, lr=2e-4, beta1=0.5,
-                  gan_loss="hinge", ema=0.999, augment="translation,color"),
+                  gan_loss="hinge", ema=0.999),
     params={"generator": (1_772_083, 1_770_099), "discriminator": (3_781_216, 3_779_296),
             "decoder": (519_366, 518_598)}, image_sizes=sizes.fastgan_smallest_map))

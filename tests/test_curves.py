@@ -1,4 +1,4 @@
-"""curves.png, redrawn at each epoch end, and `compare --plot`."""
+"""curves.png, redrawn at epoch ends (the first, at most every 30 s, the last), and `compare --plot`."""
 
 import numpy as np
 from typer.testing import CliRunner

@@ -57,10 +57,6 @@ class GanFamily(Family):
         """(d_loss_real, d_loss_fake, g_loss) shares from the logits (B,) on real and generated images."""
         if self.cfg.gan_loss == "hinge":  # Lim & Ye 2017; Miyato et al. 2018
             return (share(tf.nn.relu(1.0 - real_out)), share(tf.nn.relu(1.0 + fake_out)), share(-fake_out))
-        if self.cfg.gan_loss == "hinge-random":  # FastGAN's: each margin drawn from U(0.8, 1)
-            real_margin, fake_margin = (self.draw("uniform", n, (), 0.8, 1.0) for _ in range(2))
-            return (share(tf.nn.relu(real_margin - real_out)), share(tf.nn.relu(fake_margin + fake_out)),
-                    share(-fake_out))
         noise = self.cfg.label_noise
         real_targets = 1.0 + noise * self.draw("uniform", n, (1,))  # noisy labels: 1 + n*U(0,1)
         fake_targets = -noise * self.draw("uniform", n, (1,))  # and 0 - n*U(0,1)

@@ -75,6 +75,9 @@ class EpochProgress:
     wall: float = 0.0
 
 
+CURVES_SECONDS = 30.0
+
+
 class Trainer:
     """One run's networks, loss family, state, previews, logs and guard, and the loop over its epochs."""
 
@@ -105,6 +108,7 @@ class Trainer:
                          "swd", "images_per_s", "wall_s"]
         self.log = RunLog(run, step_columns, epoch_columns, write=self.chief, hparams=cfg.to_dict())
         self.guard = Guard(cfg, run, self.state, self.family, self.log, reporter, self.summarize)
+        self.curves_at = None  # when curves.png was last drawn (time.monotonic)
 
     @property
     def steps_done(self) -> int:
@@ -229,8 +233,12 @@ class Trainer:
         self.log.append_epoch(row)
         if self.chief and (epoch % cfg.sample_interval == 0 or epoch == cfg.epochs):
             self.log.grid(rundir.epoch_grid(self.run, epoch), self.steps_done, grid)
-        if self.chief:
+        # curves.png: at the first epoch end, then at most every CURVES_SECONDS (a drawing takes about 0.2 s,
+        # as long as an epoch of a hundred faces), and at the last
+        if self.chief and (self.curves_at is None or time.monotonic() - self.curves_at >= CURVES_SECONDS
+                           or epoch == cfg.epochs):
             draw_curves(self.run)
+            self.curves_at = time.monotonic()
 
         # the health guard: a rollback abandons the epoch's checkpoint, a stop comes after it
         found = self.guard.judge_epoch(epoch, self.steps_per_epoch * self.batch_size)
