@@ -131,7 +131,8 @@ def replayed(run: Path) -> list[tuple[int, str]]:
     history = list(csv.DictReader(open(run / "epochs.csv"))) if (run / "epochs.csv").exists() else []
     raised, showing = [], set()
     for n in range(1, len(history) + 1):
-        found = {s.check for s in symptoms(history[:n], cfg.collapse_patience, cfg.min_diversity, images_per_epoch)}
+        found = {s.check for s in symptoms(history[:n], cfg.collapse_patience, cfg.min_diversity, images_per_epoch,
+                                           saturating=cfg.gan_loss != "hinge")}
         raised += [(int(history[n - 1]["epoch"]), check) for check in sorted(found - showing)]
         showing = found
     health = list(csv.DictReader(open(run / "health.csv"))) if (run / "health.csv").exists() else []

@@ -5,7 +5,11 @@ epochs, whose figures average over a network that changes fastest, are never jud
 Symptom when every one of them shows the failure:
   d_overpowering  the discriminator wins: real and fake accuracy >= 0.99 in every epoch, and the
                   generator loss rising as a trend (see `rising`), not by noise, or pinned at 20 or more
-                  (the discriminator is sure of every fake; its loss can rise no further)
+                  (the discriminator is sure of every fake; its loss can rise no further). A rise counts
+                  only for a saturating loss (the cross-entropy, whose gradient vanishes as the
+                  discriminator grows sure): under the hinge loss the generator's gradient, -dD(fake), does
+                  not, and a discriminator that tells 200 faces from fakes while the generator's faces
+                  improve is how a small-data run looks (fastgan on the embedded faces)
   g_overpowering  the discriminator gave up: fake accuracy <= 0.05 and generator loss <= 0.1
                   (the end of the 100-epoch DCGAN run that produced nothing usable)
   mode_collapse   the fixed-latent batch has no variety: its diversity relative to the data's
@@ -71,9 +75,11 @@ def rising(series: list[float], least: float | None = None) -> bool:
     return rise > 2.0 * scatter and rise > (TREND_SCALE * np.mean(np.abs(values)) if least is None else least)
 
 
-def symptoms(history: list[dict], patience: int, min_diversity: float, images_per_epoch: int) -> list[Symptom]:
+def symptoms(history: list[dict], patience: int, min_diversity: float, images_per_epoch: int,
+             saturating: bool = True) -> list[Symptom]:
     """The failures that the last `patience` epochs of `history` (epochs.csv rows) all show (a low variety:
-    the last COLLAPSE_WINDOW * `patience`, past LOW_VARIETY_WARMUP images at `images_per_epoch`)."""
+    the last COLLAPSE_WINDOW * `patience`, past LOW_VARIETY_WARMUP images at `images_per_epoch`); `saturating`:
+    whether the generator's loss saturates as the discriminator grows sure (see d_overpowering)."""
     judged = [row for row in history if _value(row, "epoch") > WARMUP_EPOCHS]
     window = judged[-patience:]
     if len(window) < patience:
@@ -83,7 +89,8 @@ def symptoms(history: list[dict], patience: int, min_diversity: float, images_pe
     found = []
     real, fake, g_loss = series["d_acc_real"], series["d_acc_fake"], series["g_loss"]
     pinned = all(g >= G_LOSS_HIGH for g in g_loss)
-    if all(r >= ACCURACY_HIGH and f >= ACCURACY_HIGH for r, f in zip(real, fake)) and (rising(g_loss) or pinned):
+    if all(r >= ACCURACY_HIGH and f >= ACCURACY_HIGH for r, f in zip(real, fake)) and \
+            ((saturating and rising(g_loss)) or pinned):
         found.append(Symptom("d_overpowering", onset,
                              f"discriminator accuracy >= {ACCURACY_HIGH} on real and fake for {patience} epochs, "
                              f"generator loss {'pinned at' if pinned else 'rising'} "

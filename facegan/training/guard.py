@@ -50,7 +50,8 @@ class Guard:
         """The collapse checks over the epochs so far. A sign is reported when it begins, and when it ends;
         not every epoch between."""
         cfg, step = self.cfg, int(self.state.steps_done.numpy())
-        found = symptoms(self.log.history, cfg.collapse_patience, cfg.min_diversity, images_per_epoch)
+        found = symptoms(self.log.history, cfg.collapse_patience, cfg.min_diversity, images_per_epoch,
+                         saturating=cfg.gan_loss != "hinge")
         for symptom in found:
             if symptom.check not in self.signs:
                 self.reporter.warning(f"epoch {epoch}: {symptom.check}: {symptom.detail} "
