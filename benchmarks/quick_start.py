@@ -28,8 +28,8 @@ REPLACED = "dcgan --image-size 32 --batch-size 32 --epochs 100"
 
 def readme_command() -> str:
     """The arguments of the README's first `facegan train` command."""
-    line = next(line for line in README.read_text().splitlines() if line.startswith("pip install -e . && facegan train "))
-    return line.split("facegan train ", 1)[1]
+    first = "pip install -e . && facegan train "
+    return next(line for line in README.read_text().splitlines() if line.startswith(first))[len(first):]
 
 
 def facegan(*args: str) -> list[str]:

@@ -22,12 +22,11 @@ class ModelSpec:
     description: str
     nets: str  # "module:function" building {"generator": ..., "discriminator": ..., "encoder": ...}
     family: str  # the loss family, a key of facegan.steps.FAMILIES
+    image_sizes: Callable[[int], object]  # a rule of facegan.nets.sizes: ValueError for a size the networks refuse
     defaults: dict = field(default_factory=dict)
     # Parameter counts at the defaults, {network: (total, trainable)}; the tests build
     # every model and check them, so `facegan models` can show them without TensorFlow.
     params: dict = field(default_factory=dict)
-    # the image sizes its networks take: a rule of facegan.nets.sizes, raising ValueError for any other
-    image_sizes: Callable[[int], object] = sizes.dcgan_blocks
 
     @property
     def gan_family(self) -> bool:
@@ -79,12 +78,12 @@ _AEGAN_PARAMS = {**_BASELINE_PARAMS, "encoder": (1_968_740, 1_968_740)}
 
 register(ModelSpec(
     "gan-baseline", "Baseline GAN of the CelebA notebooks",
-    nets="facegan.nets.baseline:build_gan", family="gan",
+    nets="facegan.nets.baseline:build_gan", family="gan", image_sizes=sizes.baseline_start,
     defaults=_BASELINE, params=_BASELINE_PARAMS))
 
 register(ModelSpec(
     "gan-alt", "Baseline GAN, D and G trained on alternate batches",
-    nets="facegan.nets.baseline:build_gan", family="gan-alt",
+    nets="facegan.nets.baseline:build_gan", family="gan-alt", image_sizes=sizes.baseline_start,
     defaults=_BASELINE, params=_BASELINE_PARAMS))
 
 for _variant, _description, _extra in [
@@ -108,7 +107,7 @@ register(ModelSpec(
 
 register(ModelSpec(
     "dcgan", "DCGAN with noisy labels",
-    nets="facegan.nets.dcgan:build_dcgan", family="gan",
+    nets="facegan.nets.dcgan:build_dcgan", family="gan", image_sizes=sizes.dcgan_blocks,
     defaults=dict(image_size=64, channels=1, latent_dim=100, batch_size=128, lr=2e-4, beta1=0.5,
                   dropout=0.3, label_noise=0.1),
     params={"generator": (3_576_576, 3_574_656), "discriminator": (2_765_312, 2_763_520)}))
@@ -118,19 +117,19 @@ _WGAN = dict(image_size=64, channels=1, latent_dim=100, batch_size=64, lr=2e-4, 
 
 register(ModelSpec(
     "wgan-gp", "WGAN with gradient penalty",
-    nets="facegan.nets.dcgan:build_wgan", family="wgan-gp",
+    nets="facegan.nets.dcgan:build_wgan", family="wgan-gp", image_sizes=sizes.dcgan_blocks,
     defaults=_WGAN,
     params={"generator": (3_576_576, 3_574_656), "discriminator": (2_761_728, 2_761_728)}))
 
 register(ModelSpec(
     "cgan", "Conditional WGAN-GP (one-hot label)",
-    nets="facegan.nets.dcgan:build_wgan", family="wgan-gp",
+    nets="facegan.nets.dcgan:build_wgan", family="wgan-gp", image_sizes=sizes.dcgan_blocks,
     defaults={**_WGAN, "label": "Smiling", "num_classes": 2},  # classes are counted from the data
     params={"generator": (3_592_960, 3_591_040), "discriminator": (2_763_776, 2_763_776)}))
 
 register(ModelSpec(
     "sngan", "Small-data recipe: spectral-norm D, hinge loss, EMA, DiffAugment",
-    nets="facegan.nets.dcgan:build_sngan", family="gan",
+    nets="facegan.nets.dcgan:build_sngan", family="gan", image_sizes=sizes.dcgan_blocks,
     # chosen by benchmarks/quality.py on celeba-2k (docs/measured.md): two time scales and R1 measured worse
     defaults=dict(image_size=64, channels=3, latent_dim=100, batch_size=32, lr=2e-4, beta1=0.5,
                   gan_loss="hinge", ema=0.999, augment="translation,cutout,color"),

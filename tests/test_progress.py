@@ -70,7 +70,7 @@ def test_a_health_sign_is_reported_when_it_begins_and_when_it_ends_not_every_epo
     from facegan.health import Symptom
     from facegan.training import guard
 
-    def sign_in_epochs_3_to_8(history, patience, min_diversity, images_per_epoch):  # lasts six epochs, then ends
+    def sign_in_epochs_3_to_8(history, patience, min_diversity, images_per_epoch, saturating):  # six epochs, then ends
         epoch = len(history)
         return [Symptom("mode_collapse", 3, f"diversity low at epoch {epoch}")] if 3 <= epoch <= 8 else []
 
