@@ -31,7 +31,7 @@ from facegan import registry  # noqa: E402
 from facegan.config import TrainConfig  # noqa: E402
 from facegan.distribute import POLICIES  # noqa: E402
 from facegan.nets.dcgan import PROBABILITY  # noqa: E402
-from facegan.nets.layers import FusedBatchNormalization  # noqa: E402
+from facegan.nets.layers import FusedBatchNormalization, StepDropout  # noqa: E402
 from facegan.steps import build_family  # noqa: E402
 
 
@@ -80,10 +80,13 @@ def fit_runner(family, x, y):
 
 
 def stock_keras(network: keras.Model) -> keras.Model:
-    """The network with every layer Keras' own (facegan's fused batch normalization made Keras')."""
+    """The network with every layer Keras' own (facegan's fused batch normalization and step-drawn dropout made
+    Keras')."""
     def clone(layer):
         if isinstance(layer, FusedBatchNormalization):
             return keras.layers.BatchNormalization.from_config(layer.get_config())
+        if isinstance(layer, StepDropout):
+            return keras.layers.Dropout.from_config(layer.get_config())
         return layer.__class__.from_config(layer.get_config())
 
     return keras.models.clone_model(network, clone_function=clone)

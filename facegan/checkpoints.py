@@ -23,7 +23,7 @@ from facegan import registry, rundir
 from facegan.config import TrainConfig
 from facegan.ema import AVERAGED, WeightAverage
 from facegan.errors import FaceganError, FaceganWarning
-from facegan.nets.layers import FusedBatchNormalization, GatedLinearUnit
+from facegan.nets.layers import FusedBatchNormalization, GatedLinearUnit, StepDropout
 
 
 def averaged_key(name: str) -> str:
@@ -51,6 +51,8 @@ class TrainState:
             **{f"{name}_optimizer": optimizer for name, optimizer in family.optimizers.items()},
             **averaged, **({"ema_updates": average.updates} if average else {}))
         self.keep = keep
+        self.repaired = [warning for folder in (Path(directory), Path(directory) / "best")
+                         if (warning := repair_list(folder)) is not None]  # warnings of rebuilt lists
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=keep)
         self.best = tf.train.CheckpointManager(self.checkpoint, str(Path(directory) / "best"), max_to_keep=1)
 
@@ -125,7 +127,7 @@ class TrainState:
 
 
 CUSTOM_OBJECTS = {"facegan>FusedBatchNormalization": FusedBatchNormalization,  # facegan's layers in .keras files
-                  "facegan>GatedLinearUnit": GatedLinearUnit}
+                  "facegan>GatedLinearUnit": GatedLinearUnit, "facegan>StepDropout": StepDropout}
 DAMAGED = "damaged-"  # prefix of the files of a checkpoint that could not be restored
 
 
@@ -133,8 +135,7 @@ def restore_newest(checkpoint: tf.train.Checkpoint, directory: Path, partial: bo
     """Restore the newest checkpoint listed in `directory` that restores: (its path, [(path, reason)] of the
     newer ones that did not: truncated, corrupted, missing files). `partial`: the checkpoint may hold more
     than `checkpoint` asks for. Raises FaceganError when none restores."""
-    state = tf.train.get_checkpoint_state(str(directory))
-    paths = list(state.all_model_checkpoint_paths) if state else []
+    paths, _ = listed(Path(directory))
     damaged = []
     for path in reversed(paths):
         try:
@@ -163,7 +164,42 @@ def damaged_text(bad: str, reason: str, used: str, set_aside: bool) -> str:
 
 def latest(run: Path) -> str | None:
     """The newest checkpoint of a run (the chief's, which every worker of a cluster starts from)."""
-    return tf.train.latest_checkpoint(str(rundir.checkpoint_dir(run)))
+    paths, _ = listed(rundir.checkpoint_dir(run))
+    return paths[-1] if paths else None
+
+
+LIST = "checkpoint"  # TensorFlow's list of a folder's checkpoints, newest last
+NUMBERED = re.compile(r"ckpt-(\d+)\.index")
+
+
+def listed(directory: Path) -> tuple[list[str], str | None]:
+    """The checkpoints of `directory`, oldest first, from its list; and a warning when that list is missing,
+    empty, unparseable or names no checkpoint on disk while ckpt-N files are there: the list is then rebuilt
+    from those files, by step. A checkpoint whose files are damaged is still listed (restoring tells)."""
+    try:
+        state = tf.train.get_checkpoint_state(str(directory))
+    except ValueError:  # a list with no newest checkpoint (an empty file)
+        state = None
+    paths = list(state.all_model_checkpoint_paths) if state else []
+    if any(Path(f"{path}.index").exists() for path in paths):
+        return paths, None
+    numbers = sorted(int(m[1]) for file in Path(directory).glob("ckpt-*.index") if (m := NUMBERED.fullmatch(file.name)))
+    if not numbers:
+        return paths, None
+    how = "names none of them" if paths else ("is missing" if not (Path(directory) / LIST).exists() else "is damaged")
+    return ([str(Path(directory) / f"ckpt-{n}") for n in numbers],
+            f"the checkpoint list {Path(directory) / LIST} {how}: rebuilt from the {len(numbers)} checkpoints on disk")
+
+
+def repair_list(directory: Path) -> str | None:
+    """Before a writer uses `directory`: remove what a save killed mid-write left (ckpt-N_temp/), and rewrite a
+    damaged checkpoint list from the checkpoints on disk (`listed`). Returns the warning of a rebuilt list."""
+    for leftover in Path(directory).glob("ckpt-*_temp"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    paths, warning = listed(directory)
+    if warning is not None:
+        tf.compat.v1.train.update_checkpoint_state(str(directory), paths[-1], all_model_checkpoint_paths=paths)
+    return warning
 
 
 def save_model(model: keras.Model, path: Path) -> None:
@@ -185,7 +221,10 @@ def load_networks(run: Path, best: bool = False) -> dict:
                                               compile=False)
                 for name in rundir.NETWORKS if rundir.network_file(run, name).is_file()}
     directory = rundir.checkpoint_dir(run, best)
-    newest = tf.train.latest_checkpoint(str(directory))
+    paths, repaired = listed(directory)
+    newest = paths[-1] if paths else None
+    if repaired is not None:  # a reader rewrites nothing: the run may be training
+        warnings.warn(repaired, FaceganWarning, stacklevel=2)
     if newest is None and best:
         raise FaceganError(f"{run} has no best checkpoint (it was trained with --eval-every 0, or has not been "
                            "evaluated yet)")

@@ -57,6 +57,12 @@ def number(text: str) -> float:
         return math.nan
 
 
+def as_logged(value: float) -> float:
+    """A step figure as metrics.csv holds it (7 significant digits): an epoch's figures are taken from these,
+    so that an epoch resumed from its logged steps gives the figures of one trained in one go."""
+    return number(files.cell(value))
+
+
 class RunLog:
     """The logs of one run. `write` is False on the workers of a cluster other than the chief: they keep
     the history (their health guard reads it) and write nothing."""

@@ -1,5 +1,10 @@
 """Data sources: lfw, image folders, CelebA folders, arrays; the cache; bad input."""
 
+import json
+import subprocess
+import sys
+import time
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -55,6 +60,34 @@ def test_decoded_images_are_cached_as_npy(tmp_path):
     load_faces(str(folder), 16, 1)  # another size is another cache entry
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 2
 
+
+
+@pytest.mark.slow
+def test_two_trainings_started_together_on_a_new_folder_leave_one_whole_cache_entry(tmp_path):
+    """Each process decodes into a partial file of its own (named by its pid) and renames it whole into place, so
+    neither ever reads a half-written entry. The two start together; the partial files seen while they ran are
+    reported, and usually both processes decode."""
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(1500):
+        iio.imwrite(folder / f"{i:05d}.png", rng.integers(0, 256, (40, 40, 3), np.uint8))
+    processes = [subprocess.Popen([sys.executable, "-m", "facegan", "train", "vae", "--data", str(folder),
+                                   "--image-size", "16", "--channels", "3", "--epochs", "1",
+                                   "--batch-size", "32", "--eval-every", "0", "--out", str(tmp_path / f"run{n}")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for n in range(2)]
+    decoders = set()
+    while any(p.poll() is None for p in processes):
+        decoders |= {path.name.split(".")[2] for path in (tmp_path / "cache").glob(".*.partial.npy")}
+        time.sleep(0.01)
+    assert [p.wait() for p in processes] == [0, 0], [p.stderr.read() for p in processes]
+    entries = sorted(path.name for path in (tmp_path / "cache").iterdir())
+    assert len(entries) == 2 and entries[0].endswith(".json") and entries[1].endswith(".npy"), (entries, decoders)
+    cached = np.load(tmp_path / "cache" / entries[1])
+    assert cached.shape == (1500, 16, 16, 3)
+    assert np.array_equal(cached, load_faces(str(folder), 16, 3).images)
+    digests = {json.loads((tmp_path / f"run{n}" / "config.json").read_text())["data"]["sha256"] for n in range(2)}
+    assert len(digests) == 1
 
 def make_celeba(root, rows, subfolder="images", newline="\r\n"):
     (root / subfolder).mkdir(parents=True)

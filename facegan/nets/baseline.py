@@ -8,6 +8,7 @@ size must be a multiple of 16 (four stride-2 stages).
 import keras
 from keras import layers
 
+from facegan.nets.layers import StepDropout
 from facegan.nets.sizes import baseline_start
 
 FILTERS = 128
@@ -35,7 +36,7 @@ def _downsample(x):
 def discriminator(image_size: int, channels: int, dropout: float) -> keras.Model:
     baseline_start(image_size)
     x = keras.Input((image_size, image_size, channels), name="image")
-    h = layers.Dropout(dropout)(_downsample(x))
+    h = StepDropout(dropout)(_downsample(x))
     logit = layers.Dense(1, dtype="float32")(h)
     return keras.Model(x, logit, name="discriminator")
 

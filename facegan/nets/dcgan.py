@@ -10,7 +10,7 @@ appended to the latent vector and, as constant planes, to the critic's input cha
 import keras
 from keras import layers
 
-from facegan.nets.layers import FusedBatchNormalization
+from facegan.nets.layers import FusedBatchNormalization, StepDropout
 from facegan.nets.sizes import dcgan_blocks
 
 BASE_FILTERS = 64
@@ -60,7 +60,7 @@ def discriminator(image_size: int, channels: int, dropout: float, normalized: bo
         h = conv(BASE_FILTERS * 2**i, 4, strides=2, padding="same", use_bias=False)(h)
         if normalized and i > 0:
             h = batch_norm(sync_bn)(h)
-        h = layers.Dropout(dropout)(layers.LeakyReLU(0.2)(h))
+        h = StepDropout(dropout)(layers.LeakyReLU(0.2)(h))
     logit = layers.Flatten(dtype="float32")(conv(1, 4, padding="valid", use_bias=False, dtype="float32")(h))
     if not normalized:  # WGAN critic, spectrally normalized discriminator: a linear score
         return keras.Model(inputs, logit, name="discriminator")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from facegan.nets.layers import FusedBatchNormalization, GatedLinearUnit
+from facegan.nets.layers import FusedBatchNormalization, GatedLinearUnit, StepDropout
 from facegan.nets.sizes import fastgan_smallest_map
 
 WHOLE_MAP = "whole_map"  # the discriminator's 2s0 x 2s0 map
@@ -77,7 +77,7 @@ def discriminator(image_size: int, channels: int, dropout: float, sync_bn: bool 
     for i in range(1, k + 1):  # level i: size / 2**i, down to s0 x s0
         h = layers.Conv2D(min(D_CHANNELS * 2**i, D_MAX_CHANNELS), 4, strides=2, padding="same",
                           use_bias=False)(maps[-1])
-        h = layers.Dropout(dropout)(layers.LeakyReLU(0.2)(batch_norm(sync_bn)(h)))
+        h = StepDropout(dropout)(layers.LeakyReLU(0.2)(batch_norm(sync_bn)(h)))
         maps.append(named(excitation(maps[i - SLE_SPAN], h, s0) if i >= SLE_SPAN else h, i))
     logit = layers.Flatten(dtype="float32")(layers.Conv2D(1, s0, use_bias=False, dtype="float32")(maps[-1]))
     return keras.Model(x, logit, name="discriminator")

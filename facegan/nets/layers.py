@@ -37,3 +37,40 @@ class GatedLinearUnit(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] // 2)
+
+
+@keras.saving.register_keras_serializable(package="facegan")
+class StepDropout(keras.layers.Layer):
+    """Dropout whose masks come from the training step's own draws, (seed, step, call site), as every other
+    random number of a step does (facegan.steps.base). Keras's Dropout draws from a SeedGenerator of its own,
+    whose state a checkpoint does not hold: a resumed run drew other masks than the uninterrupted one, and two
+    replicas drew the same mask for their different rows. A loss family hands each of these layers its `draw`
+    (`attach`); in inference (training false) the layer passes its input through, as Keras's does."""
+
+    def __init__(self, rate: float, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = float(rate)
+        self.draw = None
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0.0:
+            return inputs
+        if self.draw is None:
+            raise RuntimeError(f"{self.name} trains only inside a loss family's step, which draws its masks")
+        uniform = self.draw("uniform", tf.shape(inputs)[0], tuple(inputs.shape[1:]))
+        kept = tf.cast(uniform >= self.rate, inputs.dtype) / tf.cast(1.0 - self.rate, inputs.dtype)
+        return inputs * kept
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
+
+
+def attach(networks, draw) -> None:
+    """Hand `draw` to every StepDropout of `networks` (nested models included)."""
+    for network in networks:
+        for layer in network._flatten_layers(include_self=False):
+            if isinstance(layer, StepDropout):
+                layer.draw = draw

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from facegan.nets.dcgan import PROBABILITY
+from facegan.nets.layers import attach
 from facegan.steps import augment
 
 
@@ -121,6 +122,7 @@ class Family:
         self.generator = nets["generator"]
         self.discriminator = nets.get("discriminator")
         self.encoder = nets.get("encoder")
+        attach(nets.values(), self.draw)  # dropout masks are draws of the step too
         self.loss_scaling = loss_scaling
         self.optimizers = self.make_optimizers(loss_scaling)
         # --augment: the transforms before the discriminator, and ADA's probability (a global value)

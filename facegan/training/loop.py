@@ -30,7 +30,7 @@ from facegan.curves import draw_curves
 from facegan.data.pipeline import make_dataset
 from facegan.ema import WeightAverage
 from facegan.errors import TrainingStopped
-from facegan.runlog import RunLog
+from facegan.runlog import RunLog, as_logged
 from facegan.steps import build_family
 from facegan.steps.compile import compile_step
 from facegan.training.guard import Diverged, Guard
@@ -123,6 +123,8 @@ class Trainer:
     def start(self) -> None:
         """Restore the run's newest checkpoint (the chief's: every worker starts from it) when there is
         one; then make sure this worker has a checkpoint of its own: rollbacks need a state to return to."""
+        for warning in self.state.repaired:
+            self.reporter.warning(warning)
         if latest(self.run) is not None:
             _, damaged = self.state.restore_newest(rundir.checkpoint_dir(self.run), set_aside=self.chief)
             for warning in damaged:
@@ -279,7 +281,7 @@ class Trainer:
     def log_steps(self, progress: EpochProgress) -> dict:
         """Write the steps to metrics.csv and advance the step counter; returns the epoch's step figures
         so far, as lists of floats."""
-        values = {k: [float(m[k]) for m in progress.pending] for k in self.log.step_columns}
+        values = {k: [as_logged(float(m[k])) for m in progress.pending] for k in self.log.step_columns}
         self.log.append_steps(self.epochs_done + 1, progress.first_step, values)
         self.state.steps_done.assign(progress.first_step - 1 + len(progress.pending))
         return {k: progress.earlier[k] + values[k] for k in self.log.step_columns}
