@@ -21,6 +21,7 @@ from facegan.health import ON_COLLAPSE
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 ALTERNATE_MODES = ("batch", "threshold")
 GAN_LOSSES = ("bce", "hinge")
+STRATEGIES = ("auto", "single", "mirrored", "multiworker")  # tf.distribute's, as facegan.distribute makes them
 AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (facegan/steps/augment.py)
 
 
@@ -230,13 +231,16 @@ def parse_cadence(option: str, text: str) -> tuple[int, int]:
 def default_text(name: str) -> str:
     """What `train --help` says of a field's default: TrainConfig's, or the models' where they differ
     ("default: the model's: dcgan, cgan 0.3; gan-baseline 0.4; others 0.0")."""
+    def shown(value) -> str:
+        return "none" if value in ("", None) else str(value)
+
     default = next(f.default for f in dataclasses.fields(TrainConfig) if f.name == name)
     groups: dict[str, list[str]] = {}
     for model in registry.names():
-        groups.setdefault(repr(registry.get(model).defaults.get(name, default)), []).append(model)
+        groups.setdefault(shown(registry.get(model).defaults.get(name, default)), []).append(model)
     if len(groups) == 1:
-        return f"default: {default}"
-    shown = sorted((v for v in groups if v != repr(default)), key=lambda v: -len(groups[v]))
-    parts = [f"{', '.join(groups[v])} {v.strip(chr(39))}" for v in shown[:3]]
-    rest = "see facegan models MODEL" if len(shown) > 3 else f"others {default}"
+        return f"default: {shown(default)}"
+    others = sorted((v for v in groups if v != shown(default)), key=lambda v: -len(groups[v]))
+    parts = [f"{', '.join(groups[v])} {v}" for v in others[:3]]
+    rest = "see facegan models MODEL" if len(others) > 3 else f"others {shown(default)}"
     return f"default: the model's: {'; '.join(parts)}; {rest}"

@@ -18,9 +18,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from facegan.config import STRATEGIES
 from facegan.errors import FaceganError
 
-STRATEGIES = ("auto", "single", "mirrored", "multiworker")
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}  # Keras's names
 
 
@@ -130,6 +130,14 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     if resolver.task_type == "chief":
         return True
     return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
+
+
+def accelerators() -> dict:
+    """The GPUs TensorFlow sees (name and compute capability) and the precision `auto` picks here."""
+    gpus = [tf.config.experimental.get_device_details(gpu) for gpu in tf.config.list_physical_devices("GPU")]
+    return {"gpus": [f"{gpu.get('device_name', 'GPU')} (compute capability "
+                     f"{'.'.join(map(str, gpu.get('compute_capability', ('?',))))})" for gpu in gpus],
+            "auto_precision": resolve_precision("auto")}
 
 
 def describe(strategy: tf.distribute.Strategy) -> dict:

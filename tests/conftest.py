@@ -7,7 +7,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-CELEBA_2K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "celeba-2k"
+# a CelebA folder (its images and list_attr_celeba.txt; a few thousand faces will do) for the optional tests
+CELEBA = os.environ.get("FACEGAN_TEST_CELEBA")
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +32,9 @@ def faces_npz(tmp_path) -> Path:
 
 @pytest.fixture
 def celeba_2k() -> Path:
-    if not (CELEBA_2K / "list_attr_celeba.txt").exists():
-        pytest.skip("../shared/data/celeba-2k is not here")
-    return CELEBA_2K
+    if not CELEBA or not (Path(CELEBA) / "list_attr_celeba.txt").exists():
+        pytest.skip("set FACEGAN_TEST_CELEBA to a CelebA folder to run this test")
+    return Path(CELEBA)
 
 
 @pytest.fixture(scope="session")

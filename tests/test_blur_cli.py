@@ -1,9 +1,11 @@
 """`facegan blur` as scripts use it: one number on stdout, CSV, JSON, blur.json for compare."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -85,3 +87,64 @@ def test_blur_does_not_import_tensorflow(tmp_path):
             f"r = CliRunner().invoke(app, ['blur', {str(tmp_path / 'a.png')!r}]); assert r.exit_code == 0; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def write_images(folder, names, seed=0):
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        iio.imwrite(folder / name, rng.integers(0, 256, (20, 20, 3), np.uint8))
+
+
+def test_several_paths_print_one_tab_separated_line_each_in_the_order_given(trained_runs, tmp_path):
+    runs = [shutil.copytree(trained_runs[m], tmp_path / m) for m in ("aegan-v5", "dcgan")]
+    write_images(tmp_path / "imgs", ["a.png", "b.png"])
+    paths = [str(runs[0]), str(tmp_path / "imgs"), str(runs[1])]
+    result = runner.invoke(app, ["blur", *paths])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [line[0] for line in lines] == paths
+    for (path, value), alone in zip(lines, paths):
+        assert float(value) == pytest.approx(float(runner.invoke(app, ["blur", alone]).stdout), rel=1e-6)
+
+
+def test_a_file_named_twice_counts_once(tmp_path):
+    write_images(tmp_path / "imgs", ["0.png", "1.png"])
+    both = runner.invoke(app, ["blur", str(tmp_path / "imgs"), str(tmp_path / "imgs" / "0.png"), "--json"])
+    details = json.loads(both.stdout)
+    assert details["images"] == 2
+    folder = json.loads(runner.invoke(app, ["blur", str(tmp_path / "imgs"), "--json"]).stdout)
+    assert details["blur"] == pytest.approx(folder["blur"])
+
+
+def test_unreadable_files_are_skipped_and_counted(tmp_path):
+    write_images(tmp_path / "imgs", ["a.png", "b.png"])
+    (tmp_path / "imgs" / "broken.png").write_bytes(b"\x89PNG not really")
+    result = runner.invoke(app, ["blur", str(tmp_path / "imgs")])
+    assert result.exit_code == 0, result.output
+    assert "1 unreadable files skipped" in result.stderr and "broken.png" in result.stderr
+    good = np.mean([blur_factor(iio.imread(tmp_path / "imgs" / n)) for n in ("a.png", "b.png")])
+    assert float(result.stdout) == pytest.approx(good, rel=1e-6)
+    (tmp_path / "imgs" / "a.png").unlink()
+    (tmp_path / "imgs" / "b.png").unlink()
+    nothing = runner.invoke(app, ["blur", str(tmp_path / "imgs")])
+    assert nothing.exit_code == 2 and "no readable image" in nothing.stderr
+
+
+@pytest.mark.parametrize("options,message", [
+    (["--data"], "--data applies to run directories"), (["--generate", "4"], "--generate applies to run"),
+    (["--per-image", "--json"], "give one of them")])
+def test_options_that_do_not_apply_are_one_red_line(tmp_path, options, message):
+    write_images(tmp_path / "imgs", ["a.png"])
+    result = runner.invoke(app, ["blur", str(tmp_path / "imgs"), *options])
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_the_example_script_ranks_runs_sharpest_last(trained_runs, tmp_path):
+    runs = [shutil.copytree(trained_runs[m], tmp_path / m) for m in ("aegan-v5", "dcgan")]
+    script = Path(__file__).resolve().parents[1] / "examples" / "rank_by_blur.sh"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    result = subprocess.run(["bash", str(script), *map(str, runs)], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    values = [float(line.split("\t")[1]) for line in result.stdout.splitlines()]
+    assert len(values) == 2 and values == sorted(values)

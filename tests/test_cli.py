@@ -1,9 +1,11 @@
 """`facegan` as a user starts it: start-up, the model list, and the refusal of an unknown model."""
 
 import json
+import re
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from facegan import registry
@@ -35,11 +37,47 @@ def test_unknown_model_is_refused_by_the_cli():
 
 
 def test_version():
+    import tensorflow as tf
+
     import facegan
+    from facegan.distribute import resolve_precision
 
     result = runner.invoke(app, ["--version"])
-    assert result.exit_code == 0 and result.stdout.strip() == f"facegan {facegan.__version__}"
+    assert result.exit_code == 0
+    first, second = result.stdout.splitlines()
+    assert first == f"facegan {facegan.__version__}"
+    assert second == f"TensorFlow {tf.__version__}; GPUs: none; --precision auto: {resolve_precision('auto')}"
 
+
+
+COMMANDS = ["models", "train", "dataset", "eval", "blur", "compare", "sample", "nearest", "arithmetic", "export"]
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
+def test_every_help_screen_fits_80_columns_with_clicks_metavars(command):
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 80
+    assert not [line for line in lines if re.search(r"<(int|float|str|bool|path|list)", line)]
+    text = [line.strip() for line in lines[:next(i for i, line in enumerate(lines) if line.startswith("╭"))]]
+    prose = [line for line in text if not line.startswith(("facegan ", "--", "Examples:"))]  # one example a line
+    ragged = [a for a, b in zip(prose, prose[1:]) if a and b and len(a) < 50]
+    assert not ragged, ragged  # a short line, then more of its paragraph: wrapped by hand, not by the terminal
+
+
+def test_fixed_choices_are_listed_and_defaults_said_once():
+    train_help = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}, terminal_width=200).stdout
+    for choices in ("[auto|float32|bfloat16|float16]", "[auto|single|mirrored|multiworker]", "[warn|stop|rollback]",
+                    "[bce|hinge]", "[batch|threshold]", "[train|valid|test|all]"):
+        assert choices in train_help
+    assert "others none" in train_help and "others )" not in train_help
+    strategy = next(line for line in train_help.splitlines() if "--strategy" in line)
+    assert strategy.count("default") == 1
+    export_help = runner.invoke(app, ["export", "--help"], env={"COLUMNS": "200"}, terminal_width=200).stdout
+    assert "[saved_model|keras]" in export_help
+    sample_help = runner.invoke(app, ["sample", "--help"], env={"COLUMNS": "200"}, terminal_width=200).stdout
+    assert "--num" in sample_help and "-n" in sample_help and " --n " not in sample_help
 
 def test_train_help_groups_its_options_in_panels_that_say_each_default():
     result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}, terminal_width=200)
@@ -66,6 +104,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(faces_npz, tmp_path):
     assert planned["config"]["model"] == "dcgan" and planned["config"]["precision"] in ("float32", "bfloat16")
     assert planned["data"]["items"] == 40 and planned["data"]["decoded"] is False
     assert planned["steps_per_epoch"] == 5 and planned["distribution"]["replicas"] == 1
+    assert planned["accelerators"] == {"gpus": [], "auto_precision": planned["config"]["precision"]}
     assert sorted(tmp_path.rglob("*")) == before  # no run directory, no cache entry
 
 
@@ -78,6 +117,16 @@ def test_models_model_shows_one_models_defaults_and_layers():
     assert sum(layer["params"] for layer in generator) == registry.get("dcgan").params["generator"][0]
     assert generator[-1]["output"] == "(None, 64, 64, 1)"
 
+
+
+def test_models_json_lists_every_model():
+    result = runner.invoke(app, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert [m["model"] for m in listed] == registry.names()
+    dcgan = listed[registry.names().index("dcgan")]
+    assert dcgan["params"]["generator"]["total"] == registry.get("dcgan").params["generator"][0]
+    assert (dcgan["image_size"], dcgan["channels"]) == (64, 1)
 
 def test_the_readmes_first_command_trains_long_enough_to_learn(tmp_path):
     """The quick start's command, as the README writes it, makes at least 300 steps (fastgan's 360 give faces;

@@ -32,26 +32,50 @@ def data_blur(run: Path) -> float:
 
 
 def measure_paths(paths: list[Path], data: bool = False, generate: int | None = None) -> dict:
-    """{"blur": mean, "images": count, "runs": {run: its blur.json}, "per_image": {name: figure}}.
+    """{"blur": mean, "images": count, "paths": {path: {"blur", "images"}}, "runs": {run: its blur.json},
+    "per_image": {name: figure}, "unreadable": [files]}, the paths in the order given.
 
-    A run directory gives the tiles of its newest sample grid (or `generate` new samples), and its record
-    goes to RUN/blur.json, with `data` the blur of its training images beside it; other paths are image
-    files or folders."""
+    A run directory gives the tiles of its newest sample grid (or `generate` new samples), and its record goes
+    to RUN/blur.json, with `data` the blur of its training images beside it; other paths are image files or
+    folders, whose files each count once however often they are named. A file that cannot be read is left out
+    and listed; only when nothing could be scored is that an error."""
     if generate is not None and generate < 1:
         raise FaceganError("--generate needs a positive number of samples")
-    scores, runs = [], {}
-    for run in filter(rundir.is_run_dir, paths):
-        source, tiles = fresh_samples(run, generate) if generate else generated_tiles(run)
-        run_scores = [(f"{source}#{i}", blur_factor(tile)) for i, tile in enumerate(tiles)]
-        record = {"blur": float(np.mean([score for _, score in run_scores])), "images": len(run_scores),
-                  "source": str(source)}
-        if data:
-            record["dataset_raw"] = data_blur(run)
-        files.write_json(run / rundir.BLUR, record)
-        runs[str(run)] = record
-        scores += run_scores
     loose = [path for path in paths if not rundir.is_run_dir(path)]
-    if loose:
-        scores += [(str(f), blur_factor(imaging.read_image(f))) for f in image_files(loose)]
-    return {"blur": float(np.mean([score for _, score in scores])), "images": len(scores),
-            **({"runs": runs} if runs else {}), "per_image": dict(scores)}
+    if loose and (data or generate):
+        raise FaceganError(f"{'--data' if data else '--generate'} applies to run directories; {loose[0]} is not one")
+    per_path, runs, per_image, unreadable = {}, {}, {}, []
+    files_scored = {}  # resolved file -> (the name it was first met under, its figure or None)
+    for path in dict.fromkeys(map(Path, paths)):
+        if rundir.is_run_dir(path):
+            source, tiles = fresh_samples(path, generate) if generate else generated_tiles(path)
+            scores = {f"{source}#{i}": blur_factor(tile) for i, tile in enumerate(tiles)}
+            record = {"blur": float(np.mean(list(scores.values()))), "images": len(scores), "source": str(source)}
+            if data:
+                record["dataset_raw"] = data_blur(path)
+            files.write_json(path / rundir.BLUR, record)
+            runs[str(path)] = record
+        else:
+            found = {file.resolve(): file for file in image_files([path])}
+            for key, file in found.items():
+                if key not in files_scored:
+                    files_scored[key] = (str(file), file_blur(file))
+                    if files_scored[key][1] is None:
+                        unreadable.append(str(file))
+            scores = dict(files_scored[key] for key in found)
+            scores = {name: score for name, score in scores.items() if score is not None}
+        per_path[str(path)] = {"blur": float(np.mean(list(scores.values()))) if scores else None,
+                               "images": len(scores)}
+        per_image.update(scores)
+    if not per_image:
+        raise FaceganError(f"no readable image in {', '.join(map(str, paths))}")
+    return {"blur": float(np.mean(list(per_image.values()))), "images": len(per_image), "paths": per_path,
+            **({"runs": runs} if runs else {}), "per_image": per_image, "unreadable": unreadable}
+
+
+def file_blur(path: Path) -> float | None:
+    """The blur factor of an image file; None where it cannot be read."""
+    try:
+        return blur_factor(imaging.read_image(path))
+    except FaceganError:
+        return None

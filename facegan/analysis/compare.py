@@ -41,7 +41,7 @@ def _read(path: Path) -> dict:
 
 def figures(run: Path) -> dict:
     """Every figure of one run, keyed as in ROWS (plus '<file>.<key>' for other stored figures). How the run
-    was distributed comes from its last session (summary.json), else from its start (config.json)."""
+    was distributed comes from its last process (summary.json), else from its start (config.json)."""
     summary, blur, config = _read(run / rundir.SUMMARY), _read(run / rundir.BLUR), _read(run / rundir.CONFIG)
     params = summary.get("params")
     distribution = summary.get("distribution") or config.get("distribution") or {}

@@ -12,6 +12,7 @@ import os
 import time
 import warnings
 from contextlib import contextmanager
+from enum import Enum
 
 import typer
 from rich.console import Console
@@ -25,6 +26,47 @@ out = Console(soft_wrap=True)  # never hard-wrap results: scripts read them
 
 RUN_HELP = "Run directory (default: the newest under ./runs)."
 GENERATOR_HELP = "Run directory, or a generator .keras file (default: the newest run under ./runs)."
+
+
+def choices(name: str, values) -> type[Enum]:
+    """An Enum of an option's fixed values, so that --help and shell completion list them."""
+    return Enum(name, [(value, value) for value in values], type=str)
+
+
+def plain(value):
+    """An option's value as the library takes it: an Enum member's value, anything else as it is."""
+    return value.value if isinstance(value, Enum) else value
+
+
+CLICK_TYPES = {"int": "INTEGER", "float": "FLOAT", "str": "TEXT", "path": "PATH", "Path": "PATH", "bool": None}
+
+
+def click_metavar(label: str | None) -> str | None:
+    """Typer's "<int>", "<bool>", "<list[Path]>", "<a|b>" as Click names them: INTEGER, none (a flag), PATH...,
+    [a|b]."""
+    if not label:
+        return label
+    inner = label[1:-1] if label.startswith("<") else label
+    if inner.startswith("list[") and inner.endswith("]"):
+        return f"{click_metavar(inner[5:-1])}..."
+    if "|" in inner:
+        return f"[{inner}]"
+    return CLICK_TYPES.get(inner, inner.upper())
+
+
+def click_metavars() -> None:
+    """Help screens name an option's values as Click does where this Typer writes its own (<int>, <bool>)."""
+    from typer import core
+
+    for kind in ("TyperOption", "TyperArgument"):
+        cls = getattr(core, kind, None)
+        typer_own = getattr(cls, "display_type_rich", None)
+        if typer_own is not None and not getattr(typer_own, "click_style", False):
+            def display(self, ctx, own=typer_own):
+                return click_metavar(own(self, ctx))
+
+            display.click_style = True
+            cls.display_type_rich = display
 
 
 python_format_warning = warnings.formatwarning

@@ -28,8 +28,10 @@ def arithmetic(
     column (the --plus terms first, then the --minus terms); the last row holds the result.
 
     Examples:
-      facegan arithmetic runs/003-aegan-v5 --plus "Smiling,~Male" --minus "~Smiling,~Male" --plus "~Smiling,Male"
-      facegan arithmetic runs/002-dcgan --plus samples.npz:3,7,12 --minus samples.npz:1,4 --plus samples.npz:9
+      facegan arithmetic runs/003-aegan-v5 --plus "Smiling,~Male" \\
+        --minus "~Smiling,~Male" --plus "~Smiling,Male"
+      facegan arithmetic runs/002-dcgan --plus samples.npz:3,7,12 \\
+        --minus samples.npz:1,4 --plus samples.npz:9
     """
     from facegan import rundir
 

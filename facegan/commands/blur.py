@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from facegan.commands import import_tensorflow, say, user_errors
+from facegan.commands import import_tensorflow, say, user_errors, warn
+from facegan.errors import FaceganError
 
 
 def blur(
@@ -22,11 +23,14 @@ def blur(
 ):
     """Blur factor (variance of the Laplacian, as OpenCV computes it) of images; lower is blurrier.
 
-    Prints the mean alone on stdout, for scripts. For a run directory it scores the tiles of the
-    newest sample grid (for autoencoders, the reconstructions) and stores the figure in blur.json.
+    One path prints its mean alone on stdout; several print one line per path, PATH<TAB>MEAN, in the order
+    given, for scripts. A run directory is scored on the tiles of its newest sample grid (for autoencoders,
+    the reconstructions), and the figure is stored in its blur.json. A file named twice counts once; files
+    that cannot be read are skipped and counted on stderr.
 
     Examples:
       facegan blur runs/003-aegan-v4
+      facegan blur runs/* | sort -k2 -g
       facegan blur runs/003-aegan-v4 --data --json
       facegan blur runs/003-aegan-v4 --generate 256
       facegan blur ~/data/celeba/img_align_celeba --per-image > blur.csv
@@ -34,9 +38,13 @@ def blur(
     from facegan.analysis.blur import measure_paths
 
     with user_errors(ValueError, OSError):
+        if per_image and as_json:
+            raise FaceganError("--per-image prints CSV and --json JSON: give one of them")
         if generate:
             import_tensorflow()
         result = measure_paths(paths, data, generate)
+    if result["unreadable"]:
+        warn(f"{len(result['unreadable'])} unreadable files skipped (the first: {result['unreadable'][0]})")
     for run, record in result.get("runs", {}).items():
         if "dataset_raw" in record:
             say(f"{run}: dataset raw {record['dataset_raw']:.2f}")
@@ -46,5 +54,8 @@ def blur(
         print("image,blur")
         for name, score in result["per_image"].items():
             print(f"{name},{score:.6f}")
-    else:
+    elif len(result["paths"]) == 1:
         print(f"{result['blur']:.6f}")
+    else:
+        for path, record in result["paths"].items():
+            print(f"{path}\t{float('nan') if record['blur'] is None else record['blur']:.6f}")

@@ -22,7 +22,8 @@ def evaluate(
     other: Annotated[Optional[str], typer.Argument(
         help="A second image source, measured against the first.", show_default=False)] = None,
     n: Annotated[int, typer.Option(
-        "-n", "--n", help="Images per set: generated, real reference, real noise floor.")] = 2048,
+        "-n", "--num", help="Images per set: generated, real reference, real noise floor.")] = 2048,
+    n_alias: Annotated[Optional[int], typer.Option("--n", hidden=True)] = None,  # the earlier spelling
     data: Annotated[Optional[str], typer.Option(
         help="Real images to measure a run against (default: the run's training data).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the real sets, latents, patches and projections.")] = 0,
@@ -59,10 +60,11 @@ def evaluate(
 
     Examples:
       facegan eval
-      facegan eval runs/003-dcgan --n 512 --seed 1
+      facegan eval runs/003-dcgan -n 512 --seed 1
       facegan eval runs/003-dcgan --best --metric swd,kid,fid --json
-      facegan eval ~/data/celeba runs/003-dcgan/samples/sample-001/samples.npz --metric fid,kid
+      facegan eval ~/data/celeba samples/samples.npz --metric fid,kid
     """
+    n = n if n_alias is None else n_alias
     metrics = tuple(name.strip() for name in metric.split(","))
     with user_errors():
         import_tensorflow()

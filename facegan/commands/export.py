@@ -7,13 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from facegan.commands import RUN_HELP, import_tensorflow, out, user_errors
+from facegan.commands import RUN_HELP, choices, import_tensorflow, out, user_errors
+
+Format = choices("Format", ("saved_model", "keras"))
 
 
 def export(
     run: Annotated[Optional[Path], typer.Argument(help=RUN_HELP)] = None,
-    format: Annotated[str, typer.Option(help="saved_model (TensorFlow serving) or keras (a .keras file).")] =
-        "saved_model",
+    format: Annotated[Format, typer.Option(help="saved_model (TensorFlow serving) or keras (a .keras file).")] =
+        Format.saved_model,
     best: Annotated[bool, typer.Option(
         "--best", help="Export the checkpoint of the run's best evaluation (checkpoints/best).")] = False,
     out_dir: Annotated[Optional[Path], typer.Option(
@@ -33,5 +35,5 @@ def export(
         import_tensorflow()
         from facegan.export import export_generator
 
-        path = export_generator(run, format, best, out_dir)
+        path = export_generator(run, format.value, best, out_dir)
     out.print(str(path))

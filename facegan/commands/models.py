@@ -18,7 +18,7 @@ NETWORKS = ("generator", "discriminator", "encoder")
 
 def models(
     model: Annotated[Optional[str], typer.Argument(help="Show this model's defaults and layers.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="As JSON (with MODEL).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON.")] = False,
 ):
     """List every registered model with its image size, latent size and parameter counts; or, given MODEL,
     its default settings and the layers of its networks.
@@ -26,8 +26,12 @@ def models(
     Examples:
       facegan models
       facegan models dcgan
+      facegan models --json
       facegan models aegan-v5 --json
     """
+    if model is None and as_json:
+        print(json.dumps([registry_record(name) for name in registry.names()], indent=2))
+        return
     if model is None:
         out.print(registry_table())
         return
@@ -80,6 +84,16 @@ def registry_table() -> Table:
         table.add_row(f"[bold]{name}[/bold]\n[dim]{spec.description}[/dim]", f"{size}x{size}x{channels}",
                       str(spec.defaults["latent_dim"]), *counts, end_section=True)
     return table
+
+
+def registry_record(name: str) -> dict:
+    """A model's line of the registry table, as JSON: defaults of its shape, and its networks' parameter counts."""
+    spec = registry.get(name)
+    return {"model": name, "description": spec.description, "family": spec.family,
+            "image_size": spec.defaults["image_size"], "channels": spec.defaults["channels"],
+            "latent_dim": spec.defaults["latent_dim"],
+            "params": {net: {"total": total, "trainable": trainable}
+                       for net, (total, trainable) in spec.params.items()}}
 
 
 def format_count(total: int, trainable: int) -> str:

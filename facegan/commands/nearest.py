@@ -15,7 +15,8 @@ def nearest(
     run: Annotated[Optional[Path], typer.Argument(help=RUN_HELP)] = None,
     l1: Annotated[bool, typer.Option(
         "--l1/--l2", help="Mean absolute (L1, default) or mean squared (L2) pixel difference.")] = True,
-    n: Annotated[int, typer.Option("-n", "--n", help="New samples to check (ignored with --samples).")] = 15,
+    n: Annotated[int, typer.Option("-n", "--num", help="New samples to check (ignored with --samples).")] = 15,
+    n_alias: Annotated[Optional[int], typer.Option("--n", hidden=True)] = None,  # the earlier spelling
     data: Annotated[Optional[str], typer.Option(help="Training data (default: the run's own).")] = None,
     samples: Annotated[Optional[Path], typer.Option(
         help="A samples.npz (from `facegan sample`) to check instead of new samples.")] = None,
@@ -37,8 +38,9 @@ def nearest(
     Examples:
       facegan nearest
       facegan nearest runs/002-dcgan --l2 -n 32
-      facegan nearest runs/002-dcgan --samples runs/002-dcgan/samples/sample-001/samples.npz --fail-above 0.05
+      facegan nearest runs/002-dcgan --samples samples.npz --fail-above 0.05
     """
+    n = n if n_alias is None else n_alias
     from facegan import rundir
     from facegan.analysis.nearest import check_run
 

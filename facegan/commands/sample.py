@@ -13,7 +13,8 @@ from facegan.commands import GENERATOR_HELP, import_tensorflow, out, say, user_e
 
 def sample(
     run: Annotated[Optional[Path], typer.Argument(help=GENERATOR_HELP)] = None,
-    n: Annotated[int, typer.Option("-n", "--n", help="Images to generate.")] = 64,
+    n: Annotated[int, typer.Option("-n", "--num", help="Images to generate.")] = 64,
+    n_alias: Annotated[Optional[int], typer.Option("--n", hidden=True)] = None,  # the earlier spelling
     seed: Annotated[int, typer.Option(help="Seed of the latent vectors.")] = 0,
     grid: Annotated[bool, typer.Option("--grid/--no-grid", help="Also write all images as one grid.png.")] = True,
     rank: Annotated[bool, typer.Option(
@@ -38,6 +39,7 @@ def sample(
       facegan sample runs/002-dcgan -n 64 --rank --keep-top 16
       facegan sample runs/004-vae --interpolate 8 --std 0.5
     """
+    n = n if n_alias is None else n_alias
     from facegan import rundir
 
     with user_errors():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,11 +12,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from facegan import registry
-from facegan.commands import CountProgress, err, import_tensorflow, out, user_errors
-from facegan.config import default_text
+from facegan.commands import CountProgress, choices, err, import_tensorflow, out, plain, user_errors
+from facegan.config import ALTERNATE_MODES, GAN_LOSSES, PRECISIONS, STRATEGIES, default_text
+from facegan.data.sources import SPLITS
 from facegan.errors import FaceganError
+from facegan.health import ON_COLLAPSE
 
-ModelName = Enum("ModelName", [(name, name) for name in registry.names()], type=str)
+ModelName = choices("ModelName", registry.names())
+Precision, Strategy, OnCollapse = choices("Precision", PRECISIONS), choices("Strategy", STRATEGIES), \
+    choices("OnCollapse", ON_COLLAPSE)
+GanLoss, Alternate, Split = choices("GanLoss", GAN_LOSSES), choices("Alternate", ALTERNATE_MODES), \
+    choices("Split", SPLITS)
 
 
 # The figures of a finished epoch's line on a terminal, by priority: the first group is always shown in full
@@ -73,7 +78,7 @@ class RichReporter:
         self.bar = None
         self.last_refresh = 0.0
         self.decoding = CountProgress("decoding", self.console)
-        self.walls = []  # seconds of each epoch of this session, for the time left
+        self.walls = []  # seconds of each epoch of this process, for the time left
 
     def say(self, text: str) -> None:
         self.console.print(Text(text), soft_wrap=True)
@@ -159,7 +164,8 @@ def train(
     gp_weight: Annotated[Optional[float], option("WGAN-GP gradient penalty weight.", MODEL, field="gp_weight")] = None,
     critic_steps: Annotated[Optional[int], option(
         "WGAN-GP critic steps per generator step.", MODEL, field="critic_steps")] = None,
-    alternate: Annotated[Optional[str], option("gan-alt: 'batch' or 'threshold'.", MODEL, field="alternate")] = None,
+    alternate: Annotated[Optional[Alternate], option("gan-alt: take turns by batch, or by loss threshold.", MODEL,
+                                                     field="alternate")] = None,
     d_threshold: Annotated[Optional[float], option(
         "gan-alt threshold mode: train D until d_loss is below this.", MODEL, field="d_threshold")] = None,
     g_threshold: Annotated[Optional[float], option(
@@ -167,8 +173,8 @@ def train(
     data: Annotated[Optional[str], option(
         "'lfw' (embedded faces), an image folder, a CelebA folder, or a .npz/.npy array.", DATA,
         field="data")] = None,
-    split: Annotated[Optional[str], option(
-        "CelebA partition to train on: train, valid, test or all (sources without one: all).", DATA,
+    split: Annotated[Optional[Split], option(
+        "CelebA partition to train on (sources without one: all).", DATA,
         field="split")] = None,
     max_images: Annotated[Optional[int], option(
         "Train on at most N images of the data, chosen by --seed (default: all).", DATA)] = None,
@@ -193,7 +199,7 @@ def train(
         "Augment the discriminator's real and generated images: translation, cutout, color (DiffAugment) and "
         "ada (each applied with a probability adapted to the discriminator's overfitting), comma-separated; "
         "none: off.", STABILIZERS, field="augment")] = None,
-    gan_loss: Annotated[Optional[str], option(
+    gan_loss: Annotated[Optional[GanLoss], option(
         "GAN family's loss: bce (non-saturating) or hinge.", STABILIZERS, field="gan_loss")] = None,
     r1_weight: Annotated[Optional[float], option(
         "R1 penalty gamma/2 * |grad D(real)|^2 (GAN family; 0: off).", STABILIZERS, field="r1_weight")] = None,
@@ -211,16 +217,16 @@ def train(
         "Learning rates are multiplied by this at each rollback.", HEALTH, field="rollback_lr")] = None,
     max_rollbacks: Annotated[Optional[int], option(
         "Rollbacks before the run stops.", HEALTH, field="max_rollbacks")] = None,
-    on_collapse: Annotated[Optional[str], option(
-        "When a collapse check fires: warn, stop or rollback.", HEALTH, field="on_collapse")] = None,
+    on_collapse: Annotated[Optional[OnCollapse], option(
+        "What a collapse check does when it fires.", HEALTH, field="on_collapse")] = None,
     collapse_patience: Annotated[Optional[int], option(
         "Epochs a collapse sign must last to count (a low but nonzero diversity: twice as many).", HEALTH,
         field="collapse_patience")] = None,
     min_diversity: Annotated[Optional[float], option(
         "Mode collapse below this sample diversity (relative to the data's); 0 turns the check off.", HEALTH,
         field="min_diversity")] = None,
-    precision: Annotated[Optional[str], option(
-        "auto (bfloat16 or float16 where the hardware has it), float32, bfloat16 or float16.", DEVICES,
+    precision: Annotated[Optional[Precision], option(
+        "auto: bfloat16 or float16 where the hardware has it, else float32.", DEVICES,
         field="precision")] = None,
     xla: Annotated[Optional[bool], option(
         "Compile with XLA: the whole step on one device, each network on several.", DEVICES, "--xla/--no-xla",
@@ -228,10 +234,9 @@ def train(
     sync_bn: Annotated[Optional[bool], option(
         "Batch-norm statistics over every replica's batch.", DEVICES, "--sync-bn/--no-sync-bn",
         field="sync_bn")] = None,
-    strategy: Annotated[str, option(
-        "tf.distribute strategy: auto, single, mirrored or multiworker (default: auto).", DEVICES)] = "auto",
-    devices: Annotated[int, option(
-        "Split the CPU into N logical devices: a mirrored run on one machine (default: 1).", DEVICES)] = 1,
+    strategy: Annotated[Strategy, option("tf.distribute strategy.", DEVICES)] = Strategy.auto,
+    devices: Annotated[int, option("Split the CPU into N logical devices: a mirrored run on one machine.",
+                                   DEVICES)] = 1,
     out_dir: Annotated[Optional[Path], option("Run directory (default: runs/NNN-MODEL).", OUTPUT, "--out")] = None,
     resume: Annotated[Optional[Path], option("Continue this run directory from its newest checkpoint.", OUTPUT)] = None,
     sample_every: Annotated[Optional[str], option(
@@ -256,8 +261,9 @@ def train(
       facegan train aegan-v5 --data ~/data/celeba --image-size 64 --epochs 100
       facegan train --resume runs/001-dcgan --epochs 10
     """
-    options = {k: v for k, v in locals().items()
+    options = {k: plain(v) for k, v in locals().items()
                if k not in ("model", "out_dir", "resume", "strategy", "devices", "dry_run") and v is not None}
+    strategy = plain(strategy)
     with user_errors():
         from facegan.config import TrainConfig, parse_cadence
 

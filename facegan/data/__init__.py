@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from facegan import files
+from facegan.data import packed
 from facegan.data.cache import cache_paths, decode_to_cache
 from facegan.data.celeba import CELEBA_PARTITIONS, celeba_attribute_file, celeba_source, read_partition
 from facegan.data.sources import SPLITS, Source, array_source, folder_source, lfw_source, subset
@@ -112,6 +113,10 @@ def load_faces(source: str, image_size: int, channels: int, split: str = "all", 
     """Load a data source at the model's size and channel count (see the module docstring): its `split`, at
     most `max_images` of it chosen by the seed. A first load decodes it into the cache with `workers`
     processes (default: one per core), calling progress(done, total) as it goes."""
+    if (record := packed.read_sidecar(source)) is not None:  # read as it is: no decoding, no cache
+        packed.check_use(source, record, image_size, channels, split, max_images)
+        return Faces(np.load(Path(source).expanduser(), mmap_mode="r"), record["names"], packed.attributes_of(record),
+                     packed.labels_of(record), source, record["skipped"], record["sha256"], record["split"])
     opened, split, images_path, meta_path = _selected(source, image_size, channels, split, max_images, seed)
     if images_path.exists() and meta_path.exists():
         meta = files.read_json(meta_path)
@@ -128,6 +133,10 @@ def survey(source: str, image_size: int, channels: int, split: str = "all", max_
            seed: int = 0) -> Survey:
     """What a source holds for a run, without decoding it: its items, the split, their labels, and where the
     cache already holds it decoded at this size, the images kept and the files skipped by reason."""
+    if (record := packed.read_sidecar(source)) is not None:
+        packed.check_use(source, record, image_size, channels, split, max_images)
+        return Survey(source, record["split"], record["images"], f"{image_size}x{image_size}x{channels}", True,
+                      record["images"], record["skipped"], packed.attributes_of(record), packed.labels_of(record))
     opened, split, images_path, meta_path = _selected(source, image_size, channels, split, max_images, seed)
     decoded = images_path.exists() and meta_path.exists()
     meta = files.read_json(meta_path) if decoded else {"names": opened.names, "skipped": "counted at the first decode"}

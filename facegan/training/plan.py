@@ -22,7 +22,7 @@ import facegan
 from facegan import rundir
 from facegan.config import TrainConfig, read_record
 from facegan.data import Faces, Survey, load_training_faces, skipped_text, survey
-from facegan.distribute import describe, is_chief, make_strategy, resolve_precision
+from facegan.distribute import accelerators, describe, is_chief, make_strategy, resolve_precision
 from facegan.errors import FaceganError
 from facegan.training.reporter import Reporter
 
@@ -56,7 +56,7 @@ class RunPlan:
     def dry_run(self) -> dict:
         """What `facegan train --dry-run` prints: config.json's config and data, and the steps per epoch."""
         return {"config": self.cfg.to_dict(), "data": self.data, "steps_per_epoch": self.steps_per_epoch,
-                "distribution": describe(self.strategy)}
+                "distribution": describe(self.strategy), "accelerators": accelerators()}
 
 
 def plan_run(cfg: TrainConfig | None = None, resume: Path | None = None, epochs: int | None = None,
