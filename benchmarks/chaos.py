@@ -5,15 +5,16 @@ they complete, then compared with an uninterrupted run of the same configuration
         [--out /tmp/facegan-chaos] [--kills 4] [--seed 0]
 
 Each model's reference run trains once, whole. Then, until the minutes are up, the models take turns: a run starts
-(`facegan train MODEL ...`), and each process of it, the first and every `--resume`, is killed by SIGKILL up to
-`--kills` times per run. Half of the kills come after a random delay (up to the reference run's duration), half
-are aimed: the run directory is watched and the kill sent the moment a checkpoint, a log line or a grid is being
-written. Where a kill landed is read off what it left: a `ckpt-N_temp/` folder (a checkpoint write), a
-`.NAME.*.tmp` file (a grid or another file replaced whole), a log line cut short, no step logged by that process
-(start-up: TensorFlow's import, compiling, restoring), else the steps. A run then completes, and its variables
-(every one in its newest checkpoint, bit for bit) and its logs (metrics.csv; epochs.csv and evals.csv without
-their clock columns) are compared with the reference's. Runs train in float32, with the weight average and
-(where the model has a discriminator) augmentation with ADA on, and checkpoint every 0.3 s inside epochs.
+(`facegan train MODEL ...`), and each process of it, the first and every `--resume`, is killed by SIGKILL, up to
+`--kills` times per run. Half of the kills come after a random delay (up to the reference run's duration); half are
+aimed: after a random moment, the run directory is watched and the kill sent as soon as a checkpoint or a file
+(a grid, the summary) is being written. Where a kill landed is read off what it left: a `ckpt-N_temp/` folder (a
+checkpoint write), a `.NAME.*.tmp` file (a grid or another file written whole and renamed), a log line cut short
+(a log append), no checkpoint yet from that process (start-up: TensorFlow's import, compiling, restoring, the
+first steps), else the steps. A run then completes, and its variables (every one in its newest checkpoint, bit for
+bit) and its logs (metrics.csv; epochs.csv and evals.csv without their clock columns) are compared with the
+reference's. Runs train in float32 at 32x32x3 on 384 faces, with the weight average and (where the model has a
+discriminator) augmentation with ADA on, evaluate every 2 epochs and checkpoint every 0.3 s inside epochs.
 Prints each run's kills, where they landed, the resumes, and the differences found; then the totals.
 """
 
@@ -47,43 +48,41 @@ def command(model: str, data: str, run: Path, resume: bool) -> list[str]:
     return [sys.executable, "-m", "facegan", "train", model, "--data", data, *options, "--out", str(run)]
 
 
-def logged_steps(run: Path) -> int:
-    path = run / "metrics.csv"
-    return max(0, len(path.read_bytes().splitlines()) - 1) if path.exists() else 0
+def temporary_files(run: Path) -> list[Path]:
+    """What a write in progress leaves: a checkpoint's ckpt-N_temp/, a file's .NAME.*.tmp (written whole, renamed)."""
+    return [*(run / "checkpoints").glob("ckpt-*_temp"), *(run / "checkpoints" / "best").glob("ckpt-*_temp"),
+            *run.glob(".*.tmp"), *(run / "samples").glob(".*.tmp")]
 
 
-def writing(run: Path) -> bool:
-    """True while the run writes a checkpoint or replaces a file whole."""
-    return any((run / "checkpoints").glob("ckpt-*_temp")) or any(run.rglob(".*.tmp"))
-
-
-def landing(run: Path, steps_before: int) -> str:
-    """Where a kill landed, from what it left in the run directory."""
-    if any((run / "checkpoints").glob("ckpt-*_temp")):
+def landing(run: Path, started: float) -> str:
+    """Where a kill landed, from what it left in the run directory (`started`: the process's start, time.time())."""
+    left = temporary_files(run)
+    if any(path.name.endswith("_temp") for path in left):
         return "checkpoint write"
-    if any(run.rglob(".*.tmp")):
+    if left:
         return "grid or file write"
     for name in ("metrics.csv", "epochs.csv", "evals.csv"):
         path = run / name
         if path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
             return "log append"
-    return "start-up" if logged_steps(run) <= steps_before else "steps"
+    saved = [path for path in (run / "checkpoints").glob("ckpt-*.index") if path.stat().st_mtime >= started]
+    return "steps" if saved else "start-up"
 
 
 def attempt(cmd: list[str], run: Path, kill: str | None, delay: float, rng: random.Random) -> str | None:
-    """Run one process; kill it as `kill` says ("random" after `delay`, "aimed" at the next write, None: never).
-    Returns where the kill landed, or None when the process finished first."""
-    steps_before = logged_steps(run)
+    """Run one process; kill it as `kill` says ("random": after `delay`; "aimed": at the first write in progress
+    after a random moment; None: never). Returns where the kill landed, or None when the process finished first."""
+    started = time.time()
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     start = time.monotonic()
-    aim_after = start + rng.uniform(0.0, delay)  # aimed kills wait for a write after a random moment
+    aim_after = start + rng.uniform(0.0, delay)
     while process.poll() is None:
         now = time.monotonic()
-        if kill == "random" and now - start >= delay or kill == "aimed" and now >= aim_after and writing(run):
+        if kill == "random" and now - start >= delay or kill == "aimed" and now >= aim_after and temporary_files(run):
             process.send_signal(signal.SIGKILL)
             process.wait()
-            return landing(run, steps_before)
-        time.sleep(0.001 if kill == "aimed" else 0.01)
+            return landing(run, started)
+        time.sleep(0.002 if kill == "aimed" else 0.01)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({process.returncode}):\n{process.stderr.read().decode()[-2000:]}")
     return None

@@ -33,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PRECISIONS = ("float32", "float16", "bfloat16")
-LIMITS = {"devices": 60, "steps": 240, "batch": 90, "train": 120, "mirrored": 60}  # seconds; 8 minutes in all
+LIMITS = {"devices": 30, "steps": 200, "batch": 90, "train": 100, "mirrored": 60}  # seconds: 8 minutes in all
 SIZES = {False: {"image_size": 64, "batch": 128, "steps": 20, "train_steps": 300, "largest": 8192},
          True: {"image_size": 16, "batch": 4, "steps": 1, "train_steps": 6, "largest": 8}}
 
