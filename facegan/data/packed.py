@@ -36,9 +36,9 @@ def read_sidecar(path: Path) -> dict | None:
 
 
 def pack(faces, out: Path, progress: Callable | None = None) -> dict:
-    """Write `faces` (as load_faces returns them, memory-mapped from the cache) to OUT.npy and OUT.json, each to
-    a temporary name first and renamed: a pack stopped half-way leaves no file that looks whole. Returns the
-    sidecar's record."""
+    """Write `faces` (as load_faces returns them, memory-mapped from the cache) to OUT.json and OUT.npy, the images
+    to a temporary name first, renamed into place last: a pack stopped half-way leaves no OUT.npy that looks whole.
+    Returns the sidecar's record."""
     out = Path(out).expanduser()
     if out.suffix.lower() != ".npy":
         raise ValueError(f"{out}: a packed data set is a .npy file (with its .json beside it)")
@@ -60,10 +60,10 @@ def pack(faces, out: Path, progress: Callable | None = None) -> dict:
                     progress(done * len(faces.names) // total, len(faces.names))
             target.flush()
             os.fsync(target.fileno())
+        files.write_json(sidecar(out), record)  # first: an OUT.npy is never there without its sidecar
         os.replace(partial, out)
     finally:
         Path(partial).unlink(missing_ok=True)
-    files.write_json(sidecar(out), record)
     return record
 
 
