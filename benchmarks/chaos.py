@@ -7,14 +7,15 @@ they complete, then compared with an uninterrupted run of the same configuration
 Each model's reference run trains once, whole. Then, until the minutes are up, the models take turns: a run starts
 (`facegan train MODEL ...`), and each process of it, the first and every `--resume`, is killed by SIGKILL, up to
 `--kills` times per run. Half of the kills come after a random delay (up to the reference run's duration); half are
-aimed: after a random moment, the run directory is watched and the kill sent as soon as a checkpoint or a file
-(a grid, the summary) is being written. Where a kill landed is read off what it left: a `ckpt-N_temp/` folder (a
-checkpoint write), a `.NAME.*.tmp` file (a grid or another file written whole and renamed), a log line cut short
-(a log append), no checkpoint yet from that process (start-up: TensorFlow's import, compiling, restoring, the
-first steps), else the steps. A run then completes, and its variables (every one in its newest checkpoint, bit for
-bit) and its logs (metrics.csv; epochs.csv and evals.csv without their clock columns) are compared with the
-reference's. Runs train in float32 at 32x32x3 on 384 faces, with the weight average and (where the model has a
-discriminator) augmentation with ADA on, evaluate every 2 epochs and checkpoint every 0.3 s inside epochs.
+aimed: after a random moment, the run directory is watched and the kill sent as soon as a checkpoint or a file (a
+grid, the summary) is being written. Where a kill landed is read off what it left: a `ckpt-N_temp/` folder (a
+checkpoint write), a `.NAME.*.tmp` file (a grid or another file written whole and renamed), a log line cut short (a
+log append), no checkpoint yet from that process (start-up: TensorFlow's import, compiling, restoring, the first
+steps), else the steps. A run then completes, and its variables (every one in its newest checkpoint, bit for bit)
+and its logs (metrics.csv; epochs.csv and evals.csv without their clock columns) are compared with the reference's,
+and no temporary file may be left in it. Runs train in float32 at 32x32x3 on 384 faces, with the weight average and
+(where the model has a discriminator) augmentation with ADA on, evaluate every 2 epochs and checkpoint every 0.3 s
+inside epochs.
 Prints each run's kills, where they landed, the resumes, and the differences found; then the totals.
 """
 
@@ -109,6 +110,7 @@ def differences(run: Path, reference: Path) -> list[str]:
     for name in ("metrics.csv", "epochs.csv", "evals.csv"):
         if rows(run / name) != rows(reference / name):
             found.append(name)
+    found += [f"left behind: {path.name}" for path in temporary_files(run)]
     return found
 
 

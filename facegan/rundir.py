@@ -88,11 +88,26 @@ def new_run_dir(model: str, root: Path = RUNS_ROOT) -> Path:
 
 def prepare_out_dir(out: Path) -> Path:
     out = Path(out)
-    if out.exists() and any(p.name != LOCK for p in out.iterdir()):  # a lock alone: its writer died at once
+    # a lock alone, or with the temporary file of a config.json being written: its writer died before the run began
+    if out.exists() and any(p.name != LOCK and not is_leftover(p) for p in out.iterdir()):
         raise FaceganError(f"{out} exists and is not empty; use --resume {out} to continue it, "
                            "or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def is_leftover(path: Path) -> bool:
+    """A temporary file of a write killed mid-way: files.write_bytes's .NAME.*.tmp, save_model's .NAME.tmp.keras."""
+    return path.name.startswith(".") and (path.name.endswith(".tmp") or path.name.endswith(".tmp.keras"))
+
+
+def remove_leftovers(run: Path) -> None:
+    """Before the writer of a run starts: delete what its writes killed mid-way left in the run's folder and in
+    samples/ (the other folders belong to commands that may be running)."""
+    for folder in (Path(run), Path(run) / SAMPLES):
+        for path in folder.glob(".*tmp*"):
+            if is_leftover(path) and path.is_file():
+                path.unlink(missing_ok=True)
 
 
 def require_run_dir(path: Path) -> Path:

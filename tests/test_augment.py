@@ -105,6 +105,7 @@ def test_policies_parse_and_refuse_unknown_names():
         TrainConfig.resolve("vae", augment="color")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["dcgan", "gan-alt", "aegan-v5", "wgan-gp", "cgan"])
 def test_every_adversarial_family_augments_what_its_discriminator_sees(name):
     plain_cfg = tiny_config(name, augment="", label_noise=0.0, dropout=0.0)
@@ -120,6 +121,7 @@ def test_every_adversarial_family_augments_what_its_discriminator_sees(name):
     assert float(losses["d_loss"]) != pytest.approx(float(before["d_loss"]), rel=1e-6)  # the inputs changed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["dcgan", "wgan-gp"])
 def test_augmented_steps_draw_the_same_over_one_device_and_two(name):
     single, mirrored = one_device_and_two(name, augment="translation,cutout,color,ada", sync_bn=True)

@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from facegan.cli import app
 from facegan.imaging import read_image
 
+pytestmark = pytest.mark.slow  # real training processes killed and resumed
+
 TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "4", "--precision", "float32"]
 EPOCHS = 4
 STEPS_PER_EPOCH = 10  # 40 faces, batch 4

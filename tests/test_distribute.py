@@ -20,6 +20,8 @@ from facegan import registry
 from facegan.cli import app
 from facegan.distribute import cpu_supports_bf16, make_strategy, resolve_precision
 
+pytestmark = pytest.mark.slow  # mirrored steps, real workers: tens of seconds each
+
 runner = CliRunner()
 TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
 

@@ -60,6 +60,7 @@ def test_a_run_writes_every_figure_grid_and_its_config_as_events(faces_npz, tmp_
     assert [png for _, png in events["samples"]] == [p.read_bytes() for p in grids]  # the grids, as written
 
 
+@pytest.mark.slow
 def test_after_a_resume_from_an_older_checkpoint_each_step_is_one_event(faces_npz, tmp_path):
     run = tmp_path / "run"
     result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--epochs", "3", "--out", str(run),

@@ -27,6 +27,7 @@ def run(faces_npz, tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_a_saved_model_serves_the_generators_images_without_facegan(run, tmp_path):
     result = runner.invoke(app, ["export", str(run)])
     assert result.exit_code == 0, result.output

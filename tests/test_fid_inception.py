@@ -134,12 +134,14 @@ def reference_and_ours():
     return reference, images, np.concatenate([features(image[None]) for image in images])
 
 
+@pytest.mark.slow
 def test_the_features_are_the_originals(reference_and_ours):
     reference, _, ours = reference_and_ours
     assert ours.shape == reference["features"].shape == (64, fid_inception.FEATURES)
     assert np.abs(ours - reference["features"]).max() < 1e-3
 
 
+@pytest.mark.slow
 def test_the_fid_is_the_originals(reference_and_ours):
     """Between the first and last 32 images: facegan's FID of the original's features and of its own, against
     the FID the original computed (scipy's sqrtm)."""
@@ -149,6 +151,7 @@ def test_the_fid_is_the_originals(reference_and_ours):
     assert fid(ours[:32], ours[32:]) == pytest.approx(expected, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_features_do_not_depend_on_the_batch(reference_and_ours):
     _, images, ours = reference_and_ours
     from facegan.analysis.inception import features
@@ -161,6 +164,7 @@ def test_features_do_not_depend_on_the_batch(reference_and_ours):
 
 # --- facegan eval on it ----------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_eval_of_a_run_reports_fid_kid_precision_and_recall_and_caches_the_real_features(trained_runs, tmp_path):
     import shutil
 
@@ -182,6 +186,7 @@ def test_eval_of_a_run_reports_fid_kid_precision_and_recall_and_caches_the_real_
     assert sorted((tmp_path / "cache" / "features").glob("*.npy")) == cached  # read back, not computed again
 
 
+@pytest.mark.slow
 def test_eval_of_a_folder_against_itself_is_zero_and_against_another_is_not(tmp_path):
     from skimage.data import lfw_subset
 

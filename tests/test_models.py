@@ -20,6 +20,7 @@ def test_default_parameter_counts_match_the_registry(name):
     assert counts == registry.get(name).params
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", registry.names())
 def test_every_model_takes_a_finite_compiled_step(name):
     cfg = tiny_config(name)
@@ -56,6 +57,7 @@ def test_unknown_model_is_a_clear_error():
         registry.get("nope")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", registry.names())
 def test_every_model_learns_under_float16_loss_scaling(name):
     """The loss scaling must reach the gradients: a few steps change the generator's weights."""

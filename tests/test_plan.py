@@ -42,6 +42,7 @@ def planned_then_written(tmp_path, *args) -> tuple[dict, dict]:
     return json.loads(dry.stdout)["config"], json.loads((run / "config.json").read_text())["config"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["cgan-three-classes", "dcgan-batch-over-data", "vae-lfw", "dcgan-folder"])
 def test_the_dry_run_prints_the_config_that_train_writes(case, tmp_path, three_classes, folder):
     args = {"cgan-three-classes": ["cgan", "--data", str(three_classes), "--batch-size", "10"],

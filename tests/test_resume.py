@@ -105,6 +105,7 @@ def test_a_killed_and_interrupted_run_resumes_to_the_same_bits_as_an_uninterrupt
     assert rows(parts / "epochs.csv", TIMING) == rows(whole / "epochs.csv", TIMING)
 
 
+@pytest.mark.slow
 def test_dropout_masks_are_the_steps_draws(faces_npz, tmp_path):
     """dcgan's discriminator drops 40% of its features: its masks differ from step to step and from seed to seed,
     and a second run of the same seed draws the same (they come from (seed, step, call site))."""
@@ -130,6 +131,7 @@ def test_a_checkpoint_written_with_keras_dropout_resumes(faces_npz, tmp_path, mo
     assert [row["epoch"] for row in rows(tmp_path / "old" / "epochs.csv")] == ["1", "2"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["missing", "empty", "garbage"])
 def test_a_damaged_checkpoint_list_is_rebuilt_from_the_checkpoints_on_disk(faces_npz, tmp_path, damage):
     run = tmp_path / "run"

@@ -14,6 +14,7 @@ def weights(variables):
     return [v.numpy().copy() for v in variables]
 
 
+@pytest.mark.slow
 def test_aegan_v0_with_beta_0_trains_exactly_like_a_plain_autoencoder():
     cfg = tiny_config("aegan-v0", beta=0.0)
     _, aegan = build(cfg)
@@ -101,6 +102,7 @@ def test_wgan_interpolation_weights_are_uniform_in_0_1():
     assert draws.shape == (4000, 1, 1, 1) and draws.min() >= 0 and draws.max() <= 1 and abs(draws.mean() - 0.5) < 0.02
 
 
+@pytest.mark.slow
 def test_random_draws_depend_on_the_seed_the_step_and_the_call_site():
     cfg = tiny_config("dcgan")
     _, family = build(cfg)

@@ -67,6 +67,7 @@ def test_autoencoder_runs_save_the_encoder_and_show_reconstructions(faces_npz, t
     assert "ae_loss,gan_loss,beta" in (tmp_path / "ae" / "metrics.csv").read_text().splitlines()[0]
 
 
+@pytest.mark.slow
 def test_pretraining_phase_logs_only_the_autoencoder(faces_npz, tmp_path):
     result = train("aegan-v0", "--data", str(faces_npz), "--epochs", "2", "--pretrain-ae-epochs", "1",
                    "--out", "pre", *TINY)
@@ -76,6 +77,20 @@ def test_pretraining_phase_logs_only_the_autoencoder(faces_npz, tmp_path):
     first, second = dict(zip(header, rows[1].split(","))), dict(zip(header, rows[2].split(",")))
     assert first["d_loss"] == "" and first["ae_loss"] != "" and second["d_loss"] != ""
 
+
+
+def test_the_files_of_writes_killed_mid_way_are_removed_when_a_writer_starts(faces_npz, tmp_path):
+    """A kill while config.json was being written leaves its temporary file beside the lock: the same command
+    starts the run. A kill while a grid or a log was being replaced leaves its temporary file: --resume removes it."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "lock").write_text("")
+    (tmp_path / "run" / ".config.json.k1ll3d.tmp").write_text("{")
+    assert train("vae", "--data", str(faces_npz), "--epochs", "1", "--out", "run", *TINY).exit_code == 0
+    assert not list((tmp_path / "run").glob(".*tmp*"))
+    (tmp_path / "run" / "samples" / ".epoch_0002.png.k1ll3d.tmp").write_bytes(b"\x89PNG")
+    (tmp_path / "run" / ".generator.tmp.keras").write_bytes(b"PK")
+    assert train("--resume", "run", "--epochs", "2").exit_code == 0
+    assert not list((tmp_path / "run").rglob(".*tmp*"))
 
 def test_resume_drops_log_rows_written_after_the_last_checkpoint(faces_npz, tmp_path):
     assert train("vae", "--data", str(faces_npz), "--epochs", "1", "--out", "run", *TINY).exit_code == 0
@@ -166,6 +181,7 @@ def test_a_value_outside_a_fixed_choice_is_refused_with_the_choices(tmp_path):
     assert result.exit_code == 2 and "'float8' is not one of" in result.stderr and "'bfloat16'" in result.stderr
     assert not (tmp_path / "runs").exists()
 
+@pytest.mark.slow
 def test_celeba_conditional_run_on_real_faces(celeba_2k, tmp_path):
     result = train("cgan", "--data", str(celeba_2k), "--label", "Smiling", "--epochs", "1", "--out", "celeba",
                    "--image-size", "16", "--batch-size", "256", "--precision", "float32")
@@ -187,6 +203,7 @@ def test_sample_every_an_image_count_writes_grids_inside_epochs(faces_npz, tmp_p
     assert refused.exit_code == 2 and "--sample-every takes epochs (10) or images (50k, 2M)" in refused.stderr
 
 
+@pytest.mark.slow
 def test_a_signal_writes_the_grid_of_the_current_state(faces_npz, tmp_path):
     import signal
     import threading

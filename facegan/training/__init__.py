@@ -78,11 +78,13 @@ def open_run(plan: RunPlan, out: Path | None, held: ExitStack) -> Path:
         run = rundir.require_run_dir(plan.resume)
         if plan.chief:
             held.enter_context(RunLock(run))  # a second writer stops here
+            rundir.remove_leftovers(run)
         return run
     if not plan.chief:
         return Path(out)
     run = rundir.prepare_out_dir(out) if out else rundir.new_run_dir(plan.cfg.model)
     held.enter_context(RunLock(run))
+    rundir.remove_leftovers(run)
     if rundir.is_run_dir(run):  # another process took this --out and wrote it a moment ago
         raise FaceganError(f"{run} is already a run; use --resume {run} to continue it, or choose another --out")
     files.write_json(run / rundir.CONFIG, plan.record())
