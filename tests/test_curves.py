@@ -1,6 +1,7 @@
 """curves.png, redrawn at epoch ends (the first, at most every 30 s, the last), and `compare --plot`."""
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from facegan.cli import app
@@ -15,6 +16,7 @@ def train(faces_npz, run, *options):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 def test_curves_png_is_drawn_at_each_epoch_end_and_changes(faces_npz, tmp_path):
     run = tmp_path / "run"
     train(faces_npz, run, "--epochs", "1", "--eval-every", "1", "--eval-images", "16")
@@ -26,6 +28,7 @@ def test_curves_png_is_drawn_at_each_epoch_end_and_changes(faces_npz, tmp_path):
     assert last.shape == first.shape and not np.array_equal(first, last)
 
 
+@pytest.mark.slow
 def test_compare_plot_draws_one_figure_of_several_runs(faces_npz, tmp_path):
     for name in ("a", "b"):
         train(faces_npz, tmp_path / name, "--epochs", "2", "--eval-every", "0")

@@ -34,6 +34,7 @@ def snapshot(run) -> dict:
             if p.is_file() and p.name != "lock"}
 
 
+@pytest.mark.slow
 def test_a_truncated_newest_checkpoint_is_set_aside_and_the_run_resumes_from_the_one_before(faces_npz, tmp_path):
     run = tmp_path / "run"
     train_three_epochs(faces_npz, run)  # 40 images / 8: checkpoints at steps 5, 10, 15

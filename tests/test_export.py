@@ -64,6 +64,7 @@ def test_sample_and_arithmetic_take_a_bare_generator_keras_file(run, tmp_path):
     assert result.exit_code == 2 and "attribute queries need a run directory" in result.output
 
 
+@pytest.mark.slow
 def test_init_starts_a_new_run_from_another_runs_weights(run, faces_npz, tmp_path):
     tuned = tmp_path / "tuned"
     result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--epochs", "1", "--out", str(tuned),

@@ -109,6 +109,7 @@ def fastgan_run(tmp_path_factory):
     return root / "run"
 
 
+@pytest.mark.slow
 def test_a_trained_run_is_ranked_sampled_searched_and_evaluated(fastgan_run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ranked = runner.invoke(app, ["sample", str(fastgan_run), "-n", "6", "--keep-top", "3", "--out", "best"])

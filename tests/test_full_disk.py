@@ -58,6 +58,7 @@ def test_a_failed_append_leaves_only_whole_rows(tmp_path, monkeypatch):
     assert path.read_text() == "a,b\n1,2\n"
 
 
+@pytest.mark.slow
 def test_no_space_for_a_log_append_stops_training_with_one_line_and_it_resumes(faces_npz, tmp_path, monkeypatch):
     run = tmp_path / "run"
     fsync = files.os.fsync
@@ -72,6 +73,7 @@ def test_no_space_for_a_log_append_stops_training_with_one_line_and_it_resumes(f
     assert_resumes_whole(run)
 
 
+@pytest.mark.slow
 def test_no_space_for_a_checkpoint_stops_training_and_leaves_none_of_its_files(faces_npz, tmp_path, monkeypatch):
     run = tmp_path / "run"
     save = tf.train.CheckpointManager.save

@@ -65,6 +65,7 @@ def test_log_files_get_one_plain_line_per_epoch_with_every_figure(faces_npz, tmp
         assert f" {name} " in lines[1]
 
 
+@pytest.mark.slow
 def test_a_health_sign_is_reported_when_it_begins_and_when_it_ends_not_every_epoch(faces_npz, tmp_path,
                                                                                    monkeypatch):
     from facegan.health import Symptom

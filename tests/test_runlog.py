@@ -3,6 +3,8 @@
 import csv
 import math
 
+import pytest
+
 from facegan import files
 from facegan.runlog import RunLog, read_rows, truncate_rows
 
@@ -35,6 +37,7 @@ def test_the_history_is_floats_with_nan_for_empty_cells(tmp_path):
     assert (tmp_path / "epochs.csv").read_text() == "epoch,g_loss,swd\n1,0.1234568,\n"
 
 
+@pytest.mark.slow
 def test_a_cell_that_is_not_a_number_reads_as_nan_and_a_resume_goes_on(faces_npz, tmp_path):
     """A hand-edited epochs.csv (diversity 'abc' in a kept row) stopped `--resume` with a ValueError traceback."""
     from typer.testing import CliRunner
