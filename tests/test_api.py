@@ -38,6 +38,7 @@ def test_an_autoencoder_encodes_and_reconstructs(trained_runs):
         facegan.load(trained_runs["dcgan"]).encode(images)
 
 
+@pytest.mark.slow
 def test_train_makes_a_run_and_resumes_it(faces_npz, tmp_path):
     run = facegan.train("vae", data=str(faces_npz), image_size=16, latent_dim=8, batch_size=8,
                         precision="float32", epochs=1, out=tmp_path / "run")

@@ -55,6 +55,7 @@ def test_the_gated_linear_unit_halves_the_channels_and_gates_them():
     np.testing.assert_allclose(np.asarray(out), [[[[1.5, 3.0]]]], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_the_discriminator_learns_to_rebuild_the_reals_and_its_optimizer_trains_the_decoders():
     cfg = tiny_config("fastgan", augment="none", batch_size=8)
     nets, family = build(cfg)

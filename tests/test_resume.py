@@ -117,6 +117,7 @@ def test_dropout_masks_are_the_steps_draws(faces_npz, tmp_path):
     assert first == again and first != other
 
 
+@pytest.mark.slow
 def test_a_checkpoint_written_with_keras_dropout_resumes(faces_npz, tmp_path, monkeypatch):
     """Runs checkpointed when the networks held Keras's Dropout (which keeps no variable a checkpoint holds)
     resume with the step-drawn dropout: the checkpoint needs no key it lacks."""

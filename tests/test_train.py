@@ -117,6 +117,7 @@ OLD_CHECKPOINT_KEYS = {"step", "epoch", "rollbacks", "best_swd", "best_epoch", "
                        "g_optimizer", "d_optimizer"}  # what every checkpoint of a GAN run has held
 
 
+@pytest.mark.slow
 def test_a_run_in_the_earlier_layout_resumes(faces_npz, tmp_path):
     """Runs written before the batch size was settled in the config: config.json asked for a batch larger than
     the data, and its data record named the images of an epoch trained_images, with the batch beside it."""
