@@ -32,6 +32,7 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the parts build and time as benchmarks/train_step.py does (imported in them)
 PRECISIONS = ("float32", "float16", "bfloat16")
 LIMITS = {"devices": 30, "steps": 200, "batch": 90, "train": 100, "mirrored": 60}  # seconds: 8 minutes in all
 SIZES = {False: {"image_size": 64, "batch": 128, "steps": 20, "train_steps": 300, "largest": 8192},
@@ -70,21 +71,19 @@ def part_devices(args) -> dict:
 
 
 def setup(model: str, precision: str, batch: int, image_size: int):
-    """(cfg, family, x, y) of `model` in `precision` at batch `batch`, its weights seeded."""
-    import keras
-    import tensorflow as tf
+    """(cfg, family, x, y) of `model` in `precision` at batch `batch`, 3 channels, as benchmarks/train_step.py
+    builds them."""
+    from train_step import build
 
-    from facegan import registry
-    from facegan.config import TrainConfig
-    from facegan.distribute import use_precision
-    from facegan.steps import build_family
+    return build(model, precision, batch, image_size=image_size, channels=3)
 
-    use_precision(precision)
-    keras.utils.set_random_seed(0)
-    cfg = TrainConfig.resolve(model, batch_size=batch, precision=precision, image_size=image_size, channels=3)
-    family = build_family(cfg, registry.get(model).build_networks(cfg))
-    x = tf.random.uniform((batch, image_size, image_size, 3), -1.0, 1.0)
-    return cfg, family, x, tf.zeros((batch,), tf.int32)
+
+def images_per_s(run, batch: int, steps: int) -> float:
+    """Images/s of `run(n)` (n steps of `batch` images, train_step.loop) over `steps` steps after two warm-up
+    steps (tracing and compiling)."""
+    from train_step import timed
+
+    return batch / timed(run, steps)
 
 
 def gpu_memory() -> tuple:
@@ -95,18 +94,6 @@ def gpu_memory() -> tuple:
         return (lambda: None), (lambda: None)
     return (lambda: tf.config.experimental.reset_memory_stats("GPU:0"),
             lambda: round(tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 20, 1))
-
-
-def images_per_s(step, x, y, steps: int) -> float:
-    """Images/s of `step(x, y)` over `steps` steps, after two warm-up steps (tracing and compiling)."""
-    for _ in range(2):
-        metrics = step(x, y)
-    float(next(iter(metrics.values())))
-    start = time.perf_counter()
-    for _ in range(steps):
-        metrics = step(x, y)
-    float(next(iter(metrics.values())))  # waits for the device
-    return int(x.shape[0]) * steps / (time.perf_counter() - start)
 
 
 def facegan_step(family, xla: bool, strategy=None):
@@ -120,8 +107,7 @@ def facegan_step(family, xla: bool, strategy=None):
 
 
 def part_steps(args) -> dict:
-    sys.path.insert(0, str(HERE))
-    from train_step import handwritten_runner
+    from train_step import handwritten_runner, loop
 
     size = SIZES[args.smoke]
     reset, peak = gpu_memory()
@@ -132,7 +118,8 @@ def part_steps(args) -> dict:
                 try:
                     cfg, family, x, y = setup(model, precision, size["batch"], size["image_size"])
                     reset()
-                    note(key, {"images_per_s": round(images_per_s(facegan_step(family, xla), x, y, size["steps"]), 1),
+                    run = loop(facegan_step(family, xla), x, y)
+                    note(key, {"images_per_s": round(images_per_s(run, size["batch"], size["steps"]), 1),
                                "peak_mib": peak()})
                 except Exception as error:  # recorded; the next configuration is tried
                     note(key, {"error": first_line(error)})
@@ -141,10 +128,7 @@ def part_steps(args) -> dict:
                 cfg, family, x, y = setup(model, precision, size["batch"], size["image_size"])
                 run = handwritten_runner(cfg, family, x, y)
                 reset()
-                run(2)
-                start = time.perf_counter()
-                run(size["steps"])
-                note(key, {"images_per_s": round(size["batch"] * size["steps"] / (time.perf_counter() - start), 1),
+                note(key, {"images_per_s": round(images_per_s(run, size["batch"], size["steps"]), 1),
                            "peak_mib": peak()})
             except Exception as error:
                 note(key, {"error": first_line(error)})
@@ -215,15 +199,17 @@ def part_mirrored(args) -> dict:
     replicas = max(gpus, 2)
     size = SIZES[args.smoke]
     strategy = make_strategy("mirrored", replicas)  # without GPUs: the CPU split in two, before it starts
+    from train_step import loop
+
     _, family, x, y = setup("dcgan", "float32", size["batch"], size["image_size"])
-    one = images_per_s(facegan_step(family, False), x, y, size["steps"])
+    one = images_per_s(loop(facegan_step(family, False), x, y), size["batch"], size["steps"])
     with strategy.scope():
         cfg, family, x, y = setup("dcgan", "float32", size["batch"] * replicas, size["image_size"])
     share = size["batch"]
     split = [strategy.experimental_distribute_values_from_function(
         lambda context, t=t: t[context.replica_id_in_sync_group * share:][:share]) for t in (x, y)]
     step = facegan_step(family, False, strategy)
-    many = images_per_s(lambda _x, _y: step(*split), x, y, size["steps"])
+    many = images_per_s(loop(lambda _x, _y: step(*split), x, y), size["batch"] * replicas, size["steps"])
     return {"replicas": replicas, "one_images_per_s": round(one, 1), "all_images_per_s": round(many, 1),
             "efficiency": round(many / (one * replicas), 3), "devices": list(strategy.extended.worker_devices)}
 

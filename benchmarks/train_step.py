@@ -35,8 +35,10 @@ from facegan.nets.layers import FusedBatchNormalization, StepDropout  # noqa: E4
 from facegan.steps import build_family  # noqa: E402
 
 
-def build(model: str, precision: str, batch_size: int):
-    cfg = TrainConfig.resolve(model, batch_size=batch_size, precision=precision)
+def build(model: str, precision: str, batch_size: int, **options):
+    """(cfg, family, x, y): `model` in `precision` at `batch_size` (and TrainConfig `options`), seeded weights,
+    one random batch."""
+    cfg = TrainConfig.resolve(model, batch_size=batch_size, precision=precision, **options)
     keras.mixed_precision.set_global_policy(POLICIES[precision])
     keras.utils.set_random_seed(0)
     nets = registry.get(model).build_networks(cfg)

@@ -13,12 +13,14 @@ import time
 import warnings
 from contextlib import contextmanager
 from enum import Enum
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
+from facegan.data.sources import SPLITS
 from facegan.errors import FaceganError, FaceganWarning, TrainingStopped
 
 err = Console(stderr=True)
@@ -37,6 +39,11 @@ def plain(value):
     """An option's value as the library takes it: an Enum member's value, anything else as it is."""
     return value.value if isinstance(value, Enum) else value
 
+
+Split = choices("Split", SPLITS)  # a data source's part: train, valid, test, all (train and dataset)
+# the count of images of sample, nearest and eval under its earlier spelling --n (hidden); the command takes it
+# where given: n = n if n_alias is None else n_alias
+N_ALIAS = Annotated[Optional[int], typer.Option("--n", hidden=True)]
 
 CLICK_TYPES = {"int": "INTEGER", "float": "FLOAT", "str": "TEXT", "path": "PATH", "Path": "PATH", "bool": None}
 

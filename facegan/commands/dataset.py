@@ -8,10 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from facegan.commands import CountProgress, choices, err, user_errors
-from facegan.data.sources import SPLITS
-
-Split = choices("Split", SPLITS)
+from facegan.commands import CountProgress, Split, err, user_errors
 
 
 def dataset(

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from facegan.commands import CountProgress, err, import_tensorflow, out, say, user_errors
+from facegan.commands import N_ALIAS, CountProgress, err, import_tensorflow, out, say, user_errors
 from facegan.errors import FaceganError
 
 
@@ -23,7 +23,7 @@ def evaluate(
         help="A second image source, measured against the first.", show_default=False)] = None,
     n: Annotated[int, typer.Option(
         "-n", "--num", help="Images per set: generated, real reference, real noise floor.")] = 2048,
-    n_alias: Annotated[Optional[int], typer.Option("--n", hidden=True)] = None,  # the earlier spelling
+    n_alias: N_ALIAS = None,
     data: Annotated[Optional[str], typer.Option(
         help="Real images to measure a run against (default: the run's training data).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the real sets, latents, patches and projections.")] = 0,

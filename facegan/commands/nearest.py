@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from facegan.commands import RUN_HELP, import_tensorflow, out, say, user_errors
+from facegan.commands import N_ALIAS, RUN_HELP, import_tensorflow, out, say, user_errors
 
 
 def nearest(
@@ -16,7 +16,7 @@ def nearest(
     l1: Annotated[bool, typer.Option(
         "--l1/--l2", help="Mean absolute (L1, default) or mean squared (L2) pixel difference.")] = True,
     n: Annotated[int, typer.Option("-n", "--num", help="New samples to check (ignored with --samples).")] = 15,
-    n_alias: Annotated[Optional[int], typer.Option("--n", hidden=True)] = None,  # the earlier spelling
+    n_alias: N_ALIAS = None,
     data: Annotated[Optional[str], typer.Option(help="Training data (default: the run's own).")] = None,
     samples: Annotated[Optional[Path], typer.Option(
         help="A samples.npz (from `facegan sample`) to check instead of new samples.")] = None,

@@ -8,13 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from facegan.commands import GENERATOR_HELP, import_tensorflow, out, say, user_errors
+from facegan.commands import GENERATOR_HELP, N_ALIAS, import_tensorflow, out, say, user_errors
 
 
 def sample(
     run: Annotated[Optional[Path], typer.Argument(help=GENERATOR_HELP)] = None,
     n: Annotated[int, typer.Option("-n", "--num", help="Images to generate.")] = 64,
-    n_alias: Annotated[Optional[int], typer.Option("--n", hidden=True)] = None,  # the earlier spelling
+    n_alias: N_ALIAS = None,
     seed: Annotated[int, typer.Option(help="Seed of the latent vectors.")] = 0,
     grid: Annotated[bool, typer.Option("--grid/--no-grid", help="Also write all images as one grid.png.")] = True,
     rank: Annotated[bool, typer.Option(

@@ -12,17 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from facegan import registry
-from facegan.commands import CountProgress, choices, err, import_tensorflow, out, plain, user_errors
+from facegan.commands import CountProgress, Split, choices, err, import_tensorflow, out, plain, user_errors
 from facegan.config import ALTERNATE_MODES, GAN_LOSSES, PRECISIONS, STRATEGIES, default_text
-from facegan.data.sources import SPLITS
 from facegan.errors import FaceganError
 from facegan.health import ON_COLLAPSE
 
 ModelName = choices("ModelName", registry.names())
 Precision, Strategy, OnCollapse = choices("Precision", PRECISIONS), choices("Strategy", STRATEGIES), \
     choices("OnCollapse", ON_COLLAPSE)
-GanLoss, Alternate, Split = choices("GanLoss", GAN_LOSSES), choices("Alternate", ALTERNATE_MODES), \
-    choices("Split", SPLITS)
+GanLoss, Alternate = choices("GanLoss", GAN_LOSSES), choices("Alternate", ALTERNATE_MODES)
 
 
 # The figures of a finished epoch's line on a terminal, by priority: the first group is always shown in full

@@ -113,8 +113,7 @@ def load_faces(source: str, image_size: int, channels: int, split: str = "all", 
     """Load a data source at the model's size and channel count (see the module docstring): its `split`, at
     most `max_images` of it chosen by the seed. A first load decodes it into the cache with `workers`
     processes (default: one per core), calling progress(done, total) as it goes."""
-    if (record := packed.read_sidecar(source)) is not None:  # read as it is: no decoding, no cache
-        packed.check_use(source, record, image_size, channels, split, max_images)
+    if (record := packed.opened(source, image_size, channels, split, max_images)) is not None:  # no decoding, no cache
         return Faces(np.load(Path(source).expanduser(), mmap_mode="r"), record["names"], packed.attributes_of(record),
                      packed.labels_of(record), source, record["skipped"], record["sha256"], record["split"])
     opened, split, images_path, meta_path = _selected(source, image_size, channels, split, max_images, seed)
@@ -133,8 +132,7 @@ def survey(source: str, image_size: int, channels: int, split: str = "all", max_
            seed: int = 0) -> Survey:
     """What a source holds for a run, without decoding it: its items, the split, their labels, and where the
     cache already holds it decoded at this size, the images kept and the files skipped by reason."""
-    if (record := packed.read_sidecar(source)) is not None:
-        packed.check_use(source, record, image_size, channels, split, max_images)
+    if (record := packed.opened(source, image_size, channels, split, max_images)) is not None:
         return Survey(source, record["split"], record["images"], f"{image_size}x{image_size}x{channels}", True,
                       record["images"], record["skipped"], packed.attributes_of(record), packed.labels_of(record))
     opened, split, images_path, meta_path = _selected(source, image_size, channels, split, max_images, seed)

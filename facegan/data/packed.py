@@ -85,6 +85,14 @@ def attributes_of(record: dict) -> dict[str, np.ndarray] | None:
 
 
 
+def opened(path, image_size: int, channels: int, split: str, max_images: int | None) -> dict | None:
+    """The sidecar of `path` where it is a packed file, after `check_use`; None where it is not one."""
+    record = read_sidecar(path)
+    if record is not None:
+        check_use(path, record, image_size, channels, split, max_images)
+    return record
+
+
 def check_use(path, record: dict, image_size: int, channels: int, split: str, max_images: int | None) -> None:
     """Refuse, in one line, a use of a packed file other than whole at its own size and split."""
     size = record["resolution"]
