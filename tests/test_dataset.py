@@ -75,3 +75,13 @@ def test_celeba_attributes_travel_with_the_packed_file(celeba_2k, tmp_path):
     assert list(packed.attributes) == list(folder.attributes)
     assert all(np.array_equal(packed.attributes[k], folder.attributes[k]) for k in folder.attributes)
     assert np.array_equal(packed.images, folder.images)
+
+
+def test_a_pack_killed_mid_write_leaves_no_packed_file_and_the_next_removes_its_partial(faces_npz, tmp_path):
+    """A kill while the images are copied leaves only .OUT.PID.partial.npy (no OUT.npy that looks whole); the next
+    pack to the same OUT, its writer gone, deletes it."""
+    abandoned = tmp_path / ".faces.999999999.partial.npy"  # no process has this pid
+    abandoned.write_bytes(b"\x93NUMPY half")
+    pack(faces_npz, tmp_path / "faces.npy", "--image-size", "16", "--channels", "1")
+    assert not abandoned.exists()
+    assert sorted(p.name for p in tmp_path.glob("*faces*")) == ["faces.json", "faces.npy", "faces.npz"]

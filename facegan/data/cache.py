@@ -178,9 +178,9 @@ def cache_paths(key_parts: list) -> tuple[Path, Path]:
     return cache_dir() / f"{key}.npy", cache_dir() / f"{key}.json"
 
 
-def _remove_abandoned(images_path: Path) -> None:
-    """Delete the partial files of this cache entry that a killed process left (named by its pid, which no
-    longer runs); a process still decoding the same entry keeps its own."""
+def remove_abandoned(images_path: Path) -> None:
+    """Delete the partial files of this .npy (a cache entry, a packed file) that a killed process left (named
+    .STEM.PID.partial*.npy by its pid, which no longer runs); a process still writing the same file keeps its own."""
     for partial in images_path.parent.glob(f".{images_path.stem}.*.partial*.npy"):
         try:
             os.kill(int(partial.name.split(".")[2]), 0)
@@ -195,7 +195,7 @@ def decode_to_cache(source: Source, size: int, channels: int, images_path: Path,
     """Decode into a temporary .npy next to the cache entry, leave out what did not decode, then rename: the
     entry appears whole or not at all. The meta file (names, skipped, sha256 of the images) is written last."""
     images_path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned(images_path)
+    remove_abandoned(images_path)
     partial = images_path.with_name(f".{images_path.stem}.{os.getpid()}.partial.npy")
     compact = partial.with_suffix(".kept.npy")
     try:

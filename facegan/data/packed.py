@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from facegan import files
+from facegan.data.cache import remove_abandoned
 from facegan.errors import FaceganError
 
 FORMAT = "facegan dataset 1"  # the sidecar's "format": what marks a .npy as packed, and how it is laid out
@@ -49,7 +50,8 @@ def pack(faces, out: Path, progress: Callable | None = None) -> dict:
               "labels": faces.labels.tolist() if faces.labels is not None else None,
               "attributes": ({name: np.flatnonzero(values).tolist() for name, values in faces.attributes.items()}
                              if faces.attributes is not None else None)}
-    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    remove_abandoned(out)
+    partial = out.with_name(f".{out.stem}.{os.getpid()}.partial.npy")  # as the cache names its own
     try:
         with open(faces.images.filename, "rb") as source, open(partial, "wb") as target:
             total, done = os.fstat(source.fileno()).st_size, 0
