@@ -76,12 +76,13 @@ class Model:
         return images.astype(np.float32)
 
 
-def load(run: str | Path, best: bool = False) -> Model:
+def load(run: str | Path, best: bool = False, epoch: int | None = None) -> Model:
     """A trained run (a run directory; or a generator .keras file, which gives sample() only): its final
-    networks, or with `best` those of its best evaluation."""
+    networks, or with `best` those of its best evaluation, or with `epoch` those `--keep-every` kept at the end of
+    that epoch."""
     from facegan.checkpoints import open_generator_source
 
-    config, networks, _ = open_generator_source(Path(run), best)
+    config, networks, _ = open_generator_source(Path(run), best, epoch)
     return Model(config, networks, Path(run))
 
 

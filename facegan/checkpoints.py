@@ -5,7 +5,7 @@ optimizers, the loss family's own variables (gan-alt's turn, AE-GAN v4's ring bu
 average (its networks under `ema_NAME` and its update count), and the counters (step, epochs
 completed, rollbacks, the best evaluation and its epoch). Random numbers need no state: every draw
 comes from (seed, step, call site). `checkpoints/` keeps the newest few, `checkpoints/best/` the one
-of the best evaluation.
+of the best evaluation, and `checkpoints/epochs/epoch-E` the end of every Nth epoch with --keep-every N.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class TrainState:
     scratch folder on the workers of a cluster that are not the chief). Create it under the strategy's
     scope: its counters are variables placed by the strategy."""
 
-    def __init__(self, nets: dict, family, average: WeightAverage | None, directory: Path, keep: int):
+    def __init__(self, nets: dict, family, average: WeightAverage | None, directory: Path, keep: int,
+                 keep_every: int = 0):
         self.nets, self.family, self.average = nets, family, average
         counter = dict(dtype=tf.int64, trainable=False)
         self.steps_done = tf.Variable(0, **counter)
@@ -55,23 +56,32 @@ class TrainState:
                          if (warning := repair_list(folder)) is not None]  # warnings of rebuilt lists
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=keep)
         self.best = tf.train.CheckpointManager(self.checkpoint, str(Path(directory) / "best"), max_to_keep=1)
+        self.keep_every = keep_every
+        self.kept = tf.train.CheckpointManager(self.checkpoint, str(Path(directory) / EPOCHS), max_to_keep=None,
+                                               checkpoint_name=EPOCH) if keep_every else None
 
     def save(self) -> None:
         self._save(self.manager)
+
+    def keep_epoch(self, epoch: int) -> None:
+        """With --keep-every N, at the end of every Nth (1-based) epoch: its checkpoint, kept for good."""
+        if self.kept is not None and epoch % self.keep_every == 0:
+            self._save(self.kept, epoch, EPOCH)
 
     def save_best(self, swd: float, epoch: int) -> None:
         self.best_swd.assign(swd)
         self.best_epoch.assign(epoch)
         self._save(self.best)
 
-    def _save(self, manager: tf.train.CheckpointManager) -> None:
-        """A checkpoint at the current step. One that cannot be written whole (a full disk) leaves none of
-        its files behind and raises OSError; the checkpoints before it stay listed and whole."""
-        number = int(self.steps_done.numpy())
+    def _save(self, manager: tf.train.CheckpointManager, number: int | None = None, name: str = "ckpt") -> None:
+        """A checkpoint named `name`-`number` (default: the current step). One that cannot be written whole (a
+        full disk) leaves none of its files behind and raises OSError; the checkpoints before it stay listed and
+        whole."""
+        number = int(self.steps_done.numpy()) if number is None else number
         try:
             manager.save(checkpoint_number=number)
         except (OSError, tf.errors.OpError) as error:
-            prefix = Path(manager.directory) / f"ckpt-{number}"
+            prefix = Path(manager.directory) / f"{name}-{number}"
             if str(prefix) not in manager.checkpoints:
                 for file in prefix.parent.glob(f"{prefix.name}[._]*"):  # ckpt-N.index, .data-*, ckpt-N_temp/
                     shutil.rmtree(file) if file.is_dir() else file.unlink()
@@ -129,6 +139,7 @@ class TrainState:
 CUSTOM_OBJECTS = {"facegan>FusedBatchNormalization": FusedBatchNormalization,  # facegan's layers in .keras files
                   "facegan>GatedLinearUnit": GatedLinearUnit, "facegan>StepDropout": StepDropout}
 DAMAGED = "damaged-"  # prefix of the files of a checkpoint that could not be restored
+EPOCHS, EPOCH = "epochs", "epoch"  # checkpoints/epochs/epoch-E: the epochs --keep-every keeps
 
 
 def restore_newest(checkpoint: tf.train.Checkpoint, directory: Path, partial: bool) -> tuple[str, list]:
@@ -212,10 +223,37 @@ def save_model(model: keras.Model, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def load_networks(run: Path, best: bool = False) -> dict:
+def kept_epochs(run: Path) -> list[int]:
+    """The epochs whose checkpoints --keep-every kept, in order."""
+    files = (rundir.checkpoint_dir(run) / EPOCHS).glob(f"{EPOCH}-*.index")
+    return sorted(int(match[1]) for file in files if (match := re.fullmatch(rf"{EPOCH}-(\d+)\.index", file.name)))
+
+
+def epoch_checkpoint(run: Path, epoch: int) -> str:
+    """The checkpoint --keep-every kept at the end of `epoch`; a missing one is one line naming those kept."""
+    kept = kept_epochs(run)
+    if epoch not in kept:
+        have = f"the epochs kept are {', '.join(map(str, kept))}" if kept else \
+            "it kept none (train with --keep-every N to keep every Nth epoch)"
+        raise FaceganError(f"{run} has no checkpoint of epoch {epoch}: {have}")
+    return str(rundir.checkpoint_dir(run) / EPOCHS / f"{EPOCH}-{epoch}")
+
+
+def checkpoint_name(best: bool, epoch: int | None) -> str:
+    """Which networks a command used, as its record says it: "final", "best" or "epoch E"."""
+    return "best" if best else "final" if epoch is None else f"epoch {epoch}"
+
+
+def load_networks(run: Path, best: bool = False, epoch: int | None = None) -> dict:
     """The run's networks: the final .keras files, or the newest checkpoint of an unfinished run, or
-    with `best` the checkpoint of its best evaluation. A run trained with --ema gives its averaged
-    generator (and encoder), as its generator.keras holds."""
+    with `best` the checkpoint of its best evaluation, or with `epoch` the checkpoint --keep-every kept at
+    that epoch's end. A run trained with --ema gives its averaged generator (and encoder), as its
+    generator.keras holds."""
+    if best and epoch is not None:
+        raise FaceganError("--best and --epoch name two checkpoints: give one")
+    if epoch is not None:
+        path = epoch_checkpoint(run, epoch)
+        return restore_networks(run, lambda checkpoint: checkpoint.restore(path).expect_partial())
     if not best and rundir.network_file(run, "generator").is_file():
         return {name: keras.saving.load_model(rundir.network_file(run, name), custom_objects=CUSTOM_OBJECTS,
                                               compile=False)
@@ -230,16 +268,29 @@ def load_networks(run: Path, best: bool = False) -> dict:
                            "evaluated yet)")
     if newest is None:
         raise FaceganError(f"{run} has no generator: neither generator.keras nor a checkpoint")
+
+    def newest_that_restores(checkpoint):
+        path, damaged = restore_newest(checkpoint, directory, partial=True)
+        for bad, reason in damaged:  # a reader renames nothing: the run may be training
+            warnings.warn(damaged_text(bad, reason, path, set_aside=False), FaceganWarning, stacklevel=3)
+
+    return restore_networks(run, newest_that_restores)
+
+
+def restore_networks(run: Path, restore) -> dict:
+    """The run's networks, built from its config and filled by `restore`(a tf.train.Checkpoint of them: the
+    weight average's where the run has one)."""
     cfg = TrainConfig.read(run)
     nets = registry.get(cfg.model).build_networks(cfg)
     keys = {averaged_key(name) if cfg.ema and name in AVERAGED else name: net for name, net in nets.items()}
-    path, damaged = restore_newest(tf.train.Checkpoint(**keys), directory, partial=True)
-    for bad, reason in damaged:  # a reader renames nothing: the run may be training
-        warnings.warn(damaged_text(bad, reason, path, set_aside=False), FaceganWarning, stacklevel=2)
+    try:
+        restore(tf.train.Checkpoint(**keys))
+    except (tf.errors.OpError, ValueError) as error:
+        raise FaceganError(f"{run}: the checkpoint cannot be restored: {first_line(error)}") from None
     return nets
 
 
-def open_generator_source(path: Path, best: bool = False) -> tuple[TrainConfig, dict, Path]:
+def open_generator_source(path: Path, best: bool = False, epoch: int | None = None) -> tuple[TrainConfig, dict, Path]:
     """(configuration, networks, folder for outputs) of a run directory, or of a bare generator .keras file
     (`facegan export --format keras`, or a run's generator.keras carried elsewhere). A bare file's
     configuration is read off the generator: latent size (and class count) from its inputs, image size and
@@ -247,9 +298,9 @@ def open_generator_source(path: Path, best: bool = False) -> tuple[TrainConfig, 
     path = Path(path)
     if path.suffix != ".keras":
         run = rundir.require_run_dir(path)
-        return TrainConfig.read(run), load_networks(run, best), run
-    if best:
-        raise FaceganError("--best reads a run's checkpoints: give a run directory, not a .keras file")
+        return TrainConfig.read(run), load_networks(run, best, epoch), run
+    if best or epoch is not None:
+        raise FaceganError("--best and --epoch read a run's checkpoints: give a run directory, not a .keras file")
     try:
         generator = keras.saving.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False)
         latent_dim = int(generator.inputs[0].shape[-1])

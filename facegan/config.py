@@ -20,7 +20,11 @@ from facegan.health import ON_COLLAPSE
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 ALTERNATE_MODES = ("batch", "threshold")
-GAN_LOSSES = ("bce", "hinge")
+GAN_LOSSES = ("bce", "bce-logits", "bce-probs", "hinge")  # facegan.steps.base.CROSS_ENTROPIES, and hinge
+D_LOSSES = ("sum", "mean")
+GP_INTERPOLATIONS = ("uniform", "normal")
+WEIGHT_DECAY_KINDS = ("decoupled", "l2")
+DEFINITION = 2  # the seed models as their notebooks define them, line by line; runs made before carry 1
 STRATEGIES = ("auto", "single", "mirrored", "multiworker")  # tf.distribute's, as facegan.distribute makes them
 AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (facegan/steps/augment.py)
 
@@ -28,24 +32,31 @@ AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (
 @dataclass(frozen=True)
 class TrainConfig:
     model: str
+    # which definition of the seed models the run was made with (DEFINITION; config.json written before: 1)
+    definition: int = DEFINITION
     data: str = "lfw"
     epochs: int = 10
     batch_size: int = 64
     image_size: int = 64
     channels: int = 1
     latent_dim: int = 100
-    # optimizer (Adam); weight_decay is decoupled, as in keras.optimizers.Adam
+    # optimizer (Adam); weight_decay is "decoupled" (keras.optimizers.Adam's: w -= lr * decay * w) or "l2" (an
+    # L2 penalty's gradient decay * w added to the gradient, as PyTorch's Adam(weight_decay=...) does)
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
     weight_decay: float = 0.0
+    weight_decay_kind: str = "decoupled"
     d_lr: float | None = None  # the discriminator's rate where it differs from lr (two time scales)
     # discriminator regularization: dropout rate, and noisy labels real = 1 + n*U(0,1), fake = -n*U(0,1)
     dropout: float = 0.0
     label_noise: float = 0.0
-    # the gan family's loss ("bce": non-saturating cross-entropy, "hinge") and R1 penalty weight gamma
+    # the adversarial loss: a cross-entropy ("bce": facegan's, of logits, each log term clamped at -100; "bce-logits":
+    # Keras's from_logits=True; "bce-probs": Keras's on sigmoid probabilities clipped at 1e-7) or "hinge"; the
+    # discriminator's real and fake terms added ("sum") or averaged ("mean"); the R1 penalty weight gamma
     # (gamma/2 * ||d D(real) / d real||^2); the discriminator's inputs augmented by this policy (see augment.py)
     gan_loss: str = "bce"
+    d_loss: str = "sum"
     r1_weight: float = 0.0
     augment: str = ""
     # AE-GAN: which loss mix, its weights, the v4 schedule constant and window, AE pretraining
@@ -60,6 +71,7 @@ class TrainConfig:
     # WGAN-GP and cgan
     gp_weight: float = 10.0
     critic_steps: int = 1
+    gp_interpolation: str = "uniform"  # the weight of x_fake in the penalty's points, per image: U(0, 1) or N(0, 1)
     # gan-alt: "batch" alternates every batch; "threshold" trains one side until its loss < its threshold
     alternate: str = "batch"
     d_threshold: float = 0.5
@@ -79,6 +91,7 @@ class TrainConfig:
     sample_every: int = 0  # epochs between grids; 0: ten grids over the run
     sample_every_images: int = 0  # also a grid each time the images seen pass a multiple of this (0: off)
     keep_checkpoints: int = 3
+    keep_every: int = 0  # also keep the checkpoint of every Nth epoch for good (0: none)
     checkpoint_minutes: float = 10.0  # also a checkpoint inside an epoch after this long (0: only at epoch ends)
     # evaluation: SWD on eval_images images every eval_every epochs (None: ten times over the run, 0: never)
     eval_every: int | None = None
@@ -105,14 +118,17 @@ class TrainConfig:
         unknown = set(given) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise TypeError(f"unknown TrainConfig fields: {sorted(unknown)}")
-        cfg = cls(model=model, **{**spec.defaults, **given})
+        settled = {}
+        if given.get("alternate") == "threshold" and "d_loss" not in given:
+            settled["d_loss"] = "sum"  # the notebook's threshold protocol gets rid of the discriminator loss factor
+        cfg = cls(model=model, **{**spec.defaults, **settled, **given})
         cfg.validate()
         return cfg
 
     @classmethod
     def read(cls, run: Path) -> "TrainConfig":
         """The configuration a run was trained with (its config.json)."""
-        return cls(**{"split": "all", **read_record(run)["config"]})  # runs from before --split trained on all
+        return cls(**upgraded(read_record(run)["config"]))
 
     def replace(self, **changes) -> "TrainConfig":
         """A copy with `changes`, validated."""
@@ -161,9 +177,17 @@ class TrainConfig:
             spec.image_sizes(self.image_size)
         except ValueError as error:
             raise FaceganError(f"--image-size {self.image_size} does not fit {self.model}: {error}") from None
-        if (self.gan_loss != "bce" or self.r1_weight) and not spec.gan_family:
-            raise FaceganError(f"--gan-loss and --r1-weight are for the GAN family; {self.model} trains with "
-                               f"{spec.family}")
+        if self.r1_weight and not spec.gan_family:
+            raise FaceganError(f"--r1-weight is for the GAN family; {self.model} trains with {spec.family}")
+        if self.gan_loss != "bce" and not (spec.gan_family or spec.family == "aegan" and self.gan_loss != "hinge"):
+            raise FaceganError(f"--gan-loss {self.gan_loss} is not for {self.model} ({spec.family})")
+        for name, value, allowed in (("d-loss", self.d_loss, D_LOSSES),
+                                     ("gp-interpolation", self.gp_interpolation, GP_INTERPOLATIONS),
+                                     ("weight-decay-kind", self.weight_decay_kind, WEIGHT_DECAY_KINDS)):
+            if value not in allowed:
+                raise FaceganError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if self.keep_every < 0:
+            raise FaceganError(f"--keep-every must not be negative, got {self.keep_every}")
         if self.augment_policy and not spec.adversarial:
             raise FaceganError(f"--augment is for models with a discriminator; {self.model} has none")
         if self.on_collapse not in ON_COLLAPSE:
@@ -198,6 +222,16 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def upgraded(record: dict) -> dict:
+    """A config.json's settings with what a run written before a setting existed was trained with: all images
+    (before --split), and definition 1 of the seed models (before `definition`), whose alternating GAN always
+    halved its discriminator loss."""
+    legacy = {"split": "all"}
+    if "definition" not in record:
+        legacy.update(definition=1, d_loss="mean" if registry.get(record["model"]).family == "gan-alt" else "sum")
+    return {**legacy, **record}
 
 
 def read_record(run: Path) -> dict:

@@ -1,7 +1,7 @@
-"""Pictures of a run's logs, drawn with matplotlib (Agg, imported here only): RUN/curves.png, the losses
-and accuracies over steps (smoothed, the raw values faint behind), the diversity per epoch and the SWD
-per evaluation, as the seed notebooks plotted them after every run; and one figure of several runs over
-epochs (`facegan compare --plot`). No TensorFlow."""
+"""Pictures of a run's logs, drawn with matplotlib (Agg, imported here only): RUN/curves.png, the losses and
+accuracies over steps (smoothed, the raw values faint behind), AE-GAN v4's beta and the slope of its AE loss over
+steps, the diversity per epoch and the SWD per evaluation, as the seed notebooks plotted them after every run; and
+one figure of several runs over epochs (`facegan compare --plot`). No TensorFlow."""
 
 from __future__ import annotations
 
@@ -59,8 +59,8 @@ def draw_curves(run: Path) -> Path:
     names = [k for k in (steps[0] if steps else {}) if k not in ("epoch", "step")]
     losses = [k for k in names if k.endswith("_loss") or k == "gp"]
     accuracies = [k for k in names if "_acc" in k]
-    panels = [p for p, present in (("losses", losses), ("accuracies", accuracies), ("diversity", epochs),
-                                   ("swd", evaluations)) if present]
+    panels = [p for p, present in (("losses", losses), ("accuracies", accuracies), ("schedule", "ae_slope" in names),
+                                   ("diversity", epochs), ("swd", evaluations)) if present]
     if not panels:
         raise FaceganError(f"{run} has no logged step yet")
     pyplot, figure, axes = _figure(len(panels))
@@ -76,6 +76,8 @@ def draw_curves(run: Path) -> Path:
             axis.set_xlabel("step")
             axis.set_ylabel("loss" if panel == "losses" else "accuracy")
             axis.legend(fontsize="small", ncol=3)
+        elif panel == "schedule":
+            _schedule(axis, x, _columns(steps, ["beta", "ae_slope"]), stride)
         elif panel == "diversity":
             axis.plot([int(r["epoch"]) for r in epochs], _columns(epochs, ["diversity"])["diversity"], marker=".")
             axis.set_xlabel("epoch")
@@ -89,6 +91,17 @@ def draw_curves(run: Path) -> Path:
     path = run / rundir.CURVES
     files.write_bytes(path, _png(pyplot, figure))
     return path
+
+
+def _schedule(axis, x, values: dict, stride: int) -> None:
+    """AE-GAN v4's beta (left axis) and the slope of the AE loss it comes from (right axis), over steps."""
+    axis.plot(x, values["beta"][::stride], color="C0", label="beta")
+    axis.set_ylabel("beta", color="C0")
+    slope = axis.twinx()
+    slope.plot(x, values["ae_slope"][::stride], color="C1", linewidth=0.8, label="ae_slope")
+    slope.axhline(0.0, color="C1", alpha=0.3, linewidth=0.6)
+    slope.set_ylabel("slope of ae_loss per step", color="C1")
+    axis.set_xlabel("step")
 
 
 def plot_runs(runs: list[Path], figure_name: str, out: Path) -> Path:

@@ -6,7 +6,8 @@
     keras        the generator as a .keras file, which `facegan sample` and `facegan arithmetic` take in place
                  of a run directory, and Keras loads (facegan's layers registered by importing facegan).
 
-The generator is the run's final one (the weight average's with --ema), or with `best` the best evaluation's.
+The generator is the run's final one (the weight average's with --ema), or with `best` the best evaluation's, or
+with `epoch` the one --keep-every kept at that epoch's end.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from facegan.errors import FaceganError
 FORMATS = ("saved_model", "keras")
 
 
-def export_generator(run: Path, fmt: str = "saved_model", best: bool = False, out: Path | None = None) -> Path:
+def export_generator(run: Path, fmt: str = "saved_model", best: bool = False, out: Path | None = None,
+                     epoch: int | None = None) -> Path:
     if fmt not in FORMATS:
         raise FaceganError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    cfg, nets, home = open_generator_source(run, best)
+    cfg, nets, home = open_generator_source(run, best, epoch)
     out = Path(out or home / "export" / ("generator.keras" if fmt == "keras" else "saved_model"))
     if out.exists():
         raise FaceganError(f"{out} exists; remove it or give another --out")

@@ -15,8 +15,8 @@ from facegan import registry
 BATCH = 256  # images generated, encoded or scored per call
 
 
-def draw_latents(n: int, latent_dim: int, seed: int, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
-    """n latents from N(mean, std^2), the same for the same seed."""
+def draw_latents(n: int, latent_dim: int, seed: int, mean: float | np.ndarray = 0.0, std: float = 1.0) -> np.ndarray:
+    """n latents from N(mean, std^2) (mean: one number, or (latent_dim,) of them), the same for the same seed."""
     return (mean + std * np.random.default_rng(seed).standard_normal((n, latent_dim))).astype(np.float32)
 
 
@@ -61,7 +61,7 @@ def scores(discriminator, images: np.ndarray, labels: np.ndarray, num_classes: i
                    images, labels).reshape(-1)
 
 
-def new_samples(generator, cfg, n: int, seed: int, mean: float = 0.0, std: float = 1.0,
+def new_samples(generator, cfg, n: int, seed: int, mean: float | np.ndarray = 0.0, std: float = 1.0,
                 label: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(z, labels, images) for n fresh samples of a run (cfg: its TrainConfig); the classes take turns
     unless `label` is given."""

@@ -71,8 +71,9 @@ def names() -> list[str]:
 
 # --- the seed models -------------------------------------------------------------
 
+# Each seed model's defaults are its notebook's (docs/seeds.md gives the statement behind every one).
 _BASELINE = dict(image_size=80, channels=3, latent_dim=100, batch_size=128, lr=2e-4, beta1=0.5,
-                 dropout=0.4, label_noise=0.05)
+                 dropout=0.4, gan_loss="bce-logits")
 _BASELINE_PARAMS = {"generator": (1_381_891, 1_381_891), "discriminator": (1_651_841, 1_651_841)}
 _AEGAN_PARAMS = {**_BASELINE_PARAMS, "encoder": (1_968_740, 1_968_740)}
 
@@ -84,48 +85,55 @@ register(ModelSpec(
 register(ModelSpec(
     "gan-alt", "Baseline GAN, D and G trained on alternate batches",
     nets="facegan.nets.baseline:build_gan", family="gan-alt", image_sizes=sizes.baseline_start,
-    defaults=_BASELINE, params=_BASELINE_PARAMS))
+    defaults={**_BASELINE, "d_loss": "mean"}, params=_BASELINE_PARAMS))
 
+# The AE-GAN changelog lists what each version changed from the one before: the test model (v0) lowered the
+# learning rate to 1e-4, v1 raised the batch to 256, v4 and v5 changed only the loss; so each keeps the rest.
+# v0's wrapper takes the cross-entropy from logits; v1, v4 and v5 take Keras's on probabilities.
+_AEGAN = {**_BASELINE, "lr": 1e-4}
 for _variant, _description, _extra in [
     ("v0", "AE-GAN: alpha*ae + beta*gan", dict(alpha=1.0, beta=0.005)),
-    ("v1", "AE-GAN: alpha*ae + beta*gan/(alpha*ae)", dict(alpha=1.0, beta=0.0005, batch_size=256)),
-    ("v4", "AE-GAN: ae + beta_t*gan, beta_t from ae slope", dict(beta_a=2e-7, beta_window=50)),
-    ("v5", "AE-GAN: ae + min(ae, gan)", {}),
+    ("v1", "AE-GAN: alpha*ae + beta*gan/(alpha*ae)", dict(alpha=1.0, beta=0.0005, batch_size=256,
+                                                          gan_loss="bce-probs")),
+    ("v4", "AE-GAN: ae + beta_t*gan, beta_t from ae slope", dict(beta_a=2e-7, beta_window=50, batch_size=256,
+                                                                  gan_loss="bce-probs")),
+    ("v5", "AE-GAN: ae + min(ae, gan)", dict(batch_size=256, gan_loss="bce-probs")),
 ]:
     register(ModelSpec(
         f"aegan-{_variant}", _description,
         nets="facegan.nets.baseline:build_aegan", family="aegan",
-        defaults={**_BASELINE, "label_noise": 0.0, "aegan_loss": _variant, **_extra},
+        defaults={**_AEGAN, "aegan_loss": _variant, **_extra},
         params=_AEGAN_PARAMS, image_sizes=sizes.baseline_start))
 
 register(ModelSpec(
     "vae", "VAE of the small expression faces",
     nets="facegan.nets.vae:build_vae", family="vae",
     defaults=dict(image_size=32, channels=1, latent_dim=32, batch_size=64, lr=1e-3, beta1=0.9,
-                  weight_decay=1e-5, kl_weight=5e-5),
+                  weight_decay=1e-5, weight_decay_kind="l2", kl_weight=5e-5),
     params={"encoder": (223_808, 223_808), "generator": (160_129, 160_129)}, image_sizes=sizes.vae_start))
 
 register(ModelSpec(
     "dcgan", "DCGAN with noisy labels",
     nets="facegan.nets.dcgan:build_dcgan", family="gan", image_sizes=sizes.dcgan_blocks,
     defaults=dict(image_size=64, channels=1, latent_dim=100, batch_size=128, lr=2e-4, beta1=0.5,
-                  dropout=0.3, label_noise=0.1),
+                  dropout=0.3, label_noise=0.1, gan_loss="bce-probs", d_loss="mean"),
     params={"generator": (3_576_576, 3_574_656), "discriminator": (2_765_312, 2_763_520)}))
 
-_WGAN = dict(image_size=64, channels=1, latent_dim=100, batch_size=64, lr=2e-4, beta1=0.5, beta2=0.9,
-             dropout=0.0, gp_weight=10.0, critic_steps=3)
+_WGAN = dict(image_size=64, channels=3, latent_dim=128, batch_size=512, lr=2e-4, beta1=0.5, beta2=0.9,
+             dropout=0.3, gp_weight=10.0, critic_steps=3, gp_interpolation="normal")
 
 register(ModelSpec(
     "wgan-gp", "WGAN with gradient penalty",
-    nets="facegan.nets.dcgan:build_wgan", family="wgan-gp", image_sizes=sizes.dcgan_blocks,
+    nets="facegan.nets.wgan:build_wgan", family="wgan-gp", image_sizes=sizes.dcgan_blocks,
     defaults=_WGAN,
-    params={"generator": (3_576_576, 3_574_656), "discriminator": (2_761_728, 2_761_728)}))
+    params={"generator": (3_808_003, 3_806_083), "discriminator": (2_764_737, 2_764_737)}))
 
 register(ModelSpec(
     "cgan", "Conditional WGAN-GP (one-hot label)",
-    nets="facegan.nets.dcgan:build_wgan", family="wgan-gp", image_sizes=sizes.dcgan_blocks,
-    defaults={**_WGAN, "label": "Smiling", "num_classes": 2},  # classes are counted from the data
-    params={"generator": (3_592_960, 3_591_040), "discriminator": (2_763_776, 2_763_776)}))
+    nets="facegan.nets.wgan:build_wgan", family="wgan-gp", image_sizes=sizes.dcgan_blocks,
+    defaults={**_WGAN, "latent_dim": 32, "batch_size": 128, "lr": 5e-5, "label": "Blond_Hair",
+              "num_classes": 2},  # classes are counted from the data
+    params={"generator": (729_859, 728_963), "discriminator": (662_977, 662_977)}))
 
 register(ModelSpec(
     "sngan", "Small-data recipe: spectral-norm D, hinge loss, EMA, DiffAugment",

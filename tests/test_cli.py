@@ -69,7 +69,7 @@ def test_every_help_screen_fits_80_columns_with_clicks_metavars(command):
 def test_fixed_choices_are_listed_and_defaults_said_once():
     train_help = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}, terminal_width=200).stdout
     for choices in ("[auto|float32|bfloat16|float16]", "[auto|single|mirrored|multiworker]", "[warn|stop|rollback]",
-                    "[bce|hinge]", "[batch|threshold]", "[train|valid|test|all]"):
+                    "[bce|bce-logits|bce-probs|hinge]", "[batch|threshold]", "[train|valid|test|all]"):
         assert choices in train_help
     assert "others none" in train_help and "others )" not in train_help
     strategy = next(line for line in train_help.splitlines() if "--strategy" in line)
@@ -91,7 +91,8 @@ def test_train_help_groups_its_options_in_panels_that_say_each_default():
     assert {"Model", "Data", "Optimization", "Evaluation and the health guard", "Precision and devices",
             "Output and resume"} <= set(panels.values())
     assert panels["--lr"] == "Optimization" and panels["--data"] == "Data" and panels["--resume"] == "Output and resume"
-    assert "Adam learning rate. (default: the model's: vae 0.001; others 0.0002)" in result.stdout
+    assert ("Adam learning rate. (default: the model's: aegan-v0, aegan-v1, aegan-v4, aegan-v5 0.0001; vae 0.001; "
+            "cgan 5e-05; others 0.0002)") in result.stdout
     assert "Newest checkpoints kept. (default: 3)" in result.stdout
 
 

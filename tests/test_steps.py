@@ -52,7 +52,7 @@ def test_v4_beta_schedule_matches_a_reference_on_a_known_sequence():
     ae_values = [1.0 / (1 + t) for t in range(12)] + [0.05] * 8  # falling, then flat (slope 0 -> beta 1)
     history = tf.Variable(tf.zeros([window]))
     count = tf.Variable(0, dtype=tf.int64)
-    compiled = tf.function(lambda ae: v4_beta(ae, history, count, a, window))
+    compiled = tf.function(lambda ae: v4_beta(ae, history, count, a, window)[0])
     betas = [float(compiled(tf.constant(ae, tf.float32))) for ae in ae_values]
     np.testing.assert_allclose(betas, v4_reference(ae_values, a, window), rtol=1e-4)
     assert betas[:window] == [0.0] * window and betas[-1] == 1.0 and 0 < betas[window] < 1
@@ -63,8 +63,12 @@ def test_v4_step_logs_beta_zero_for_the_first_window_steps():
     _, family = build(cfg)
     x, y = batch(cfg)
     step = tf.function(family.train_step)
-    betas = [float(step(x, y)["beta"]) for _ in range(3)]
+    figures = [step(x, y) for _ in range(3)]
+    betas = [float(f["beta"]) for f in figures]
+    slopes = [float(f["ae_slope"]) for f in figures]
     assert betas[:2] == [0.0, 0.0] and betas[2] > 0
+    assert slopes[:2] == [0.0, 0.0] and slopes[2] != 0
+    assert betas[2] == pytest.approx(min(abs(cfg.beta_a / slopes[2]), 1.0), rel=1e-5)
     assert int(family.ae_count.numpy()) == 3
 
 

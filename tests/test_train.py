@@ -143,7 +143,7 @@ def test_conditional_model_trains_on_labels(faces_npz, tmp_path):
     result = train("cgan", "--data", str(faces_npz), "--epochs", "1", "--out", "c", *TINY)
     assert result.exit_code == 0, result.output
     generator = keras.saving.load_model(tmp_path / "c" / "generator.keras")
-    assert generator([np.zeros((2, 8), np.float32), np.eye(2, dtype=np.float32)]).shape == (2, 16, 16, 1)
+    assert generator([np.zeros((2, 8), np.float32), np.eye(2, dtype=np.float32)]).shape == (2, 16, 16, 3)
 
 
 def test_small_data_shrinks_the_batch_with_a_notice(tmp_path):

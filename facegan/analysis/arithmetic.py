@@ -53,10 +53,11 @@ def check(cfg: TrainConfig, plus: list[str], minus: list[str], n_per_term: int, 
 
 
 def decode_signed_sum(run: Path, plus: list[str], minus: list[str], n_per_term: int = 8, projection_steps: int = 300,
-                      seed: int = 0, folder: Path | None = None) -> dict:
-    """Decode the signed sum of the terms' average latents; write arithmetic.png and arithmetic.npz to
-    `folder` (default RUN/arithmetic); returns each term's report and the folder."""
-    cfg, nets, home = open_generator_source(run)
+                      seed: int = 0, folder: Path | None = None, epoch: int | None = None) -> dict:
+    """Decode the signed sum of the terms' average latents with the run's final networks (with `epoch`, those
+    --keep-every kept at that epoch's end); write arithmetic.png and arithmetic.npz to `folder` (default
+    RUN/arithmetic); returns each term's report and the folder."""
+    cfg, nets, home = open_generator_source(run, epoch=epoch)
     check(cfg, plus, minus, n_per_term, projection_steps)
 
     def data():  # the run's faces, loaded only for attribute queries

@@ -15,13 +15,13 @@ from facegan.errors import FaceganError
 from facegan.metrics.blur import blur_factor
 
 
-def fresh_samples(run: Path, n: int) -> tuple[str, np.ndarray]:
-    """n new uint8 samples of a run's generator (latent seed 0)."""
+def fresh_samples(run: Path, n: int, epoch: int | None = None) -> tuple[str, np.ndarray]:
+    """n new uint8 samples of a run's generator (with `epoch`, the one --keep-every kept then; latent seed 0)."""
     from facegan.checkpoints import load_networks
     from facegan.inference import new_samples
 
-    return f"{n} new samples", imaging.to_uint8(new_samples(load_networks(run)["generator"], TrainConfig.read(run),
-                                                            n, seed=0)[2])
+    generator = load_networks(run, epoch=epoch)["generator"]
+    return f"{n} new samples", imaging.to_uint8(new_samples(generator, TrainConfig.read(run), n, seed=0)[2])
 
 
 def data_blur(run: Path) -> float:
@@ -31,24 +31,27 @@ def data_blur(run: Path) -> float:
     return float(np.mean([blur_factor(image) for image in faces.images]))
 
 
-def measure_paths(paths: list[Path], data: bool = False, generate: int | None = None) -> dict:
+def measure_paths(paths: list[Path], data: bool = False, generate: int | None = None,
+                  epoch: int | None = None) -> dict:
     """{"blur": mean, "images": count, "paths": {path: {"blur", "images"}}, "runs": {run: its blur.json},
     "per_image": {name: figure}, "unreadable": [files]}, the paths in the order given.
 
-    A run directory gives the tiles of its newest sample grid (or `generate` new samples), and its record goes
+    A run directory gives the tiles of its newest sample grid (of epoch `epoch`'s grid; or `generate` new samples,
+    of the generator kept at that epoch's end), and its record goes
     to RUN/blur.json, with `data` the blur of its training images beside it; other paths are image files or
     folders, whose files each count once however often they are named. A file that cannot be read is left out
     and listed; only when nothing could be scored is that an error."""
     if generate is not None and generate < 1:
         raise FaceganError("--generate needs a positive number of samples")
     loose = [path for path in paths if not rundir.is_run_dir(path)]
-    if loose and (data or generate):
-        raise FaceganError(f"{'--data' if data else '--generate'} applies to run directories; {loose[0]} is not one")
+    if loose and (data or generate or epoch is not None):
+        option = "--data" if data else "--generate" if generate else "--epoch"
+        raise FaceganError(f"{option} applies to run directories; {loose[0]} is not one")
     per_path, runs, per_image, unreadable = {}, {}, {}, []
     files_scored = {}  # resolved file -> (the name it was first met under, its figure or None)
     for path in dict.fromkeys(map(Path, paths)):
         if rundir.is_run_dir(path):
-            source, tiles = fresh_samples(path, generate) if generate else generated_tiles(path)
+            source, tiles = fresh_samples(path, generate, epoch) if generate else generated_tiles(path, epoch)
             scores = {f"{source}#{i}": blur_factor(tile) for i, tile in enumerate(tiles)}
             record = {"blur": float(np.mean(list(scores.values()))), "images": len(scores), "source": str(source)}
             if data:

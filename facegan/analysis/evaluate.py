@@ -16,7 +16,7 @@ import numpy as np
 
 from facegan import files, imaging, rundir
 from facegan.analysis.inception import inception_figures
-from facegan.checkpoints import load_networks
+from facegan.checkpoints import checkpoint_name, load_networks
 from facegan.config import TrainConfig
 from facegan.data import load_faces, load_held_out_faces, load_training_faces, open_source
 from facegan.errors import FaceganError
@@ -54,14 +54,15 @@ def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int
 
 def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 0, best: bool = False,
                  metrics: tuple[str, ...] = ("swd",), inception_weights: Path | None = None,
-                 progress: Callable | None = None) -> dict:
-    """`evaluate` of a run's final networks (or with `best` its best checkpoint) against `data` (default: its
+                 progress: Callable | None = None, epoch: int | None = None) -> dict:
+    """`evaluate` of a run's final networks (or with `best` its best checkpoint, with `epoch` the one --keep-every
+    kept at that epoch's end) against `data` (default: its
     data's held-out split where it has one, as during training, else its training images), with min(n, half
     the images) images per set; SWD always, KID, FID, precision and recall when `metrics` name KID or FID;
     the figures also go to RUN/eval.json."""
     inception = wants_inception(n, metrics, inception_weights)
     cfg = TrainConfig.read(run)
-    nets = load_networks(run, best)
+    nets = load_networks(run, best, epoch)
     if data:
         faces, held_out = load_faces(data, cfg.image_size, cfg.channels), None
     else:
@@ -71,7 +72,7 @@ def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 
     result = evaluate(nets, cfg, faces.images, n, seed, run, held_out.split if held_out else None, inception,
                       inception_weights, progress)
     result["settings"]["data"] = data or cfg.data
-    result["checkpoint"] = "best" if best else "final"
+    result["checkpoint"] = checkpoint_name(best, epoch)
     files.write_json(run / rundir.EVAL, result)
     return result
 

@@ -11,17 +11,24 @@ from facegan.config import TrainConfig
 from facegan.errors import FaceganError
 
 
-def newest_grid(run: Path) -> Path:
+def epoch_grid(run: Path, epoch: int | None = None) -> Path:
+    """The sample grid of `epoch`, or the newest; a missing one is one line naming the epochs that have one."""
     grids = rundir.epoch_grids(run)
     if not grids:
         raise FaceganError(f"{run} has no sample grid yet (samples/epoch_*.png)")
-    return grids[-1]
+    if epoch is None:
+        return grids[-1]
+    if not rundir.epoch_grid(run, epoch).is_file():
+        epochs = ", ".join(str(int(grid.stem.split("_")[1])) for grid in grids)
+        raise FaceganError(f"{run} has no sample grid of epoch {epoch}: the epochs with one are {epochs}")
+    return rundir.epoch_grid(run, epoch)
 
 
-def generated_tiles(run: Path) -> tuple[Path, np.ndarray]:
-    """The generated images of a run's newest sample grid (for autoencoders: the reconstruction rows)."""
+def generated_tiles(run: Path, epoch: int | None = None) -> tuple[Path, np.ndarray]:
+    """The generated images of a run's newest sample grid, or of `epoch`'s (for autoencoders: the reconstruction
+    rows)."""
     cfg = TrainConfig.read(run)
-    grid_path = newest_grid(run)
+    grid_path = epoch_grid(run, epoch)
     images = imaging.tiles(imaging.read_image(grid_path), cfg.image_size)
     if registry.get(cfg.model).reconstructs:  # rows alternate inputs and reconstructions
         rows = [images[i:i + 8] for i in range(0, len(images), 8)]

@@ -76,22 +76,25 @@ def _spread(distances: np.ndarray) -> dict:
 
 
 def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = None, samples: Path | None = None,
-              calibration: int = 100, seed: int = 0, folder: Path | None = None) -> dict:
-    """The memorization check of a run: the nearest training image of each of `n` new samples (or of the
-    images of a `samples` .npz), calibrated on held-out real images. Writes nearest.png (samples above
-    their nearest training images), nearest.csv and nearest.json to `folder` (default RUN/nearest, when the
-    summary also goes to RUN/nearest.json for `compare`); returns the summary."""
+              calibration: int = 100, seed: int = 0, folder: Path | None = None, epoch: int | None = None) -> dict:
+    """The memorization check of a run: the nearest training image of each of `n` new samples (of the generator
+    --keep-every kept at the end of `epoch` where given), or of the images of a `samples` .npz, calibrated on
+    held-out real images. Writes nearest.png (samples above their nearest training images), nearest.csv and
+    nearest.json to `folder` (default RUN/nearest, when the summary also goes to RUN/nearest.json for `compare`);
+    returns the summary."""
     cfg = TrainConfig.read(run)
     faces = load_faces(data, cfg.image_size, cfg.channels) if data else load_training_faces(cfg)
     if len(faces.images) < 2 or n < 1 or calibration < 1:
         raise FaceganError("nearest needs at least 2 training images, -n >= 1 and --calibration >= 1")
+    if samples is not None and epoch is not None:
+        raise FaceganError("--epoch picks the generator of new samples; --samples checks images already made")
     if samples is not None:
         generated = load_samples(samples, faces.images.shape[1:])[0]
     else:
         from facegan.checkpoints import load_networks
         from facegan.inference import new_samples
 
-        generated = imaging.to_uint8(new_samples(load_networks(run)["generator"], cfg, n, seed)[2])
+        generated = imaging.to_uint8(new_samples(load_networks(run, epoch=epoch)["generator"], cfg, n, seed)[2])
     index, distance = nearest(generated, faces.images, metric)
     held_out = None if data else load_held_out_faces(cfg, faces)
     if held_out is not None:  # faces the run never saw, measured against all it trained on
@@ -106,7 +109,8 @@ def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = Non
     summary = {**memorization(distance, held_distance),
                "settings": {"metric": metric, "n": len(generated), "train_images": len(faces.images),
                             "held_out_images": held_count, "held_out_from": calibrated_on, "held_out_seed": seed,
-                            "samples": str(samples) if samples else f"new, seed {seed}"}}
+                            "samples": str(samples) if samples else f"new, seed {seed}",
+                            **({"epoch": epoch} if epoch is not None else {})}}
     target = folder or run / "nearest"
     imaging.write_png(target / "nearest.png", imaging.grid(np.concatenate([generated, faces.images[index]]),
                                                            len(generated)))

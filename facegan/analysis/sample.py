@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from facegan import files, imaging, rundir
-from facegan.checkpoints import open_generator_source
+from facegan.checkpoints import checkpoint_name, open_generator_source
 from facegan.config import TrainConfig
 from facegan.errors import FaceganError
 from facegan.inference import generate, new_samples, scores
@@ -27,9 +27,17 @@ class SampleOptions:
     rank: bool = False
     interpolate: int | None = None  # steps of a latent walk between pairs of samples
     label: int | None = None  # the class of every sample (conditional models)
-    mean: float = 0.0  # of the latent prior
-    std: float = 1.0
+    mean: float | tuple[float, float] = 0.0  # of the latent prior: one for every dimension, or (low, high) of a
+    std: float = 1.0                         # uniform distribution each dimension's mean is drawn from (by seed)
     best: bool = False  # from checkpoints/best
+    epoch: int | None = None  # from the checkpoint --keep-every kept at this epoch's end
+
+    def prior_mean(self, latent_dim: int) -> float | np.ndarray:
+        """The latent prior's mean: a number, or (latent_dim,) means drawn from U(low, high), the same for a seed
+        (from a stream of its own: the latents' noise is the same whichever mean is asked for)."""
+        if isinstance(self.mean, tuple):
+            return np.random.default_rng([self.seed, 1]).uniform(*self.mean, latent_dim).astype(np.float32)
+        return self.mean
 
     def check(self, cfg: TrainConfig) -> None:
         if self.n < 1 or (self.keep_top is not None and not 1 <= self.keep_top <= self.n):
@@ -42,6 +50,21 @@ class SampleOptions:
             raise FaceganError(f"--label must be a class of this conditional model (0..{cfg.num_classes - 1})")
 
 
+def parse_mean(text: str) -> float | tuple[float, float]:
+    """--mean: "0.5" (every dimension's) or "uniform:LOW,HIGH" (each dimension's drawn from U(LOW, HIGH))."""
+    try:
+        if text.startswith("uniform:"):
+            low, high = (float(part) for part in text[len("uniform:"):].split(","))
+            if low < high:
+                return low, high
+        else:
+            return float(text)
+    except ValueError:
+        pass
+    raise FaceganError(f"--mean takes a number or uniform:LOW,HIGH with LOW < HIGH (such as uniform:-1,1), "
+                       f"got {text!r}")
+
+
 def interpolate(z: np.ndarray, steps: int) -> np.ndarray:
     """(pairs, steps, latent_dim): straight lines from z[0] to z[1], z[2] to z[3], ..."""
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
@@ -51,15 +74,15 @@ def interpolate(z: np.ndarray, steps: int) -> np.ndarray:
 def write_samples(run: Path, options: SampleOptions, folder: Path | None = None) -> dict:
     """Generate, rank, interpolate and write to `folder` (default RUN/samples/sample-NNN); returns the record
     of what was written. `run` may also be a bare generator .keras file (its folder then takes samples/)."""
-    cfg, nets, home = open_generator_source(run, options.best)
+    cfg, nets, home = open_generator_source(run, options.best, options.epoch)
     options.check(cfg)
     rank = options.rank or options.keep_top is not None
     if rank and "discriminator" not in nets:
         raise FaceganError(f"{cfg.model} has no discriminator to rank by")
-    z, labels, images = new_samples(nets["generator"], cfg, options.n, options.seed, options.mean, options.std,
-                                    options.label)
+    mean = options.prior_mean(cfg.latent_dim)
+    z, labels, images = new_samples(nets["generator"], cfg, options.n, options.seed, mean, options.std, options.label)
     record = {"run": str(run), "model": cfg.model, "n": options.n, "seed": options.seed,
-              "checkpoint": "best" if options.best else "final"}
+              "checkpoint": checkpoint_name(options.best, options.epoch)}
     saved = {"z": z, "labels": labels}
     if rank:
         score = scores(nets["discriminator"], images, labels, cfg.num_classes)
@@ -75,8 +98,7 @@ def write_samples(run: Path, options: SampleOptions, folder: Path | None = None)
         imaging.write_png(folder / "grid.png", imaging.grid(pictures, 8))
     if options.interpolate is not None:
         write_interpolation(folder, nets["generator"], cfg, z, labels, options.interpolate)
-    files.write_npz(folder / "samples.npz", images=pictures, mean=options.mean, std=options.std, seed=options.seed,
-                    **saved)
+    files.write_npz(folder / "samples.npz", images=pictures, mean=mean, std=options.std, seed=options.seed, **saved)
     return {**record, "folder": str(folder)}
 
 

@@ -44,6 +44,10 @@ Split = choices("Split", SPLITS)  # a data source's part: train, valid, test, al
 # the count of images of sample, nearest and eval under its earlier spelling --n (hidden); the command takes it
 # where given: n = n if n_alias is None else n_alias
 N_ALIAS = Annotated[Optional[int], typer.Option("--n", hidden=True)]
+# the checkpoint `facegan train --keep-every N` kept at the end of an epoch (sample, arithmetic, nearest, blur, eval,
+# export)
+EPOCH = Annotated[Optional[int], typer.Option(
+    "--epoch", metavar="E", help="Use the checkpoint kept at the end of epoch E (train --keep-every).")]
 
 CLICK_TYPES = {"int": "INTEGER", "float": "FLOAT", "str": "TEXT", "path": "PATH", "Path": "PATH", "bool": None}
 

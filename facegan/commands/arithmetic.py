@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from facegan.commands import GENERATOR_HELP, import_tensorflow, out, user_errors
+from facegan.commands import EPOCH, GENERATOR_HELP, import_tensorflow, out, user_errors
 
 
 def arithmetic(
@@ -19,6 +19,7 @@ def arithmetic(
     n_per_term: Annotated[int, typer.Option(help="Faces averaged per term (at most).")] = 8,
     projection_steps: Annotated[int, typer.Option(help="Optimization steps when a model has no encoder.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed for choosing faces and starting projections.")] = 0,
+    epoch: EPOCH = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/arithmetic).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
 ):
@@ -40,7 +41,7 @@ def arithmetic(
         import_tensorflow()
         from facegan.analysis.arithmetic import decode_signed_sum
 
-        details = decode_signed_sum(run, plus or [], minus or [], n_per_term, projection_steps, seed, out_dir)
+        details = decode_signed_sum(run, plus or [], minus or [], n_per_term, projection_steps, seed, out_dir, epoch)
     if as_json:
         print(json.dumps(details, indent=2))
         return

@@ -20,6 +20,9 @@ def blur(
         "--data", help="For a run: also the training data's blur at the run's resolution.")] = False,
     generate: Annotated[Optional[int], typer.Option(
         help="For a run: score N fresh samples of its generator instead of its grid.")] = None,
+    epoch: Annotated[Optional[int], typer.Option(
+        "--epoch", metavar="E", help="For a run: the grid of epoch E, or with --generate the generator train "
+                                     "--keep-every kept at its end.")] = None,
 ):
     """Blur factor (variance of the Laplacian, as OpenCV computes it) of images; lower is blurrier.
 
@@ -33,6 +36,7 @@ def blur(
       facegan blur runs/* | sort -k2 -g
       facegan blur runs/003-aegan-v4 --data --json
       facegan blur runs/003-aegan-v4 --generate 256
+      facegan blur runs/003-aegan-v4 --epoch 40
       facegan blur ~/data/celeba/img_align_celeba --per-image > blur.csv
     """
     from facegan.analysis.blur import measure_paths
@@ -42,7 +46,7 @@ def blur(
             raise FaceganError("--per-image prints CSV and --json JSON: give one of them")
         if generate:
             import_tensorflow()
-        result = measure_paths(paths, data, generate)
+        result = measure_paths(paths, data, generate, epoch)
     if result["unreadable"]:
         warn(f"{len(result['unreadable'])} unreadable files skipped (the first: {result['unreadable'][0]})")
     for run, record in result.get("runs", {}).items():

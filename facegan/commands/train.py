@@ -13,7 +13,16 @@ from rich.text import Text
 
 from facegan import registry
 from facegan.commands import CountProgress, Split, choices, err, import_tensorflow, out, plain, user_errors
-from facegan.config import ALTERNATE_MODES, GAN_LOSSES, PRECISIONS, STRATEGIES, default_text
+from facegan.config import (
+    ALTERNATE_MODES,
+    D_LOSSES,
+    GAN_LOSSES,
+    GP_INTERPOLATIONS,
+    PRECISIONS,
+    STRATEGIES,
+    WEIGHT_DECAY_KINDS,
+    default_text,
+)
 from facegan.errors import FaceganError
 from facegan.health import ON_COLLAPSE
 
@@ -21,6 +30,8 @@ ModelName = choices("ModelName", registry.names())
 Precision, Strategy, OnCollapse = choices("Precision", PRECISIONS), choices("Strategy", STRATEGIES), \
     choices("OnCollapse", ON_COLLAPSE)
 GanLoss, Alternate = choices("GanLoss", GAN_LOSSES), choices("Alternate", ALTERNATE_MODES)
+DLoss, GpInterpolation = choices("DLoss", D_LOSSES), choices("GpInterpolation", GP_INTERPOLATIONS)
+WeightDecayKind = choices("WeightDecayKind", WEIGHT_DECAY_KINDS)
 
 
 # The figures of a finished epoch's line on a terminal, by priority: the first group is always shown in full
@@ -162,6 +173,9 @@ def train(
     gp_weight: Annotated[Optional[float], option("WGAN-GP gradient penalty weight.", MODEL, field="gp_weight")] = None,
     critic_steps: Annotated[Optional[int], option(
         "WGAN-GP critic steps per generator step.", MODEL, field="critic_steps")] = None,
+    gp_interpolation: Annotated[Optional[GpInterpolation], option(
+        "WGAN-GP: the penalty's points mix real and fake by a weight per image drawn from U(0, 1) (the paper's) or "
+        "N(0, 1) (the notebooks').", MODEL, field="gp_interpolation")] = None,
     alternate: Annotated[Optional[Alternate], option("gan-alt: take turns by batch, or by loss threshold.", MODEL,
                                                      field="alternate")] = None,
     d_threshold: Annotated[Optional[float], option(
@@ -187,7 +201,10 @@ def train(
     beta1: Annotated[Optional[float], option("Adam beta_1.", OPTIMIZATION, field="beta1")] = None,
     beta2: Annotated[Optional[float], option("Adam beta_2.", OPTIMIZATION, field="beta2")] = None,
     weight_decay: Annotated[Optional[float], option(
-        "Adam (decoupled) weight decay.", OPTIMIZATION, field="weight_decay")] = None,
+        "Adam weight decay.", OPTIMIZATION, field="weight_decay")] = None,
+    weight_decay_kind: Annotated[Optional[WeightDecayKind], option(
+        "decoupled: Keras's Adam(weight_decay), w -= lr*decay*w; l2: decay*w added to the gradient, as PyTorch's "
+        "Adam(weight_decay).", OPTIMIZATION, field="weight_decay_kind")] = None,
     label_noise: Annotated[Optional[float], option(
         "Noisy labels: real 1+n*U(0,1), fake -n*U(0,1).", OPTIMIZATION, field="label_noise")] = None,
     d_lr: Annotated[Optional[float], option(
@@ -198,7 +215,12 @@ def train(
         "ada (each applied with a probability adapted to the discriminator's overfitting), comma-separated; "
         "none: off.", STABILIZERS, field="augment")] = None,
     gan_loss: Annotated[Optional[GanLoss], option(
-        "GAN family's loss: bce (non-saturating) or hinge.", STABILIZERS, field="gan_loss")] = None,
+        "The adversarial loss: bce (cross-entropy of logits, each log term clamped at -100: facegan's), bce-logits "
+        "(Keras's, from logits), bce-probs (Keras's, on sigmoid probabilities clipped at 1e-7: a sure "
+        "discriminator leaves the generator no gradient) or hinge.", STABILIZERS, field="gan_loss")] = None,
+    d_loss: Annotated[Optional[DLoss], option(
+        "The discriminator's loss: its real and fake terms added (sum) or averaged (mean).", STABILIZERS,
+        field="d_loss")] = None,
     r1_weight: Annotated[Optional[float], option(
         "R1 penalty gamma/2 * |grad D(real)|^2 (GAN family; 0: off).", STABILIZERS, field="r1_weight")] = None,
     seed: Annotated[Optional[int], option(
@@ -244,6 +266,9 @@ def train(
         field="checkpoint_minutes")] = None,
     keep_checkpoints: Annotated[Optional[int], option(
         "Newest checkpoints kept.", OUTPUT, field="keep_checkpoints")] = None,
+    keep_every: Annotated[Optional[int], option(
+        "Also keep the checkpoint of every Nth epoch for good, for the analysis commands' --epoch (0: none).",
+        OUTPUT, field="keep_every")] = None,
     init: Annotated[Optional[str], option(
         "Start from this run's network weights (fine-tuning; the optimizers start fresh).", MODEL)] = None,
     init_best: Annotated[Optional[bool], option(

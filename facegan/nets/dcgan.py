@@ -1,4 +1,6 @@
-"""DCGAN networks (after the PyTorch DCGAN tutorial), and the WGAN-GP / conditional critics.
+"""The DCGAN networks of the DCGAN notebook (Generative Deep Learning, 2nd edition, chapter 4), the critics
+facegan's first WGAN-GP and conditional models used (definition 1), and the spectrally normalized discriminator of
+sngan.
 
 At 64x64x1, latent 100: discriminator 2,765,312 (2,763,520 trainable), generator
 3,576,576 (3,574,656 trainable). Other sizes must be powers of two of at least 8: the
@@ -22,21 +24,28 @@ def batch_norm(synchronized: bool) -> layers.Layer:
     return FusedBatchNormalization(momentum=0.9, synchronized=synchronized)
 
 
-def generator(latent_dim: int, image_size: int, channels: int, num_classes: int = 0,
-              sync_bn: bool = False) -> keras.Model:
-    blocks = dcgan_blocks(image_size)
+def doubling(image_size: int) -> list[int]:
+    """The DCGAN's filters per block, from the image's side: 64-128-256-512 at 64x64."""
+    return [BASE_FILTERS * 2**i for i in range(dcgan_blocks(image_size))]
+
+
+def generator(latent_dim: int, image_size: int, channels: int, num_classes: int = 0, sync_bn: bool = False,
+              leaky: bool = True, filters: list[int] | None = None, output_bias: bool = False) -> keras.Model:
+    """Conv2DTranspose blocks from a 1x1 latent to the image, each with batch normalization and LeakyReLU(0.2)
+    (ReLU with leaky=False), then a tanh image. `filters` from the first block (4x4) on: the DCGAN's by default."""
+    filters = filters or doubling(image_size)[::-1]
     z = keras.Input((latent_dim,), name="z")
     inputs, h = [z], z
     if num_classes:
         label = keras.Input((num_classes,), name="label")
         inputs, h = [z, label], layers.Concatenate()([z, label])
     h = layers.Reshape((1, 1, h.shape[-1]))(h)
-    for i in reversed(range(blocks)):  # 512-256-128-64 at 64x64: 1 -> 4 -> 8 -> 16 -> 32
-        first = i == blocks - 1
-        h = layers.Conv2DTranspose(BASE_FILTERS * 2**i, 4, strides=1 if first else 2,
-                                   padding="valid" if first else "same", use_bias=False)(h)
-        h = layers.ReLU()(batch_norm(sync_bn)(h))
-    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False,
+    for i, width in enumerate(filters):  # 512-256-128-64 at 64x64: 1 -> 4 -> 8 -> 16 -> 32
+        h = layers.Conv2DTranspose(width, 4, strides=2 if i else 1, padding="same" if i else "valid",
+                                   use_bias=False)(h)
+        h = batch_norm(sync_bn)(h)
+        h = layers.LeakyReLU(0.2)(h) if leaky else layers.ReLU()(h)
+    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=output_bias,
                                activation="tanh", dtype="float32")(h)
     return keras.Model(inputs if num_classes else z, x, name="generator")
 
@@ -70,18 +79,21 @@ def discriminator(image_size: int, channels: int, dropout: float, normalized: bo
 
 
 def build_dcgan(cfg) -> dict:
-    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, sync_bn=cfg.sync_bn),
+    """The DCGAN notebook's networks (definition 1: a ReLU generator)."""
+    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, sync_bn=cfg.sync_bn,
+                                   leaky=cfg.definition >= 2),
             "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout, sync_bn=cfg.sync_bn)}
 
 
 def build_sngan(cfg) -> dict:
     """The DCGAN generator judged by a spectrally normalized DCGAN discriminator (logits)."""
-    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, sync_bn=cfg.sync_bn),
+    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, sync_bn=cfg.sync_bn, leaky=False),
             "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout, spectral=True)}
 
 
-def build_wgan(cfg) -> dict:
-    """WGAN-GP (num_classes 0) or conditional WGAN-GP: the DCGAN shapes, critic without batch norm."""
-    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, cfg.num_classes, cfg.sync_bn),
+def build_first_wgan(cfg) -> dict:
+    """facegan's WGAN-GP and conditional WGAN-GP of definition 1: the DCGAN shapes, critic without batch norm."""
+    return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, cfg.num_classes, cfg.sync_bn,
+                                   leaky=False),
             "discriminator": discriminator(cfg.image_size, cfg.channels, cfg.dropout, normalized=False,
                                            num_classes=cfg.num_classes)}

@@ -1,6 +1,7 @@
 """AE-GAN steps: an autoencoder generator G(x) = decoder(encoder(x)) judged by a discriminator.
 
-With ae = MSE(x, G(x)) and gan = BCE(real labels, D(G(x))) over the (global) batch, the generator loss is
+With ae = MSE(x, G(x)) and gan = BCE(real labels, D(G(x))) over the (global) batch (BCE: --gan-loss's cross-entropy,
+from logits for v0, on probabilities for v1, v4 and v5, as their notebooks take it), the generator loss is
     v0: alpha*ae + beta*gan            v1: alpha*ae + beta*gan/(alpha*ae)
     v4: ae + beta_t*gan (beta_t from the slope of ae, see v4_beta)
     v5: ae + min(ae, gan)
@@ -11,21 +12,23 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Family, bce, mse, share, through_global
+from facegan.steps.base import CROSS_ENTROPIES, Family, mse, share, through_global
 
 
 def v4_beta(ae, history: tf.Variable, count: tf.Variable, a: float, window: int):
-    """beta_t = min(|a / slope|, 1), slope = (ae_t - ae_{t-window}) / window; 0 for the first `window` steps.
+    """(beta_t, slope): beta_t = min(|a / slope|, 1), slope = (ae_t - ae_{t-window}) / window; both 0 for the
+    first `window` steps, which have no slope yet.
 
     history (window,) is a ring buffer of the last `window` ae values and count the number
     of steps seen; both are updated in place, inside the compiled step.
     """
     slot = tf.cast(count % window, tf.int32)
     slope = (ae - history[slot]) / window
-    beta = tf.where(count < window, 0.0, tf.minimum(tf.abs(a / slope), 1.0))  # a / 0 = inf -> 1
+    warming = count < window
+    beta = tf.where(warming, 0.0, tf.minimum(tf.abs(a / slope), 1.0))  # a / 0 = inf -> 1
     history.assign(tf.tensor_scatter_nd_update(history, [[slot]], [ae]))
     count.assign_add(1)
-    return beta
+    return beta, tf.where(warming, 0.0, slope)
 
 
 class AeganFamily(Family):
@@ -34,6 +37,9 @@ class AeganFamily(Family):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.cfg.aegan_loss == "v4" and self.cfg.definition >= 2:
+            self.metrics = (*self.metrics[:-1], "ae_slope", "skipped")  # drawn beside beta, as the notebook plots it
+        self.cross_entropy = CROSS_ENTROPIES[self.cfg.gan_loss]
         once = dict(trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)  # global values
         self.ae_history = tf.Variable(tf.zeros([self.cfg.beta_window]), name="ae_history", **once)
         self.ae_count = tf.Variable(0, dtype=tf.int64, name="ae_count", **once)
@@ -55,18 +61,21 @@ class AeganFamily(Family):
         return {**self.nan_metrics(), "g_loss": total, "ae_loss": total, "skipped": skipped}
 
     def generator_mix(self, ae, gan):
-        """(mix, beta): the variant's generator loss as a function mix(ae, gan) of the global losses, and
-        the weight it gives the gan term at the global values ae, gan (v4 advances its schedule here)."""
+        """(mix, figures): the variant's generator loss as a function mix(ae, gan) of the global losses, and
+        {"beta": the weight it gives the gan term at the global values ae, gan} (v4 advances its schedule here,
+        and adds its "ae_slope")."""
         cfg = self.cfg
         if cfg.aegan_loss == "v0":
-            return lambda ae, gan: cfg.alpha * ae + cfg.beta * gan, tf.constant(cfg.beta)
+            return lambda ae, gan: cfg.alpha * ae + cfg.beta * gan, {"beta": tf.constant(cfg.beta)}
         if cfg.aegan_loss == "v1":
-            return lambda ae, gan: cfg.alpha * ae + cfg.beta * gan / (cfg.alpha * ae), tf.constant(cfg.beta)
+            return lambda ae, gan: cfg.alpha * ae + cfg.beta * gan / (cfg.alpha * ae), {"beta": tf.constant(cfg.beta)}
         if cfg.aegan_loss == "v4":
-            beta = tf.stop_gradient(v4_beta(ae, self.ae_history, self.ae_count, cfg.beta_a, cfg.beta_window))
-            return lambda ae, gan: ae + beta * gan, beta
+            beta, slope = v4_beta(ae, self.ae_history, self.ae_count, cfg.beta_a, cfg.beta_window)
+            beta = tf.stop_gradient(beta)
+            figures = {"beta": beta, "ae_slope": slope} if "ae_slope" in self.metrics else {"beta": beta}
+            return lambda ae, gan: ae + beta * gan, figures
         if cfg.aegan_loss == "v5":
-            return lambda ae, gan: ae + tf.minimum(ae, gan), tf.cast(gan < ae, tf.float32)
+            return lambda ae, gan: ae + tf.minimum(ae, gan), {"beta": tf.cast(gan < ae, tf.float32)}
         raise ValueError(f"unknown AE-GAN loss {cfg.aegan_loss!r}")
 
     def train_step(self, x, y):
@@ -74,13 +83,14 @@ class AeganFamily(Family):
             x_rec = self.autoencode(x, training=True)  # (B, H, W, C) in [-1, 1]
             real_out = self.discriminator(self.augmented(x), training=True)  # logits (B, 1)
             fake_out = self.discriminator(self.augmented(x_rec), training=True)
+            bce = self.cross_entropy
             shares = {"d_loss_real": share(bce(tf.ones_like(real_out), real_out)),
                       "d_loss_fake": share(bce(tf.zeros_like(fake_out), fake_out)),
                       "ae": share(mse(x, x_rec)), "gan": share(bce(tf.ones_like(fake_out), fake_out)),
                       "d_acc_real": share(tf.cast(real_out[:, 0] > 0, tf.float32)),
                       "d_acc_fake": share(tf.cast(fake_out[:, 0] <= 0, tf.float32))}
             m = self.totals(shares)
-            mix, beta = self.generator_mix(m["ae"], m["gan"])
+            mix, figures = self.generator_mix(m["ae"], m["gan"])
             g_loss, g_surrogate = through_global(mix, {"ae": shares["ae"], "gan": shares["gan"]},
                                                  {"ae": m["ae"], "gan": m["gan"]})
             d_loss = shares["d_loss_real"] + shares["d_loss_fake"]
@@ -89,6 +99,7 @@ class AeganFamily(Family):
         return {
             "d_loss": m["d_loss_real"] + m["d_loss_fake"], "d_loss_real": m["d_loss_real"],
             "d_loss_fake": m["d_loss_fake"], "d_acc_real": m["d_acc_real"], "d_acc_fake": m["d_acc_fake"],
-            "g_loss": g_loss, "ae_loss": m["ae"], "gan_loss": m["gan"], "beta": tf.cast(beta, tf.float32),
+            "g_loss": g_loss, "ae_loss": m["ae"], "gan_loss": m["gan"],
+            **{k: tf.cast(v, tf.float32) for k, v in figures.items()},
             "skipped": skipped, **self.adapt_augmentation(real_out[:, 0]),
         }

@@ -29,9 +29,10 @@ from facegan.steps import augment
 
 
 def make_optimizer(cfg, lr: float, loss_scaling: bool, variables) -> keras.optimizers.Optimizer:
-    """Adam at rate `lr` with the config's other settings; wrapped for dynamic loss scaling under float16; built."""
-    optimizer = keras.optimizers.Adam(lr, beta_1=cfg.beta1, beta_2=cfg.beta2,
-                                      weight_decay=cfg.weight_decay or None)
+    """Adam at rate `lr` with the config's other settings (decoupled weight decay here; the "l2" kind is added to
+    the gradients by Family.minimize); wrapped for dynamic loss scaling under float16; built."""
+    decoupled = cfg.weight_decay if cfg.weight_decay_kind == "decoupled" else 0.0
+    optimizer = keras.optimizers.Adam(lr, beta_1=cfg.beta1, beta_2=cfg.beta2, weight_decay=decoupled or None)
     if loss_scaling:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     optimizer.build(variables)  # before the first compiled step and before a checkpoint restore
@@ -39,14 +40,31 @@ def make_optimizer(cfg, lr: float, loss_scaling: bool, variables) -> keras.optim
 
 
 def bce(targets, logits):
-    """Binary cross-entropy of logits (B, 1) per example (B,), as PyTorch's BCELoss (the seed
-    notebooks') defines it: each log term clamped at -100. From logits, the generator keeps its
-    gradient when the discriminator is sure (probabilities clipped at 1e-7 would give it none); the
+    """facegan's own binary cross-entropy of logits (B, 1) per example (B,): each log term clamped at -100 (as
+    PyTorch's BCELoss clamps). From logits, the generator keeps its gradient when the discriminator is sure; the
     clamp keeps the loss bounded when noisy labels put the targets outside [0, 1]."""
     logits = tf.cast(logits, tf.float32)
     log_p = tf.maximum(tf.math.log_sigmoid(logits), -100.0)
     log_not_p = tf.maximum(tf.math.log_sigmoid(-logits), -100.0)
     return -tf.reduce_mean(targets * log_p + (1.0 - targets) * log_not_p, axis=-1)
+
+
+def bce_logits(targets, logits):
+    """Keras's BinaryCrossentropy(from_logits=True) per example (B,), of logits (B, 1): unclamped."""
+    logits = tf.cast(logits, tf.float32)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits), axis=-1)
+
+
+def bce_probs(targets, logits):
+    """Keras's BinaryCrossentropy() per example (B,), on the sigmoid probabilities of logits (B, 1), as the Keras
+    notebooks compute it: probabilities clipped to [1e-7, 1 - 1e-7], so each term lies within -log(1e-7) = 16.1
+    and a sure discriminator gives the generator no gradient."""
+    p = tf.clip_by_value(tf.sigmoid(tf.cast(logits, tf.float32)), EPSILON, 1.0 - EPSILON)
+    return -tf.reduce_mean(targets * tf.math.log(p) + (1.0 - targets) * tf.math.log(1.0 - p), axis=-1)
+
+
+EPSILON = 1e-7  # keras.backend.epsilon()
+CROSS_ENTROPIES = {"bce": bce, "bce-logits": bce_logits, "bce-probs": bce_probs}  # --gan-loss's cross-entropies
 
 
 def mse(x, y):
@@ -178,7 +196,7 @@ class Family:
         replicas, in cross-replica context, as keras' LossScaleOptimizer takes its own."""
         with tape:  # re-entered so that the scaling is recorded; otherwise its gradient is None
             scaled = optimizer.scale_loss(loss)
-        gradients = tape.gradient(scaled, variables)
+        gradients = self.with_l2(tape.gradient(scaled, variables), variables, optimizer)
         checked = [loss] if self.loss_scaling else [loss, *gradients]
         finite_here = tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in checked])
         refused = self.totals({"refused": 1.0 - tf.cast(finite_here, tf.float32)})["refused"] > 0
@@ -193,6 +211,16 @@ class Family:
 
         tf.distribute.get_replica_context().merge_call(update, args=(gradients, apply))
         return tf.cast(tf.logical_and(refused, when), tf.float32)
+
+    def with_l2(self, gradients: list, variables: list, optimizer) -> list:
+        """With --weight-decay-kind l2: each gradient plus decay * w (an L2 penalty's gradient, as PyTorch's
+        Adam(weight_decay=...) adds it), scaled as the loss is and split over the replicas, whose gradients the
+        optimizer sums; else the gradients themselves."""
+        if not (self.cfg.weight_decay and self.cfg.weight_decay_kind == "l2"):
+            return gradients
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        factor = self.cfg.weight_decay * optimizer.scale_loss(tf.constant(1.0)) / replicas
+        return [g + tf.cast(factor, g.dtype) * tf.cast(v, g.dtype) for g, v in zip(gradients, variables)]
 
     def make_optimizers(self, loss_scaling: bool) -> dict:
         """One optimizer per adversary: "g" for the generator side, "d" for the discriminator."""

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Family, bce, input_gradient_norms, logits_model, share
+from facegan.steps.base import CROSS_ENTROPIES, Family, input_gradient_norms, logits_model, share
 
 
 class GanFamily(Family):
     metrics = ("d_loss", "d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "d_acc", "g_loss", "g_acc",
                "skipped")
     called_networks = (*Family.called_networks, "d_logits")
-    d_loss_weight = 1.0
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,7 +27,8 @@ class GanFamily(Family):
         real_out, d_penalty, d_terms = self.judge_reals(x_real, y)  # logits (B,)
         fake_out = tf.cast(self.d_logits(self.discriminator_inputs(x_fake, y), training=True)[:, 0], tf.float32)
         d_loss_real, d_loss_fake, g_loss = self.adversarial_losses(real_out, fake_out, n)
-        losses = {"d_loss": self.d_loss_weight * (d_loss_real + d_loss_fake) + d_penalty, "g_loss": g_loss}
+        d_weight = 0.5 if self.cfg.d_loss == "mean" else 1.0  # the DCGAN notebook: (d_real_loss + d_fake_loss) / 2
+        losses = {"d_loss": d_weight * (d_loss_real + d_loss_fake) + d_penalty, "g_loss": g_loss}
         m = self.totals({**losses, **d_terms, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
                          "d_acc_real": share(tf.cast(real_out > 0, tf.float32)),
                          "d_acc_fake": share(tf.cast(fake_out <= 0, tf.float32))})
@@ -57,12 +57,14 @@ class GanFamily(Family):
         """(d_loss_real, d_loss_fake, g_loss) shares from the logits (B,) on real and generated images."""
         if self.cfg.gan_loss == "hinge":  # Lim & Ye 2017; Miyato et al. 2018
             return (share(tf.nn.relu(1.0 - real_out)), share(tf.nn.relu(1.0 + fake_out)), share(-fake_out))
-        noise = self.cfg.label_noise
-        real_targets = 1.0 + noise * self.draw("uniform", n, (1,))  # noisy labels: 1 + n*U(0,1)
-        fake_targets = -noise * self.draw("uniform", n, (1,))  # and 0 - n*U(0,1)
+        cross_entropy = CROSS_ENTROPIES[self.cfg.gan_loss]
         real_out, fake_out = real_out[:, None], fake_out[:, None]
-        return (share(bce(real_targets, real_out)), share(bce(fake_targets, fake_out)),
-                share(bce(tf.ones_like(fake_out), fake_out)))
+        real_targets, fake_targets = tf.ones_like(real_out), tf.zeros_like(fake_out)
+        if self.cfg.label_noise:  # noisy labels: 1 + n*U(0,1) and 0 - n*U(0,1); the generator's stay 1
+            real_targets += self.cfg.label_noise * self.draw("uniform", n, (1,))
+            fake_targets -= self.cfg.label_noise * self.draw("uniform", n, (1,))
+        return (share(cross_entropy(real_targets, real_out)), share(cross_entropy(fake_targets, fake_out)),
+                share(cross_entropy(tf.ones_like(fake_out), fake_out)))
 
     def train_step(self, x, y):
         # both networks step on the same forward pass (as the TensorFlow DCGAN tutorial does)
@@ -74,17 +76,18 @@ class GanFamily(Family):
 
 
 class GanAltFamily(GanFamily):
-    """Only one network learns per batch, the discriminator's loss halved.
+    """Only one network learns per batch.
 
-    alternate="batch": discriminator and generator take turns every batch.
-    alternate="threshold": one network trains until its loss falls under its own
-    threshold (d_threshold, g_threshold), then the other.
+    alternate="batch": discriminator and generator take turns every batch, the discriminator's loss halved
+    (d_loss "mean").
+    alternate="threshold": one network trains until its loss falls under its own threshold (d_threshold,
+    g_threshold: facegan's numbers, the notebook gives none), then the other; the notebook's protocol drops the
+    loss factor (d_loss "sum", settled by TrainConfig.resolve).
     Both gradients are computed every step and one update is made: under tf.distribute an
     update cannot sit in a conditional branch.
     """
 
     metrics = GanFamily.metrics[:-1] + ("d_trained", "skipped")
-    d_loss_weight = 0.5
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,7 +10,7 @@ from facegan.steps.base import Family, input_gradient_norms, share
 def gradient_penalty(critic_fn, x_real, x_fake, eps, loss_scale=1.0):
     """(||d critic(x_hat) / d x_hat||_2 - 1)^2 per example (B,), x_hat = x_real + eps*(x_fake - x_real).
 
-    eps (B, 1, 1, 1) is drawn uniformly from [0, 1] per image. Under float16 loss scaling the
+    eps (B, 1, 1, 1) is the weight of x_fake, one per image. Under float16 loss scaling the
     critic output is multiplied by the loss scale before differentiating, so that small
     gradients do not underflow in float16, and the gradient is divided by it afterwards.
     """
@@ -34,10 +34,12 @@ class WganGpFamily(Family):
             with tf.GradientTape() as tape:
                 x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
                 x_real, x_fake = self.augmented(x), self.augmented(x_fake)  # --augment's transforms on both
-                real_scores, fake_scores = self.critic(x_real, y), self.critic(x_fake, y)
+                fake_scores = self.critic(x_fake, y)  # (B,), the fakes first, as the notebooks score them
+                real_scores = self.critic(x_real, y)
                 d_loss_real = share(-real_scores)
                 d_loss_fake = share(fake_scores)
-                eps = self.draw("uniform", n, (1, 1, 1))
+                # the weight of x_fake: N(0, 1) in the notebooks, U(0, 1) in the WGAN-GP paper
+                eps = self.draw(self.cfg.gp_interpolation, n, (1, 1, 1))
                 gp = share(gradient_penalty(lambda x_hat: self.critic(x_hat, y), x_real, x_fake, eps,
                                             d_optimizer.scale_loss(tf.constant(1.0))))
                 d_loss = d_loss_real + d_loss_fake + self.cfg.gp_weight * gp

@@ -96,7 +96,7 @@ class Trainer:
             self.family = build_family(cfg, nets)
             average = WeightAverage(nets, cfg.ema) if cfg.ema else None
             self.state = TrainState(nets, self.family, average, self.scratch or rundir.checkpoint_dir(run),
-                                    cfg.keep_checkpoints)
+                                    cfg.keep_checkpoints, cfg.keep_every)
         self.train_steps = {}  # the compiled steps, by the family's step name
 
         # the sample grids' fixed batch and the evaluation set; the logs; the health guard
@@ -249,6 +249,7 @@ class Trainer:
             self.guard.roll_back(" and ".join(symptom.check for symptom in found), "collapsed",
                                  before_epoch=min(symptom.onset for symptom in found) - 1)
             return
+        self.state.keep_epoch(epoch)  # before the newest: a kill between the two replays the epoch and keeps it
         self.save()
         self.reporter.epoch_end(epoch, cfg.epochs, row)
         if found and cfg.on_collapse == "stop":
