@@ -151,3 +151,45 @@ def test_the_vae_notebooks_random_mean_per_dimension():
     for bad in ("uniform:1,-1", "uniform:x", "half"):
         with pytest.raises(FaceganError, match="--mean takes"):
             parse_mean(bad)
+
+
+@pytest.mark.parametrize("model", ["aegan-v0", "aegan-v1", "aegan-v5"])
+def test_aegan_losses_are_the_formulas_its_notebooks_print(model):
+    """ae = MSE(x, G(x)); gan = Keras's BinaryCrossentropy of D(G(x)) against ones (from logits for v0, on
+    probabilities for v1 and v5); v0: alpha*ae + beta*gan, v1: alpha*ae + beta*gan/(alpha*ae), v5: ae + min(ae, gan).
+    Written here with Keras's own losses on facegan's networks before the step."""
+    cfg = tiny_config(model, dropout=0.0)
+    nets, family = build(cfg)
+    x, y = batch(cfg)
+    x_rec = nets["generator"](nets["encoder"](x))
+    real_out, fake_out = nets["discriminator"](x), nets["discriminator"](x_rec)
+    ae = float(keras.losses.MeanSquaredError()(x, x_rec))
+    if cfg.gan_loss == "bce-logits":
+        cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+    else:
+        probability = keras.losses.BinaryCrossentropy()
+        cross_entropy = lambda targets, logits: probability(targets, tf.sigmoid(logits))  # noqa: E731
+    gan = float(cross_entropy(tf.ones_like(fake_out), fake_out))
+    d_loss = float(cross_entropy(tf.ones_like(real_out), real_out) + cross_entropy(tf.zeros_like(fake_out), fake_out))
+    g_loss = {"aegan-v0": cfg.alpha * ae + cfg.beta * gan,
+              "aegan-v1": cfg.alpha * ae + cfg.beta * gan / (cfg.alpha * ae),
+              "aegan-v5": ae + min(ae, gan)}[model]
+    m = family.train_step(x, y)
+    assert {k: float(m[k]) for k in ("ae_loss", "gan_loss", "g_loss", "d_loss")} == pytest.approx(
+        {"ae_loss": ae, "gan_loss": gan, "g_loss": g_loss, "d_loss": d_loss}, rel=1e-5)
+
+
+def test_the_vae_loss_is_the_formula_its_notebook_prints():
+    """MSE(x, decoder(z)) + kl_weight * KL(N(z_mean, exp(z_log_var)) || N(0, I)), z = z_mean + exp(z_log_var/2) eps."""
+    cfg = tiny_config("vae")
+    nets, family = build(cfg)
+    x, y = batch(cfg)
+    family.number_step(tf.constant(1, tf.int64))
+    z_mean, z_log_var = nets["encoder"](x)
+    eps = family.draw("normal", 4, (cfg.latent_dim,))  # the step's own draw: the same (seed, step, site)
+    family.number_step(tf.constant(1, tf.int64))
+    ae = float(keras.losses.MeanSquaredError()(x, nets["generator"](z_mean + tf.exp(0.5 * z_log_var) * eps)))
+    kl = float(tf.reduce_mean(-0.5 * tf.reduce_sum(1 + z_log_var - z_mean**2 - tf.exp(z_log_var), axis=1)))
+    m = family.train_step(x, y)
+    assert {k: float(m[k]) for k in ("ae_loss", "kl_loss", "g_loss")} == pytest.approx(
+        {"ae_loss": ae, "kl_loss": kl, "g_loss": ae + cfg.kl_weight * kl}, rel=1e-5)
