@@ -46,10 +46,10 @@ def warm_cache(data: str) -> None:
     load_faces(data, 64, 3)
 
 
-def train(run: Path, data: str, arguments: list[str], minutes: float) -> float:
+def train(run: Path, data: str, arguments: list[str], minutes: float, common: list[str] = COMMON) -> float:
     """Train until `minutes` have passed, then interrupt; the seconds it ran."""
     start = time.monotonic()
-    process = subprocess.Popen(facegan("train", *arguments, "--data", data, *COMMON, "--out", str(run)),
+    process = subprocess.Popen(facegan("train", *arguments, "--data", data, *common, "--out", str(run)),
                                stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     try:
         process.wait(timeout=minutes * 60)

@@ -43,7 +43,7 @@ def test_every_model_takes_a_finite_compiled_step(name):
 
 
 def test_the_spec_parameter_counts_of_the_seed_summaries():
-    """The counts the issue gives from the original notebooks' model summaries."""
+    """The counts of the original notebooks' model summaries."""
     assert registry.get("gan-baseline").params == {
         "generator": (1_381_891, 1_381_891), "discriminator": (1_651_841, 1_651_841)}
     assert registry.get("dcgan").params == {
