@@ -52,7 +52,7 @@ class TrainState:
             **{f"{name}_optimizer": optimizer for name, optimizer in family.optimizers.items()},
             **averaged, **({"ema_updates": average.updates} if average else {}))
         self.keep = keep
-        self.repaired = [warning for folder in (Path(directory), Path(directory) / "best")
+        self.repaired = [warning for folder in (Path(directory), Path(directory) / "best", Path(directory) / EPOCHS)
                          if (warning := repair_list(folder)) is not None]  # warnings of rebuilt lists
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=keep)
         self.best = tf.train.CheckpointManager(self.checkpoint, str(Path(directory) / "best"), max_to_keep=1)

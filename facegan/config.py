@@ -186,6 +186,8 @@ class TrainConfig:
                                      ("weight-decay-kind", self.weight_decay_kind, WEIGHT_DECAY_KINDS)):
             if value not in allowed:
                 raise FaceganError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if self.definition not in range(1, DEFINITION + 1):
+            raise FaceganError(f"definition must be one of 1..{DEFINITION}, got {self.definition!r}")
         if self.keep_every < 0:
             raise FaceganError(f"--keep-every must not be negative, got {self.keep_every}")
         if self.augment_policy and not spec.adversarial:

@@ -87,3 +87,16 @@ def test_every_analysis_command_takes_the_epoch(kept_run, tmp_path):
 def test_blur_of_an_epoch_without_a_grid_names_the_epochs_with_one(kept_run):
     result = runner.invoke(app, ["blur", str(kept_run), "--epoch", "9"])
     assert result.exit_code == 2 and "no sample grid of epoch 9: the epochs with one are 1, 2, 3" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_resumed_run_keeps_on_and_clears_what_a_killed_save_left(kept_run, tmp_path):
+    import shutil
+
+    run = shutil.copytree(kept_run, tmp_path / "run")
+    (run / "checkpoints" / "epochs" / "epoch-4_temp").mkdir()  # a save killed mid-write
+    result = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "4"])
+    assert result.exit_code == 0, result.output
+    kept = sorted(path.name for path in (run / "checkpoints" / "epochs").iterdir() if path.suffix == ".index")
+    assert kept == ["epoch-2.index", "epoch-4.index"]
+    assert not (run / "checkpoints" / "epochs" / "epoch-4_temp").exists()

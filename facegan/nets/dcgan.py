@@ -50,6 +50,17 @@ def generator(latent_dim: int, image_size: int, channels: int, num_classes: int 
     return keras.Model(inputs if num_classes else z, x, name="generator")
 
 
+def image_inputs(image_size: int, channels: int, num_classes: int = 0):
+    """(inputs, first tensor) of a discriminator: the image, and for conditional models the one-hot label
+    appended to it as constant planes."""
+    x = keras.Input((image_size, image_size, channels), name="image")
+    if not num_classes:
+        return x, x
+    label = keras.Input((num_classes,), name="label")
+    planes = layers.UpSampling2D(image_size)(layers.Reshape((1, 1, num_classes))(label))
+    return [x, label], layers.Concatenate()([x, planes])
+
+
 def discriminator(image_size: int, channels: int, dropout: float, normalized: bool = True,
                   num_classes: int = 0, sync_bn: bool = False, spectral: bool = False) -> keras.Model:
     """DCGAN discriminator (sigmoid output); with normalized=False a WGAN critic (linear output); with
@@ -59,12 +70,7 @@ def discriminator(image_size: int, channels: int, dropout: float, normalized: bo
         else layers.Conv2D
     normalized = normalized and not spectral
     blocks = dcgan_blocks(image_size)
-    x = keras.Input((image_size, image_size, channels), name="image")
-    inputs, h = x, x
-    if num_classes:
-        label = keras.Input((num_classes,), name="label")
-        planes = layers.UpSampling2D(image_size)(layers.Reshape((1, 1, num_classes))(label))
-        inputs, h = [x, label], layers.Concatenate()([x, planes])
+    inputs, h = image_inputs(image_size, channels, num_classes)
     for i in range(blocks):  # 64-128-256-512 at 64x64: 64 -> 32 -> 16 -> 8 -> 4
         h = conv(BASE_FILTERS * 2**i, 4, strides=2, padding="same", use_bias=False)(h)
         if normalized and i > 0:

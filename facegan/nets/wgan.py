@@ -19,12 +19,7 @@ KERAS_LEAKY_SLOPE = 0.3  # layers.LeakyReLU()'s default, which the notebooks' se
 
 
 def critic(image_size: int, channels: int, dropout: float, filters: list[int], num_classes: int = 0) -> keras.Model:
-    x = keras.Input((image_size, image_size, channels), name="image")
-    inputs, h = x, x
-    if num_classes:
-        label = keras.Input((num_classes,), name="label")
-        planes = layers.UpSampling2D(image_size)(layers.Reshape((1, 1, num_classes))(label))
-        inputs, h = [x, label], layers.Concatenate()([x, planes])
+    inputs, h = dcgan.image_inputs(image_size, channels, num_classes)
     for i, width in enumerate(filters):
         h = layers.Conv2D(width, 4, strides=2, padding="same")(h)
         h = layers.LeakyReLU(KERAS_LEAKY_SLOPE if i == 1 else 0.2)(h)

@@ -220,7 +220,8 @@ class Family:
             return gradients
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         factor = self.cfg.weight_decay * optimizer.scale_loss(tf.constant(1.0)) / replicas
-        return [g + tf.cast(factor, g.dtype) * tf.cast(v, g.dtype) for g, v in zip(gradients, variables)]
+        return [g if g is None else g + tf.cast(factor, g.dtype) * tf.cast(v, g.dtype)
+                for g, v in zip(gradients, variables)]
 
     def make_optimizers(self, loss_scaling: bool) -> dict:
         """One optimizer per adversary: "g" for the generator side, "d" for the discriminator."""
