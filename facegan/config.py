@@ -72,7 +72,8 @@ class TrainConfig:
     gp_weight: float = 10.0
     critic_steps: int = 1
     gp_interpolation: str = "uniform"  # the weight of x_fake in the penalty's points, per image: U(0, 1) or N(0, 1)
-    # gan-alt: "batch" alternates every batch; "threshold" trains one side until its loss < its threshold
+    # gan-alt: "batch" alternates every batch; "threshold" trains one side until its loss < its threshold (the
+    # thresholds are facegan's numbers: the notebook's "more thought-out condition" gives none)
     alternate: str = "batch"
     d_threshold: float = 0.5
     g_threshold: float = 1.0

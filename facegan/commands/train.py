@@ -179,7 +179,8 @@ def train(
     alternate: Annotated[Optional[Alternate], option("gan-alt: take turns by batch, or by loss threshold.", MODEL,
                                                      field="alternate")] = None,
     d_threshold: Annotated[Optional[float], option(
-        "gan-alt threshold mode: train D until d_loss is below this.", MODEL, field="d_threshold")] = None,
+        "gan-alt threshold mode: train D until d_loss is below this (facegan's number; the notebook gives none).",
+        MODEL, field="d_threshold")] = None,
     g_threshold: Annotated[Optional[float], option(
         "gan-alt threshold mode: train G until g_loss is below this.", MODEL, field="g_threshold")] = None,
     data: Annotated[Optional[str], option(
