@@ -106,7 +106,8 @@ def inception_rows(table: Table, result: dict, columns: tuple[str, ...]) -> None
 def run_table(run: Path, result: dict, seed: int) -> Table:
     settings = result["settings"]
     table = Table(box=box.SIMPLE_HEAD, caption=f"{settings['images']} images per set, {settings['projections']} "
-                  f"projections, seed {seed}; {settings['generated']} of {run}", caption_justify="left")
+                  f"projections, seed {seed}; {settings['generated']} of {run} ({result['checkpoint']} networks)",
+                  caption_justify="left")
     for header in ("figure", settings["generated"], "real vs real"):
         table.add_column(header, justify="left" if header == "figure" else "right")
     for level in settings["levels"]:
