@@ -36,11 +36,11 @@ def measure_paths(paths: list[Path], data: bool = False, generate: int | None = 
     """{"blur": mean, "images": count, "paths": {path: {"blur", "images"}}, "runs": {run: its blur.json},
     "per_image": {name: figure}, "unreadable": [files]}, the paths in the order given.
 
-    A run directory gives the tiles of its newest sample grid (of epoch `epoch`'s grid; or `generate` new samples,
-    of the generator kept at that epoch's end), and its record goes
-    to RUN/blur.json, with `data` the blur of its training images beside it; other paths are image files or
-    folders, whose files each count once however often they are named. A file that cannot be read is left out
-    and listed; only when nothing could be scored is that an error."""
+    A run directory gives the tiles of its newest sample grid, or of `epoch`'s (or `generate` new samples, of the
+    generator --keep-every kept at that epoch's end), and its record goes to RUN/blur.json, with `data` the blur
+    of its training images beside it; other paths are image files or folders, whose files each count once however
+    often they are named. A file that cannot be read is left out and listed; only when nothing could be scored is
+    that an error."""
     if generate is not None and generate < 1:
         raise FaceganError("--generate needs a positive number of samples")
     loose = [path for path in paths if not rundir.is_run_dir(path)]

@@ -6,6 +6,7 @@ Images are (N, H, W, C) floats in [-1, 1] until they are written; latents (N, la
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +28,10 @@ class SampleOptions:
     rank: bool = False
     interpolate: int | None = None  # steps of a latent walk between pairs of samples
     label: int | None = None  # the class of every sample (conditional models)
-    mean: float | tuple[float, float] = 0.0  # of the latent prior: one for every dimension, or (low, high) of a
-    std: float = 1.0                         # uniform distribution each dimension's mean is drawn from (by seed)
+    # the latent prior N(mean, std^2): its mean one number for every dimension, or (low, high), the uniform
+    # distribution each dimension's mean is drawn from (by seed)
+    mean: float | tuple[float, float] = 0.0
+    std: float = 1.0
     best: bool = False  # from checkpoints/best
     epoch: int | None = None  # from the checkpoint --keep-every kept at this epoch's end
 
@@ -55,9 +58,9 @@ def parse_mean(text: str) -> float | tuple[float, float]:
     try:
         if text.startswith("uniform:"):
             low, high = (float(part) for part in text[len("uniform:"):].split(","))
-            if low < high:
+            if low < high and math.isfinite(high - low):
                 return low, high
-        else:
+        elif math.isfinite(float(text)):
             return float(text)
     except ValueError:
         pass
