@@ -38,3 +38,19 @@ def test_compare_plot_draws_one_figure_of_several_runs(faces_npz, tmp_path):
     assert read_image(tmp_path / "compare_g_loss.png").std() > 10
     result = runner.invoke(app, ["compare", str(tmp_path / "a"), "--plot", "no_such_figure"])
     assert result.exit_code == 2 and "no run has the figure 'no_such_figure'" in result.output
+
+
+def test_aegan_v4s_beta_and_ae_slope_get_a_panel_of_their_own(tmp_path):
+    """As the v4 notebook plots them: beta and the slope of the AE loss it comes from, over steps."""
+    from facegan.curves import draw_curves
+
+    heights = {}
+    for name, columns in (("v5", ["epoch", "step", "g_loss", "ae_loss", "beta"]),
+                          ("v4", ["epoch", "step", "g_loss", "ae_loss", "beta", "ae_slope"])):
+        run = tmp_path / name
+        run.mkdir()
+        rows = [[1, step, 0.5, 0.1 - step * 1e-3, min(1.0, step / 50), -1e-3 + step * 1e-5] for step in range(1, 101)]
+        (run / "metrics.csv").write_text("\n".join(",".join(map(str, row[:len(columns)]))
+                                                   for row in [columns, *rows]) + "\n")
+        heights[name] = read_image(draw_curves(run)).shape[0]
+    assert heights["v4"] > heights["v5"] * 1.5  # a second panel under the losses
