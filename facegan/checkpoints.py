@@ -180,7 +180,12 @@ def latest(run: Path) -> str | None:
 
 
 LIST = "checkpoint"  # TensorFlow's list of a folder's checkpoints, newest last
-NUMBERED = re.compile(r"ckpt-(\d+)\.index")
+
+
+def numbers_on_disk(directory: Path, name: str = "ckpt") -> list[int]:
+    """The numbers N of the checkpoints `name`-N whose index file is in `directory`, in order."""
+    found = (re.fullmatch(rf"{name}-(\d+)\.index", file.name) for file in Path(directory).glob(f"{name}-*.index"))
+    return sorted(int(match[1]) for match in found if match)
 
 
 def listed(directory: Path) -> tuple[list[str], str | None]:
@@ -194,7 +199,7 @@ def listed(directory: Path) -> tuple[list[str], str | None]:
     paths = list(state.all_model_checkpoint_paths) if state else []
     if any(Path(f"{path}.index").exists() for path in paths):
         return paths, None
-    numbers = sorted(int(m[1]) for file in Path(directory).glob("ckpt-*.index") if (m := NUMBERED.fullmatch(file.name)))
+    numbers = numbers_on_disk(directory)
     if not numbers:
         return paths, None
     how = "names none of them" if paths else ("is missing" if not (Path(directory) / LIST).exists() else "is damaged")
@@ -225,8 +230,7 @@ def save_model(model: keras.Model, path: Path) -> None:
 
 def kept_epochs(run: Path) -> list[int]:
     """The epochs whose checkpoints --keep-every kept, in order."""
-    files = (rundir.checkpoint_dir(run) / EPOCHS).glob(f"{EPOCH}-*.index")
-    return sorted(int(match[1]) for file in files if (match := re.fullmatch(rf"{EPOCH}-(\d+)\.index", file.name)))
+    return numbers_on_disk(rundir.checkpoint_dir(run) / EPOCHS, EPOCH)
 
 
 def epoch_checkpoint(run: Path, epoch: int) -> str:

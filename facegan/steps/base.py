@@ -39,6 +39,9 @@ def make_optimizer(cfg, lr: float, loss_scaling: bool, variables) -> keras.optim
     return optimizer
 
 
+EPSILON = 1e-7  # keras.backend.epsilon(): where Keras's cross-entropy clips probabilities
+
+
 def bce(targets, logits):
     """facegan's own binary cross-entropy of logits (B, 1) per example (B,): each log term clamped at -100 (as
     PyTorch's BCELoss clamps). From logits, the generator keeps its gradient when the discriminator is sure; the
@@ -63,7 +66,6 @@ def bce_probs(targets, logits):
     return -tf.reduce_mean(targets * tf.math.log(p) + (1.0 - targets) * tf.math.log(1.0 - p), axis=-1)
 
 
-EPSILON = 1e-7  # keras.backend.epsilon()
 CROSS_ENTROPIES = {"bce": bce, "bce-logits": bce_logits, "bce-probs": bce_probs}  # --gan-loss's cross-entropies
 
 
