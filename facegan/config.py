@@ -25,6 +25,7 @@ D_LOSSES = ("sum", "mean")
 GP_INTERPOLATIONS = ("uniform", "normal")
 WEIGHT_DECAY_KINDS = ("decoupled", "l2")
 DEFINITION = 2  # the seed models as their notebooks define them, line by line; runs made before carry 1
+SEEDING = 2  # each draw of a step seeded by folding (seed, step, site) together (facegan/steps/draws.py)
 STRATEGIES = ("auto", "single", "mirrored", "multiworker")  # tf.distribute's, as facegan.distribute makes them
 AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (facegan/steps/augment.py)
 
@@ -34,6 +35,9 @@ class TrainConfig:
     model: str
     # which definition of the seed models the run was made with (DEFINITION; config.json written before: 1)
     definition: int = DEFINITION
+    # how a step's random draws are seeded (SEEDING: no two draws share a seed; config.json written before: 1,
+    # [seed, step * 64 + site], which a step of more than 64 draws shared with the next step's)
+    seeding: int = SEEDING
     data: str = "lfw"
     epochs: int = 10
     batch_size: int = 64
@@ -187,8 +191,9 @@ class TrainConfig:
                                      ("weight-decay-kind", self.weight_decay_kind, WEIGHT_DECAY_KINDS)):
             if value not in allowed:
                 raise FaceganError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
-        if self.definition not in range(1, DEFINITION + 1):
-            raise FaceganError(f"definition must be one of 1..{DEFINITION}, got {self.definition!r}")
+        if self.definition not in range(1, DEFINITION + 1) or self.seeding not in range(1, SEEDING + 1):
+            raise FaceganError(f"definition must be one of 1..{DEFINITION} and seeding one of 1..{SEEDING}, got "
+                               f"{self.definition!r} and {self.seeding!r}")
         if self.keep_every < 0:
             raise FaceganError(f"--keep-every must not be negative, got {self.keep_every}")
         if self.augment_policy and not spec.adversarial:
@@ -229,9 +234,9 @@ class TrainConfig:
 
 def upgraded(record: dict) -> dict:
     """A config.json's settings with what a run written before a setting existed was trained with: all images
-    (before --split), and definition 1 of the seed models (before `definition`), whose alternating GAN always
-    halved its discriminator loss."""
-    legacy = {"split": "all"}
+    (before --split), its draws seeded the first way (before `seeding`), and definition 1 of the seed models
+    (before `definition`), whose alternating GAN always halved its discriminator loss."""
+    legacy = {"split": "all", "seeding": 1}
     if "definition" not in record:
         legacy.update(definition=1, d_loss="mean" if registry.get(record["model"]).family == "gan-alt" else "sum")
     return {**legacy, **record}

@@ -2,11 +2,12 @@
 checkpoint inside an epoch, resumed and interrupted by SIGINT inside the next epoch, then resumed to its end,
 ends with the same variables (every one, bit for bit) and the same logs as the run trained in one go. It trains
 with augmentation (ADA's adaptive probability included) and the weight average on, where the model takes them.
-Also: the checkpoint list rebuilt from the files on disk, and a checkpoint written before dropout masks were
-drawn by the step resumes."""
+Also: the checkpoint list rebuilt from the files on disk, and checkpoints written before dropout masks were
+drawn by the step, or before each draw had a seed of its own, resume."""
 
 import csv
 import hashlib
+import json
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from facegan import registry, training
 from facegan.cli import app
+from facegan.config import SEEDING, TrainConfig
 from facegan.errors import TrainingStopped
 
 TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32",
@@ -148,3 +150,25 @@ def test_a_damaged_checkpoint_list_is_rebuilt_from_the_checkpoints_on_disk(faces
     assert [row["epoch"] for row in rows(run / "epochs.csv")] == ["1", "2", "3"]
     assert not list((run / "checkpoints").glob("*_temp"))
     assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith(f"ckpt-{3 * steps}")
+
+
+@pytest.mark.slow
+def test_a_run_seeded_the_first_way_resumes_with_its_own_draws(faces_npz, tmp_path):
+    """A run made before `seeding` existed (its config.json without it: seeds [seed, step * 64 + site]), of a
+    model that draws many times a step, resumes to the bits of the same run trained in one go, and those bits are
+    not what a new run's draws give."""
+    from facegan import train as train_api
+
+    def run(out, epochs, seeding):
+        return train_api("wgan-gp", data=str(faces_npz), epochs=epochs, out=out, image_size=16, latent_dim=8,
+                         batch_size=8, precision="float32", eval_every=0, augment="translation,cutout,color,ada",
+                         seeding=seeding)
+
+    whole, parts = run(tmp_path / "whole", 2, 1), run(tmp_path / "parts", 1, 1)
+    record = json.loads((parts / "config.json").read_text())
+    del record["config"]["seeding"]  # as a run made before wrote it
+    (parts / "config.json").write_text(json.dumps(record))
+    train("--resume", str(parts), "--epochs", "2")
+    assert TrainConfig.read(parts).seeding == 1
+    assert variable_hashes(parts) == variable_hashes(whole)
+    assert variable_hashes(run(tmp_path / "new", 2, SEEDING)) != variable_hashes(whole)

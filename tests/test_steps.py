@@ -5,8 +5,11 @@ import pytest
 import tensorflow as tf
 from helpers import batch, build, tiny_config
 
+from facegan import registry
+from facegan.config import SEEDING
 from facegan.steps.aegan import v4_beta
 from facegan.steps.base import bce
+from facegan.steps.draws import Draws
 from facegan.steps.wgan import gradient_penalty
 
 
@@ -117,6 +120,55 @@ def test_random_draws_depend_on_the_seed_the_step_and_the_call_site():
 
     np.testing.assert_array_equal(draw(7, 0), draw(7, 0))
     assert not np.array_equal(draw(7, 0), draw(8, 0)) and not np.array_equal(draw(7, 0), draw(7, 1))
+
+
+def most_draws(name: str):
+    """A tiny config of `name` with every draw it can make: dropout, noisy labels, R1, every augmentation with
+    ADA, three critic steps."""
+    spec = registry.get(name)
+    options = {}
+    if spec.adversarial:
+        options.update(augment="translation,cutout,color,ada", dropout=0.3)
+    if spec.gan_family:
+        options.update(r1_weight=1.0, label_noise=0.1)
+    if spec.family == "wgan-gp":
+        options.update(critic_steps=3)
+    return tiny_config(name, **options)
+
+
+def seeds_of_steps(cfg, steps: int) -> list[tuple]:
+    """The seed of every draw of `steps` training steps, run eagerly, so that each seed is a value."""
+    _, family = build(cfg)
+    seeds, seed = [], family.draw.seed
+    family.draw.seed = lambda: seeds.append(tuple(seed().numpy())) or tf.constant(seeds[-1], tf.int64)
+    x, y = batch(cfg)
+    for number in range(1, steps + 1):
+        family.number_step(tf.constant(number, tf.int64))
+        family.train_step(x, y)
+    return seeds
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", registry.names())
+def test_every_draw_of_two_steps_has_its_own_seed(name):
+    seeds = seeds_of_steps(most_draws(name), 2)
+    assert len(seeds) >= 2 and len(set(seeds)) == len(seeds), f"{len(seeds) - len(set(seeds))} seeds drawn twice"
+
+
+def test_wgan_gp_with_ada_draws_more_than_64_times_a_step_and_each_seed_once():
+    """The case that made the first seeding collide: a step's draws overran the 64 seeds it had."""
+    seeds = seeds_of_steps(most_draws("wgan-gp"), 2)
+    assert len(seeds) > 2 * 64 and len(set(seeds)) == len(seeds)
+
+
+def test_runs_seeded_the_first_way_keep_their_seeds():
+    """seeding 1 (config.json written before `seeding`): [seed, step * 64 + site], as those runs drew."""
+    first = Draws(5, seeding=1)
+    first.start(tf.constant(3, tf.int64))
+    assert [tuple(first.seed().numpy()) for _ in range(2)] == [(5, 3 * 64 + 1), (5, 3 * 64 + 2)]
+    folded = Draws(5, seeding=SEEDING)
+    folded.start(tf.constant(3, tf.int64))
+    assert tuple(folded.seed().numpy()) != (5, 3 * 64 + 1)
 
 
 def test_gan_alt_alternates_networks_batch_by_batch():

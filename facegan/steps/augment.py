@@ -17,7 +17,7 @@ below, within [0, 1]. ADA's paper takes 500k images for a change of 1; on CPU bu
 many in an hour, so p moves five times as fast here. `ada` alone applies translation and color (ADA's
 whole-pixel translation and color transforms; cutout, which ADA found of little help, only when named).
 
-Every random number is drawn by `draw` (Family.draw: from the seed, the step and the call site, the same
+Every random number is drawn by `draw` (facegan/steps/draws.py: from the seed, the step and the call site, the same
 over any number of replicas), so an augmented step is reproducible.
 """
 

@@ -11,13 +11,11 @@ per-example values averaged with `tf.nn.compute_average_loss` (sum / B): each re
 share, the optimizer sums the replicas' gradients, and the update is the single-device update of the
 global batch. `totals` turns shares into global figures (an all-reduce); losses that are not sums of
 per-example terms (AE-GAN v1, v5, the v4 schedule) are taken from the global figures. Random numbers
-are drawn for the whole global batch from (seed, step, call site) and each replica takes its rows,
+are drawn by `draw` (facegan/steps/draws.py) for the whole global batch, and each replica takes its rows,
 so that one device and several draw the same.
 """
 
 from __future__ import annotations
-
-import threading
 
 import keras
 import numpy as np
@@ -26,6 +24,7 @@ import tensorflow as tf
 from facegan.nets.dcgan import PROBABILITY
 from facegan.nets.layers import attach
 from facegan.steps import augment
+from facegan.steps.draws import Draws
 
 
 def make_optimizer(cfg, lr: float, loss_scaling: bool, variables) -> keras.optimizers.Optimizer:
@@ -137,8 +136,7 @@ class Family:
 
     def __init__(self, cfg, nets: dict, loss_scaling: bool):
         self.cfg, self.nets = cfg, nets
-        self.step_number = tf.constant(0, tf.int64)
-        self.sites = threading.local()  # draws counted per replica (each traces in its own thread)
+        self.draw = Draws(cfg.seed, cfg.seeding)  # every random number of a step
         self.generator = nets["generator"]
         self.discriminator = nets.get("discriminator")
         self.encoder = nets.get("encoder")
@@ -173,22 +171,7 @@ class Family:
 
     def number_step(self, number) -> None:
         """Before tracing a step: its number (a tensor), on which its random draws depend."""
-        self.step_number = number
-        self.sites.count = 0
-
-    def draw(self, kind: str, n, shape: tuple, minval: float = 0.0, maxval: float = 1.0):
-        """(n, *shape) random numbers ("normal" or "uniform"): this replica's rows of the draw for the
-        global batch, from (seed, step number, call site)."""
-        context = tf.distribute.get_replica_context()
-        replicas = context.num_replicas_in_sync if context else 1
-        replica = context.replica_id_in_sync_group if context else 0
-        self.sites.count = getattr(self.sites, "count", 0) + 1
-        seed = tf.stack([tf.constant(self.cfg.seed, tf.int64), self.step_number * 64 + self.sites.count])
-        full = [n * replicas, *shape]
-        values = (tf.random.stateless_normal(full, seed) if kind == "normal"
-                  else tf.random.stateless_uniform(full, seed, minval, maxval))
-        start = tf.cast(replica, tf.int32) * n
-        return values[start:start + n]
+        self.draw.start(number)
 
     def minimize(self, tape: tf.GradientTape, loss, variables, optimizer, when=True) -> tf.Tensor:
         """One update of `variables` by `optimizer` (made only where `when` holds), refused when the
