@@ -23,7 +23,7 @@ from facegan import registry, rundir
 from facegan.config import TrainConfig
 from facegan.ema import AVERAGED, WeightAverage
 from facegan.errors import FaceganError, FaceganWarning
-from facegan.nets.layers import FusedBatchNormalization, GatedLinearUnit, StepDropout
+from facegan.nets import layers  # noqa: F401  (registers facegan's layers, which .keras files name "facegan>...")
 
 
 def averaged_key(name: str) -> str:
@@ -136,8 +136,6 @@ class TrainState:
         return {**self.nets, **(self.average.nets if self.average else {})}
 
 
-CUSTOM_OBJECTS = {"facegan>FusedBatchNormalization": FusedBatchNormalization,  # facegan's layers in .keras files
-                  "facegan>GatedLinearUnit": GatedLinearUnit, "facegan>StepDropout": StepDropout}
 DAMAGED = "damaged-"  # prefix of the files of a checkpoint that could not be restored
 EPOCHS, EPOCH = "epochs", "epoch"  # checkpoints/epochs/epoch-E: the epochs --keep-every keeps
 
@@ -259,9 +257,9 @@ def load_networks(run: Path, best: bool = False, epoch: int | None = None) -> di
         path = epoch_checkpoint(run, epoch)
         return restore_networks(run, lambda checkpoint: checkpoint.restore(path).expect_partial())
     if not best and rundir.network_file(run, "generator").is_file():
-        return {name: keras.saving.load_model(rundir.network_file(run, name), custom_objects=CUSTOM_OBJECTS,
-                                              compile=False)
-                for name in rundir.NETWORKS if rundir.network_file(run, name).is_file()}
+        networks = registry.get(TrainConfig.read(run).model).networks
+        return {name: load_keras(rundir.network_file(run, name))
+                for name in networks if rundir.network_file(run, name).is_file()}
     directory = rundir.checkpoint_dir(run, best)
     paths, repaired = listed(directory)
     newest = paths[-1] if paths else None
@@ -279,6 +277,11 @@ def load_networks(run: Path, best: bool = False, epoch: int | None = None) -> di
             warnings.warn(damaged_text(bad, reason, path, set_aside=False), FaceganWarning, stacklevel=3)
 
     return restore_networks(run, newest_that_restores)
+
+
+def load_keras(path: Path) -> keras.Model:
+    """A network of a .keras file, facegan's layers included (registered with Keras when `layers` is imported)."""
+    return keras.saving.load_model(path, compile=False)
 
 
 def restore_networks(run: Path, restore) -> dict:
@@ -306,7 +309,7 @@ def open_generator_source(path: Path, best: bool = False, epoch: int | None = No
     if best or epoch is not None:
         raise FaceganError("--best and --epoch read a run's checkpoints: give a run directory, not a .keras file")
     try:
-        generator = keras.saving.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False)
+        generator = load_keras(path)
         latent_dim = int(generator.inputs[0].shape[-1])
         num_classes = int(generator.inputs[1].shape[-1]) if len(generator.inputs) > 1 else 0
         _, height, width, channels = generator.outputs[0].shape

@@ -28,6 +28,16 @@ DEFINITION = 2  # the seed models as their notebooks define them, line by line; 
 SEEDING = 2  # each draw of a step seeded by folding (seed, step, site) together (facegan/steps/draws.py)
 STRATEGIES = ("auto", "single", "mirrored", "multiworker")  # tf.distribute's, as facegan.distribute makes them
 AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (facegan/steps/augment.py)
+# The settings every model takes; a model's own are its registry entry's `settings`. The record's other fields
+# are set by facegan, not by options: the model, its definition and seeding, the number of classes (from the data),
+# and the AE-GAN's loss (which the model's name says).
+COMMON_SETTINGS = (
+    "data", "epochs", "batch_size", "image_size", "channels", "latent_dim", "lr", "beta1", "beta2", "weight_decay",
+    "weight_decay_kind", "split", "max_images", "flip", "precision", "xla", "sync_bn", "seed", "sample_every",
+    "sample_every_images", "keep_checkpoints", "keep_every", "checkpoint_minutes", "eval_every", "eval_every_images",
+    "eval_images", "ema", "bad_steps", "rollback_lr", "max_rollbacks", "on_collapse", "collapse_patience",
+    "min_diversity", "init", "init_best")
+RECORDED = ("model", "definition", "seeding", "num_classes", "aegan_loss")
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,11 @@ class TrainConfig:
         unknown = set(given) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise TypeError(f"unknown TrainConfig fields: {sorted(unknown)}")
+        foreign = [name for name in given if name not in (*COMMON_SETTINGS, *RECORDED, *spec.settings)]
+        if foreign:
+            raise FaceganError(f"{model} does not take {', '.join(option_name(n) for n in foreign)}; its own settings "
+                               f"are {', '.join(option_name(n) for n in spec.settings)} (and those every model takes: "
+                               "facegan train --help)")
         settled = {}
         if given.get("alternate") == "threshold" and "d_loss" not in given:
             settled["d_loss"] = "sum"  # the notebook's threshold protocol gets rid of the discriminator loss factor
@@ -182,10 +197,8 @@ class TrainConfig:
             spec.image_sizes(self.image_size)
         except ValueError as error:
             raise FaceganError(f"--image-size {self.image_size} does not fit {self.model}: {error}") from None
-        if self.r1_weight and not spec.gan_family:
-            raise FaceganError(f"--r1-weight is for the GAN family; {self.model} trains with {spec.family}")
-        if self.gan_loss != "bce" and not (spec.gan_family or spec.family == "aegan" and self.gan_loss != "hinge"):
-            raise FaceganError(f"--gan-loss {self.gan_loss} is not for {self.model} ({spec.family})")
+        if self.gan_loss == "hinge" and spec.family == "aegan":
+            raise FaceganError(f"--gan-loss hinge is not for {self.model}: its losses are cross-entropies")
         for name, value, allowed in (("d-loss", self.d_loss, D_LOSSES),
                                      ("gp-interpolation", self.gp_interpolation, GP_INTERPOLATIONS),
                                      ("weight-decay-kind", self.weight_decay_kind, WEIGHT_DECAY_KINDS)):
@@ -196,8 +209,7 @@ class TrainConfig:
                                f"{self.definition!r} and {self.seeding!r}")
         if self.keep_every < 0:
             raise FaceganError(f"--keep-every must not be negative, got {self.keep_every}")
-        if self.augment_policy and not spec.adversarial:
-            raise FaceganError(f"--augment is for models with a discriminator; {self.model} has none")
+        augment_policy(self.augment)  # refuses a name it does not know
         if self.on_collapse not in ON_COLLAPSE:
             raise FaceganError(f"--on-collapse must be one of {', '.join(ON_COLLAPSE)}, got {self.on_collapse!r}")
 
@@ -256,6 +268,12 @@ def augment_policy(text: str | None) -> tuple[str, ...]:
         raise FaceganError(f"--augment takes a comma-separated list of {', '.join(AUGMENTATIONS)} (or none); "
                            f"unknown: {', '.join(unknown)}")
     return tuple(dict.fromkeys(names))
+
+
+def option_name(setting: str) -> str:
+    """The `facegan train` option that sets a setting: --sample-every sets sample_every_images too."""
+    return "--" + setting.removesuffix("_images").replace("_", "-") if setting.endswith("every_images") else \
+        "--" + setting.replace("_", "-")
 
 
 def parse_cadence(option: str, text: str) -> tuple[int, int]:

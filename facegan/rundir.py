@@ -36,7 +36,6 @@ SAMPLES = "samples"
 EVOLUTION = "evolution.gif"
 CURVES = "curves.png"
 TENSORBOARD = "tensorboard"
-NETWORKS = ("generator", "discriminator", "encoder")
 LOCK = "lock"  # held by the process that writes the run (facegan.runlock)
 
 

@@ -39,8 +39,9 @@ def batch(cfg: TrainConfig, n: int = 4):
 
 def run_steps(name: str, strategy, precision: str = "float32", steps: int = 3, xla: bool = False, **options):
     """(metrics, weights) after `steps` steps under `strategy`, on the same global batches every time."""
-    cfg = TrainConfig.resolve(name, image_size=16, latent_dim=8, batch_size=8, precision=precision,
-                              label_noise=0.0, **options)
+    noise = {"label_noise": 0.0} if "label_noise" in registry.get(name).settings else {}
+    cfg = TrainConfig.resolve(name, image_size=16, latent_dim=8, batch_size=8, precision=precision, **noise,
+                              **options)
     if cfg.num_classes:
         cfg = cfg.replace(num_classes=2)
     batches = [(tf.random.stateless_uniform((8, 16, 16, cfg.channels), (i, 1), -1.0, 1.0),

@@ -1,15 +1,19 @@
-"""`facegan` as a user starts it: start-up, the model list, and the refusal of an unknown model."""
+"""`facegan` as a user starts it: start-up, the model list, the settings each model takes, and the refusal of an
+unknown model or of a setting the model does not take."""
 
+import dataclasses
 import json
 import re
 import subprocess
 import sys
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from facegan import registry
 from facegan.cli import app
+from facegan.config import COMMON_SETTINGS, RECORDED, TrainConfig, option_name
 
 runner = CliRunner()
 
@@ -118,6 +122,44 @@ def test_models_model_shows_one_models_defaults_and_layers():
     assert sum(layer["params"] for layer in generator) == registry.get("dcgan").params["generator"][0]
     assert generator[-1]["output"] == "(None, 64, 64, 1)"
 
+
+
+def train_options() -> set[str]:
+    """Every option name of `facegan train`."""
+    train = typer.main.get_command(app).commands["train"]
+    return {name.split("/")[0] for param in train.params for name in param.opts}
+
+
+def test_models_model_lists_only_the_settings_the_model_takes():
+    result = runner.invoke(app, ["models", "fastgan", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = set(json.loads(result.stdout)["defaults"])
+    assert shown == {*registry.get("fastgan").settings, *COMMON_SETTINGS}
+    assert not shown & {"kl_weight", "gp_weight", "aegan_loss", "beta_a", "critic_steps", "alternate"}
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_every_setting_of_a_model_is_an_option_of_train(name):
+    assert {option_name(setting) for setting in (*registry.get(name).settings, *COMMON_SETTINGS)} <= train_options()
+
+
+def test_every_config_field_is_taken_by_every_model_or_named_by_models_or_set_by_facegan():
+    own = {setting for name in registry.names() for setting in registry.get(name).settings}
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    assert fields == own | set(COMMON_SETTINGS) | set(RECORDED) and not own & set(COMMON_SETTINGS)
+
+
+def test_a_setting_the_model_does_not_take_is_refused_in_one_line_naming_its_settings(tmp_path):
+    result = runner.invoke(app, ["train", "vae", "--gan-loss", "hinge", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.output
+    assert "vae does not take --gan-loss" in result.stderr and "--kl-weight" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_model_table_has_a_column_for_every_network():
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "decoder" in result.stdout and f"{registry.get('fastgan').params['decoder'][0]:,}" in result.stdout
 
 
 def test_models_json_lists_every_model():

@@ -125,15 +125,8 @@ def test_random_draws_depend_on_the_seed_the_step_and_the_call_site():
 def most_draws(name: str):
     """A tiny config of `name` with every draw it can make: dropout, noisy labels, R1, every augmentation with
     ADA, three critic steps."""
-    spec = registry.get(name)
-    options = {}
-    if spec.adversarial:
-        options.update(augment="translation,cutout,color,ada", dropout=0.3)
-    if spec.gan_family:
-        options.update(r1_weight=1.0, label_noise=0.1)
-    if spec.family == "wgan-gp":
-        options.update(critic_steps=3)
-    return tiny_config(name, **options)
+    most = dict(augment="translation,cutout,color,ada", dropout=0.3, r1_weight=1.0, label_noise=0.1, critic_steps=3)
+    return tiny_config(name, **{k: v for k, v in most.items() if k in registry.get(name).settings})
 
 
 def seeds_of_steps(cfg, steps: int) -> list[tuple]:

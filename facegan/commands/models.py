@@ -13,8 +13,6 @@ from rich.table import Table
 from facegan import registry
 from facegan.commands import import_tensorflow, out, user_errors
 
-NETWORKS = ("generator", "discriminator", "encoder")
-
 
 def models(
     model: Annotated[Optional[str], typer.Argument(help="Show this model's defaults and layers.")] = None,
@@ -36,23 +34,26 @@ def models(
         out.print(registry_table())
         return
     with user_errors():
-        from facegan.config import TrainConfig
+        from facegan.config import COMMON_SETTINGS, TrainConfig, option_name
 
         spec = registry.get(model)
-        cfg = TrainConfig.resolve(model)
+        cfg = TrainConfig.resolve(model).to_dict()
         import_tensorflow()
-        networks = {name: layer_rows(net) for name, net in spec.build_networks(cfg).items()}
+        networks = {name: layer_rows(net) for name, net in spec.build_networks(TrainConfig.resolve(model)).items()}
     if as_json:
         print(json.dumps({"model": model, "description": spec.description, "family": spec.family,
-                          "defaults": cfg.to_dict(), "networks": networks}, indent=2))
+                          "defaults": {name: cfg[name] for name in (*spec.settings, *COMMON_SETTINGS)},
+                          "networks": networks}, indent=2))
         return
     out.print(f"[bold]{model}[/bold]: {spec.description}")
-    defaults = Table(box=box.SIMPLE_HEAD, title="defaults (every one can be changed with facegan train --NAME)")
-    defaults.add_column("setting")
-    defaults.add_column("default")
-    for key, value in cfg.to_dict().items():
-        defaults.add_row(key, str(value))
-    out.print(defaults)
+    for title, names in ((f"{model}'s own", spec.settings), ("every model's", COMMON_SETTINGS)):
+        table = Table(box=box.SIMPLE_HEAD, title=f"{title} settings: facegan train OPTION")
+        table.add_column("option")
+        table.add_column("default")
+        for name in names:
+            if not name.endswith("every_images"):  # set by --sample-every and --eval-every with a count of images
+                table.add_row(option_name(name), str(cfg[name]))
+        out.print(table)
     for name, rows in networks.items():
         table = Table(box=box.SIMPLE_HEAD, title=f"{name}: {sum(r['params'] for r in rows):,} parameters")
         for column in ("layer", "type", "output", "params"):
@@ -75,12 +76,13 @@ def registry_table() -> Table:
     table.add_column("model", min_width=20, max_width=20, overflow="fold")
     table.add_column("image", no_wrap=True)
     table.add_column("latent", no_wrap=True, justify="right")
-    for net in NETWORKS:
+    networks = registry.all_networks()
+    for net in networks:
         table.add_column(net, no_wrap=True, justify="right")
     for name in registry.names():
         spec = registry.get(name)
         size, channels = spec.defaults["image_size"], spec.defaults["channels"]
-        counts = [format_count(*spec.params[net]) if net in spec.params else "-" for net in NETWORKS]
+        counts = [format_count(*spec.params[net]) if net in spec.params else "-" for net in networks]
         table.add_row(f"[bold]{name}[/bold]\n[dim]{spec.description}[/dim]", f"{size}x{size}x{channels}",
                       str(spec.defaults["latent_dim"]), *counts, end_section=True)
     return table
