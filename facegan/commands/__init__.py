@@ -66,7 +66,9 @@ def click_metavar(label: str | None) -> str | None:
 
 
 def click_metavars() -> None:
-    """Help screens name an option's values as Click does where this Typer writes its own (<int>, <bool>)."""
+    """Help screens name an option's values as Click does where this Typer writes its own (<int>, <bool>). It
+    replaces a method of Typer's own (display_type_rich), so pyproject.toml allows only the Typer versions that
+    CI tests; the help-screen tests fail on one whose method changed."""
     from typer import core
 
     for kind in ("TyperOption", "TyperArgument"):
