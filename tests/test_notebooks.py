@@ -24,12 +24,15 @@ class Replay:
     """facegan's draws, recorded as its step makes them, handed back to the notebook's step."""
 
     def __init__(self, family):
-        self.values, self.family_draw = [], family.draw
-        family.draw = self.record
-        attach(family.nets.values(), self.record)  # the dropout layers' draws too
+        self.values, self.draws = [], family.draw
+        family.draw = self
+        attach(family.nets.values(), self)  # the dropout layers' draws too
 
-    def record(self, kind, n, shape, minval=0.0, maxval=1.0):
-        value = self.family_draw(kind, n, shape, minval, maxval)
+    def start(self, number):
+        self.draws.start(number)
+
+    def __call__(self, kind, n, shape, minval=0.0, maxval=1.0):
+        value = self.draws(kind, n, shape, minval, maxval)
         self.values.append(value)
         return value
 

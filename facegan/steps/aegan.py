@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import CROSS_ENTROPIES, Family, mse, share, through_global
+from facegan.steps.base import CROSS_ENTROPIES, Family, mse
+from facegan.steps.replicas import share, through_global, totals
 
 
 def v4_beta(ae, history: tf.Variable, count: tf.Variable, a: float, window: int):
@@ -57,7 +58,7 @@ class AeganFamily(Family):
         with tf.GradientTape() as tape:
             ae = share(mse(x, self.autoencode(x, training=True)))
         skipped = self.minimize(tape, ae, self.generator_variables(), self.optimizers["g"])
-        total = self.totals({"ae": ae})["ae"]
+        total = totals({"ae": ae})["ae"]
         return {**self.nan_metrics(), "g_loss": total, "ae_loss": total, "skipped": skipped}
 
     def generator_mix(self, ae, gan):
@@ -89,7 +90,7 @@ class AeganFamily(Family):
                       "ae": share(mse(x, x_rec)), "gan": share(bce(tf.ones_like(fake_out), fake_out)),
                       "d_acc_real": share(tf.cast(real_out[:, 0] > 0, tf.float32)),
                       "d_acc_fake": share(tf.cast(fake_out[:, 0] <= 0, tf.float32))}
-            m = self.totals(shares)
+            m = totals(shares)
             mix, figures = self.generator_mix(m["ae"], m["gan"])
             g_loss, g_surrogate = through_global(mix, {"ae": shares["ae"], "gan": shares["gan"]},
                                                  {"ae": m["ae"], "gan": m["gan"]})

@@ -6,13 +6,9 @@ and return a dict of float32 scalar tensors named by `metrics`; the loop compile
 tf.function and writes the figures outside the step. Every update goes through
 `Family.minimize`, which refuses non-finite ones; `skipped` counts them.
 
-Under tf.distribute a step runs once per replica on its share of the global batch B. Losses are
-per-example values averaged with `tf.nn.compute_average_loss` (sum / B): each replica's loss is its
-share, the optimizer sums the replicas' gradients, and the update is the single-device update of the
-global batch. `totals` turns shares into global figures (an all-reduce); losses that are not sums of
-per-example terms (AE-GAN v1, v5, the v4 schedule) are taken from the global figures. Random numbers
-are drawn by `draw` (facegan/steps/draws.py) for the whole global batch, and each replica takes its rows,
-so that one device and several draw the same.
+Under tf.distribute a step runs once per replica on its share of the global batch: its losses are
+`share`s and its figures `totals` (facegan/steps/replicas.py); its random numbers come from `draw`
+(facegan/steps/draws.py), the same on one device and on several.
 """
 
 from __future__ import annotations
@@ -23,8 +19,9 @@ import tensorflow as tf
 
 from facegan.nets.dcgan import PROBABILITY
 from facegan.nets.layers import attach
-from facegan.steps import augment
+from facegan.steps import augment, replicas
 from facegan.steps.draws import Draws
+from facegan.steps.replicas import share, totals
 
 
 def make_optimizer(cfg, lr: float, loss_scaling: bool, variables) -> keras.optimizers.Optimizer:
@@ -71,23 +68,6 @@ CROSS_ENTROPIES = {"bce": bce, "bce-logits": bce_logits, "bce-probs": bce_probs}
 def mse(x, y):
     """Mean squared error per example (B,)."""
     return tf.reduce_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)), axis=[1, 2, 3])
-
-
-def share(per_example):
-    """This replica's share of the global-batch mean: sum / global batch (the mean on one device)."""
-    return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
-
-
-def through_global(function, shares: dict, totals: dict):
-    """(value, surrogate) of a loss `function` of global means: its value at the totals, and a
-    per-replica surrogate sum_k d function / d total_k * share_k whose gradients, summed over the
-    replicas, are the gradient of the function of the global batch (on one device: the same)."""
-    point = {k: tf.stop_gradient(v) for k, v in totals.items()}
-    with tf.GradientTape() as tape:
-        tape.watch(list(point.values()))
-        value = function(**point)
-    partials = tape.gradient(value, point)
-    return value, tf.add_n([tf.stop_gradient(partials[k]) * shares[k] for k in shares])
 
 
 def input_gradient_norms(score_fn, x, loss_scale=1.0):
@@ -151,16 +131,6 @@ class Family:
                                          aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             self.metrics = (*self.metrics, "augment_p")
 
-    @staticmethod
-    def totals(shares: dict) -> dict:
-        """Global figures from per-replica shares (one all-reduce; the shares themselves on one device)."""
-        context = tf.distribute.get_replica_context()
-        if context is None or context.num_replicas_in_sync == 1:
-            return shares
-        keys = list(shares)
-        values = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.cast(shares[k], tf.float32) for k in keys])
-        return dict(zip(keys, values))
-
     def compile_networks_with_xla(self) -> None:
         """From now on the steps call their networks (the attributes `called_networks` names) compiled by XLA:
         what --xla compiles over several replicas, where the whole step cannot be (see compile_step)."""
@@ -184,17 +154,8 @@ class Family:
         gradients = self.with_l2(tape.gradient(scaled, variables), variables, optimizer)
         checked = [loss] if self.loss_scaling else [loss, *gradients]
         finite_here = tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in checked])
-        refused = self.totals({"refused": 1.0 - tf.cast(finite_here, tf.float32)})["refused"] > 0
-        apply = tf.logical_and(tf.logical_not(refused), when)
-
-        def update(strategy, gradients, apply):
-            def step():
-                strategy.extended.call_for_each_replica(
-                    lambda g: optimizer.apply_gradients(zip(g, variables)), args=(gradients,))
-
-            tf.cond(strategy.experimental_local_results(apply)[0], step, lambda: None)
-
-        tf.distribute.get_replica_context().merge_call(update, args=(gradients, apply))
+        refused = totals({"refused": 1.0 - tf.cast(finite_here, tf.float32)})["refused"] > 0
+        replicas.apply_everywhere(optimizer, gradients, variables, tf.logical_and(tf.logical_not(refused), when))
         return tf.cast(tf.logical_and(refused, when), tf.float32)
 
     def with_l2(self, gradients: list, variables: list, optimizer) -> list:
@@ -203,8 +164,7 @@ class Family:
         optimizer sums; else the gradients themselves."""
         if not (self.cfg.weight_decay and self.cfg.weight_decay_kind == "l2"):
             return gradients
-        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
-        factor = self.cfg.weight_decay * optimizer.scale_loss(tf.constant(1.0)) / replicas
+        factor = self.cfg.weight_decay * optimizer.scale_loss(tf.constant(1.0)) / replicas.count()
         return [g if g is None else g + tf.cast(factor, g.dtype) * tf.cast(v, g.dtype)
                 for g, v in zip(gradients, variables)]
 
@@ -242,9 +202,8 @@ class Family:
             return {}
         used = self.augment_p.read_value()
         signs = tf.sign(tf.cast(scores, tf.float32))
-        context = tf.distribute.get_replica_context()
-        batch = tf.cast(tf.shape(signs)[0] * (context.num_replicas_in_sync if context else 1), tf.float32)
-        self.augment_p.assign(augment.ada_update(used, self.totals({"realness": share(signs)})["realness"], batch))
+        batch = tf.cast(tf.shape(signs)[0] * replicas.count(), tf.float32)
+        self.augment_p.assign(augment.ada_update(used, totals({"realness": share(signs)})["realness"], batch))
         return {"augment_p": used}
 
     def step_name(self, epoch: int) -> str:

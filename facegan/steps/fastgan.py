@@ -15,8 +15,9 @@ import keras
 import tensorflow as tf
 
 from facegan.nets.fastgan import PART_MAP, WHOLE_MAP
-from facegan.steps.base import mse, share
+from facegan.steps.base import mse
 from facegan.steps.gan import GanFamily
+from facegan.steps.replicas import share
 
 
 def quarters(images):

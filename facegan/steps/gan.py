@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import CROSS_ENTROPIES, Family, input_gradient_norms, logits_model, share
+from facegan.steps.base import CROSS_ENTROPIES, Family, input_gradient_norms, logits_model
+from facegan.steps.replicas import share, totals
 
 
 class GanFamily(Family):
@@ -29,7 +30,7 @@ class GanFamily(Family):
         d_loss_real, d_loss_fake, g_loss = self.adversarial_losses(real_out, fake_out, n)
         d_weight = 0.5 if self.cfg.d_loss == "mean" else 1.0  # the DCGAN notebook: (d_real_loss + d_fake_loss) / 2
         losses = {"d_loss": d_weight * (d_loss_real + d_loss_fake) + d_penalty, "g_loss": g_loss}
-        m = self.totals({**losses, **d_terms, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
+        m = totals({**losses, **d_terms, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
                          "d_acc_real": share(tf.cast(real_out > 0, tf.float32)),
                          "d_acc_fake": share(tf.cast(fake_out <= 0, tf.float32))})
         m["d_acc"] = (m["d_acc_real"] + m["d_acc_fake"]) / 2

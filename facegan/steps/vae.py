@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Family, make_optimizer, mse, share
+from facegan.steps.base import Family, make_optimizer, mse
+from facegan.steps.replicas import share, totals
 
 
 class VaeFamily(Family):
@@ -23,4 +24,4 @@ class VaeFamily(Family):
             kl = share(-0.5 * tf.reduce_sum(1.0 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var), axis=1))
             loss = ae + self.cfg.kl_weight * kl
         skipped = self.minimize(tape, loss, self.generator_variables(), self.optimizers["g"])
-        return {**self.totals({"g_loss": loss, "ae_loss": ae, "kl_loss": kl}), "skipped": skipped}
+        return {**totals({"g_loss": loss, "ae_loss": ae, "kl_loss": kl}), "skipped": skipped}

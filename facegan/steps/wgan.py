@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import Family, input_gradient_norms, share
+from facegan.steps.base import Family, input_gradient_norms
+from facegan.steps.replicas import share, totals
 
 
 def gradient_penalty(critic_fn, x_real, x_fake, eps, loss_scale=1.0):
@@ -48,7 +49,7 @@ class WganGpFamily(Family):
             x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
             g_loss = share(-self.critic(self.augmented(x_fake), y))
         skipped += self.minimize(tape, g_loss, self.generator_variables(), self.optimizers["g"])
-        return {**self.totals({"d_loss": d_loss, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake, "gp": gp,
+        return {**totals({"d_loss": d_loss, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake, "gp": gp,
                                "g_loss": g_loss}), "skipped": skipped,
                 # ADA's signal for a critic, whose scores have no fixed boundary: a real scored above a fake
                 **self.adapt_augmentation(real_scores - fake_scores)}
