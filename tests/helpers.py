@@ -7,17 +7,20 @@ import pytest
 import tensorflow as tf
 
 from facegan import registry
-from facegan.config import TrainConfig
+from facegan.config import TrainConfig, option_name
 from facegan.distribute import POLICIES, make_strategy
 from facegan.steps import build_family
 from facegan.steps.compile import compile_step
 
 STRAY = 1e-4  # the fraction of weights that may part by a rounding difference (see assert_same_steps)
+# A tiny run, the tests' one definition: 16x16 images, latent 8, batch 8, float32 (the same on every CPU)
+TINY_SETTINGS = {"image_size": 16, "latent_dim": 8, "batch_size": 8, "precision": "float32"}
+TINY = [arg for setting, value in TINY_SETTINGS.items() for arg in (option_name(setting), str(value))]  # as options
 
 
 def tiny_config(name: str, **options) -> TrainConfig:
-    options = {"image_size": 16, "latent_dim": 8, "batch_size": 4, "precision": "float32", **options}
-    return TrainConfig.resolve(name, **options)
+    """A tiny run's config (batch 4 unless given)."""
+    return TrainConfig.resolve(name, **{**TINY_SETTINGS, "batch_size": 4, **options})
 
 
 def build(cfg: TrainConfig):

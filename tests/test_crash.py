@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import helpers
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -17,7 +18,7 @@ from facegan.imaging import read_image
 
 pytestmark = pytest.mark.slow  # real training processes killed and resumed
 
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "4", "--precision", "float32"]
+TINY = [*helpers.TINY, "--batch-size", "4"]
 EPOCHS = 4
 STEPS_PER_EPOCH = 10  # 40 faces, batch 4
 

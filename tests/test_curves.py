@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from helpers import TINY
 from typer.testing import CliRunner
 
 from facegan.cli import app
 from facegan.imaging import read_image
 
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
 runner = CliRunner()
 
 

@@ -6,13 +6,14 @@ import hashlib
 import subprocess
 import sys
 
+import helpers
 import pytest
 from typer.testing import CliRunner
 
 from facegan.cli import app
 from facegan.errors import FaceganWarning
 
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32", "--eval-every", "0"]
+TINY = [*helpers.TINY, "--eval-every", "0"]
 runner = CliRunner()
 
 

@@ -4,6 +4,7 @@ trained on with the same batches as the source."""
 import json
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -12,8 +13,7 @@ from facegan.cli import app
 from facegan.data import load_faces
 
 runner = CliRunner()
-TINY = ["--image-size", "16", "--channels", "1", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32",
-        "--eval-every", "0", "--epochs", "1"]
+TINY = [*helpers.TINY, "--channels", "1", "--eval-every", "0", "--epochs", "1"]
 
 
 def pack(source, out, *options):

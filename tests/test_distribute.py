@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import assert_same_steps, one_device_and_two, run_steps
+from helpers import TINY, assert_same_steps, one_device_and_two, run_steps
 from typer.testing import CliRunner
 
 from facegan import registry
@@ -23,7 +23,6 @@ from facegan.distribute import cpu_supports_bf16, make_strategy, resolve_precisi
 pytestmark = pytest.mark.slow  # mirrored steps, real workers: tens of seconds each
 
 runner = CliRunner()
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
 
 
 OPTIONS = {"dcgan": {"sync_bn": True}, "wgan-gp": {"sync_bn": True}, "cgan": {"sync_bn": True},

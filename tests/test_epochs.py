@@ -5,13 +5,13 @@ import json
 
 import numpy as np
 import pytest
+from helpers import TINY
 from typer.testing import CliRunner
 
 from facegan import load
 from facegan.cli import app
 
 runner = CliRunner()
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ from collections import defaultdict
 
 import pytest
 import tensorflow as tf
+from helpers import TINY
 from typer.testing import CliRunner
 
 from facegan.cli import app
 
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
 runner = CliRunner()
 
 

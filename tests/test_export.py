@@ -4,6 +4,7 @@ arithmetic take, and --init, which starts a new run from another run's weights."
 import subprocess
 import sys
 
+import helpers
 import keras
 import numpy as np
 import pytest
@@ -13,8 +14,7 @@ from typer.testing import CliRunner
 from facegan import imaging
 from facegan.cli import app
 
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32",
-        "--eval-every", "0"]
+TINY = [*helpers.TINY, "--eval-every", "0"]
 runner = CliRunner()
 
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import batch, build, tiny_config
+from helpers import TINY, batch, build, tiny_config
 from typer.testing import CliRunner
 
 from facegan.cli import app
@@ -18,7 +18,6 @@ from facegan.nets.sizes import fastgan_smallest_map
 from facegan.steps.fastgan import quarters
 
 runner = CliRunner()
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
 
 
 def gates(model: keras.Model) -> int:

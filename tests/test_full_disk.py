@@ -5,6 +5,7 @@ import csv
 import errno
 import os
 
+import helpers
 import pytest
 import tensorflow as tf
 from typer.testing import CliRunner
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 from facegan import files
 from facegan.cli import app
 
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32", "--eval-every", "0"]
+TINY = [*helpers.TINY, "--eval-every", "0"]
 runner = CliRunner()
 
 

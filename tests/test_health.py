@@ -4,6 +4,7 @@ nothing already written is lost."""
 import csv
 import json
 
+import helpers
 import keras
 import numpy as np
 import pytest
@@ -18,9 +19,9 @@ from facegan.health import symptoms
 from facegan.steps.gan import GanFamily
 from facegan.training import EXIT_STOPPED, train
 
-TINY = dict(image_size=16, latent_dim=8, batch_size=8, precision="float32")
+TINY = helpers.TINY_SETTINGS
 LARGE = 100_000  # images per epoch: every epoch judged is past the warm-up of a low variety
-TINY_ARGS = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
+TINY_ARGS = helpers.TINY
 
 
 def rows(path) -> list[dict]:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+import helpers
 import keras
 import numpy as np
 import pytest
@@ -24,8 +25,7 @@ from facegan.cli import app
 from facegan.config import SEEDING, TrainConfig
 from facegan.errors import TrainingStopped
 
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32",
-        "--eval-every", "0", "--ema", "0.9", "--epochs", "2"]
+TINY = [*helpers.TINY, "--eval-every", "0", "--ema", "0.9", "--epochs", "2"]
 AUGMENT = ["--augment", "translation,cutout,color,ada"]
 TIMING = {"images_per_s", "wall_s"}  # the epoch log's clock figures, which no two runs share
 
