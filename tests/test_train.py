@@ -8,28 +8,53 @@ import shutil
 import keras
 import numpy as np
 import pytest
+from helpers import TINY
 from typer.testing import CliRunner
 
 from facegan.cli import app
 
 runner = CliRunner()
-TINY = ["--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"]
 
 
 def train(*args):
     return runner.invoke(app, ["train", *args])
 
 
-def test_train_leaves_the_whole_run_directory(faces_npz, tmp_path):
-    result = train("dcgan", "--data", str(faces_npz), "--epochs", "3", "--sample-every", "2", "--eval-every", "2",
-                   *TINY)
-    assert result.exit_code == 0, result.output
-    run = tmp_path / "runs" / "001-dcgan"
-    assert result.stdout.strip().endswith(str(run.relative_to(tmp_path)))
-    config = json.loads((run / "config.json").read_text())
+@pytest.fixture(scope="module")
+def whole_run(tmp_path_factory):
+    """A dcgan run of 3 epochs on 40 faces, sampled and evaluated every 2 epochs, under the default name in a
+    fresh folder; then a second run there. (the first run's directory, what `train` printed, the second's)"""
+    from skimage.data import lfw_subset
+    from skimage.transform import resize
+
+    root = tmp_path_factory.mktemp("whole")
+    faces = resize(lfw_subset()[:40], (40, 16, 16), anti_aliasing=True)
+    np.savez(root / "faces.npz", images=(faces * 255).astype(np.uint8), labels=np.arange(40) % 2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("FACEGAN_CACHE", str(root / "cache"))
+        first = train("dcgan", "--data", "faces.npz", "--epochs", "3", "--sample-every", "2", "--eval-every", "2",
+                      *TINY)
+        assert first.exit_code == 0, first.output
+        second = train("dcgan", "--data", "faces.npz", "--epochs", "1", *TINY)
+        assert second.exit_code == 0, second.output
+    return root / "runs" / "001-dcgan", first.stdout, root / "runs" / "002-dcgan"
+
+
+def test_runs_are_numbered_and_never_overwritten(whole_run):
+    run, printed, second = whole_run
+    assert printed.strip() == "runs/001-dcgan" and second.is_dir()
+
+
+def test_config_json_records_the_settings_the_data_and_the_versions(whole_run):
+    config = json.loads((whole_run[0] / "config.json").read_text())
     assert config["config"]["model"] == "dcgan" and config["config"]["precision"] == "float32"
     assert config["data"]["images"] == 40 and len(config["data"]["sha256"]) == 64
     assert {"tensorflow", "keras", "facegan"} <= set(config["versions"])
+
+
+def test_the_logs_hold_every_step_and_every_epoch(whole_run):
+    run = whole_run[0]
     metrics = (run / "metrics.csv").read_text().splitlines()
     assert metrics[0] == "epoch,step,d_loss,d_loss_real,d_loss_fake,d_acc_real,d_acc_fake,d_acc,g_loss,g_acc,skipped"
     assert [line.split(",")[1] for line in metrics[1:]] == [str(i) for i in range(1, 16)]  # 40 / 8 * 3 steps
@@ -38,12 +63,26 @@ def test_train_leaves_the_whole_run_directory(faces_npz, tmp_path):
     assert {"images_per_s", "wall_s", "diversity", "skipped"} <= set(epochs[0])
     assert [bool(row["swd"]) for row in epochs] == [False, True, True]  # --eval-every 2, and the last epoch
     assert [row["swd"] for row in epochs] == [row["swd_16"] for row in epochs]  # 16x16: one pyramid level
+
+
+def test_grids_the_evolution_and_checkpoints_are_written_as_scheduled(whole_run):
+    run = whole_run[0]
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["best.png", "epoch_0002.png", "epoch_0003.png"]
     assert (run / "evolution.gif").stat().st_size > 0
     assert (run / "checkpoints" / "checkpoint").exists()
+    assert not list(run.rglob("*.tmp*"))
+
+
+def test_the_saved_networks_load_and_generate(whole_run):
+    run = whole_run[0]
     generator = keras.saving.load_model(run / "generator.keras")
     assert generator(np.zeros((2, 8), np.float32)).shape == (2, 16, 16, 1)
     keras.saving.load_model(run / "discriminator.keras")
+
+
+def test_summary_json_holds_the_runs_figures(whole_run):
+    run = whole_run[0]
+    epochs = list(csv.DictReader(open(run / "epochs.csv")))
     summary = json.loads((run / "summary.json").read_text())
     assert summary["epochs"] == 3 and summary["latent_dim"] == 8 and summary["ae_loss"] is None
     assert summary["status"] == "completed" and summary["swd"] == pytest.approx(float(epochs[-1]["swd"]), rel=1e-6)
@@ -52,9 +91,6 @@ def test_train_leaves_the_whole_run_directory(faces_npz, tmp_path):
     assert summary["params"]["trainable"] == summary["params"]["networks"]["generator"]["trainable"]
     assert summary["params"]["non_trainable"] == (summary["params"]["networks"]["generator"]["non_trainable"]
                                                   + summary["params"]["networks"]["discriminator"]["total"])
-    assert not list(run.rglob("*.tmp*"))
-    second = train("dcgan", "--data", str(faces_npz), "--epochs", "1", *TINY)
-    assert second.exit_code == 0 and (tmp_path / "runs" / "002-dcgan").is_dir()  # never overwritten
 
 
 def test_autoencoder_runs_save_the_encoder_and_show_reconstructions(faces_npz, tmp_path):
