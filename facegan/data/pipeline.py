@@ -13,13 +13,14 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
     """One epoch of (x, y) batches: x (B, H, W, C) float32 in [-1, 1], y (B,) int32.
 
     With `flip` the epoch holds every image twice, as it is and mirrored (index N + i is image i mirrored).
-    The order is a permutation drawn from (seed, epoch), so a resumed run sees the same batches as an
-    uninterrupted one; `skip_batches` starts after the batches an interrupted epoch already trained on.
+    The order is a permutation drawn from (seed, epoch - 1) (epochs count from 1), so a resumed run sees the same
+    batches as an uninterrupted one; `skip_batches` starts after the batches an interrupted epoch already trained on.
     Batches are dropped at the remainder and prefetched. The images stay where they are (the cache file):
     each batch's rows are read on the host (`read_image_rows`), so the data set is never copied whole.
     """
     count = len(images)
-    order = np.random.default_rng([seed, epoch]).permutation(2 * count if flip else count)[skip_batches * batch_size:]
+    order = np.random.default_rng([seed, epoch - 1]).permutation(2 * count if flip else count)
+    order = order[skip_batches * batch_size:]
 
     def gather(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = indices % count

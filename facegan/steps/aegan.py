@@ -49,7 +49,7 @@ class AeganFamily(Family):
         return {**super().state(), "ae_history": self.ae_history, "ae_count": self.ae_count}
 
     def step_name(self, epoch: int) -> str:
-        return "pretrain_step" if epoch < self.cfg.pretrain_ae_epochs else "train_step"
+        return "pretrain_step" if epoch <= self.cfg.pretrain_ae_epochs else "train_step"
 
     def autoencode(self, x, training: bool):
         return self.generator(self.encoder(x, training=training), training=training)

@@ -207,7 +207,7 @@ class Family:
         return {"augment_p": used}
 
     def step_name(self, epoch: int) -> str:
-        """Name of the step method to run in this (0-based) epoch."""
+        """Name of the step method to run in (1-based) `epoch`."""
         return "train_step"
 
     def state(self) -> dict:

@@ -22,9 +22,10 @@ from facegan.distribute import use_precision
 from facegan.errors import FaceganError, TrainingStopped
 from facegan.runlock import RunLock
 from facegan.training.guard import EXIT_STOPPED
-from facegan.training.loop import StopSignals, Trainer
+from facegan.training.loop import Trainer
 from facegan.training.plan import RunPlan, plan_run
 from facegan.training.reporter import Reporter
+from facegan.training.signals import StopSignals
 
 __all__ = ["EXIT_STOPPED", "EXIT_WRITE_FAILED", "Reporter", "RunPlan", "plan_run", "train"]
 

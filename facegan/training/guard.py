@@ -1,99 +1,87 @@
-"""The health guard's reactions, as one object: non-finite streaks, the signs of the collapse checks as they
-begin and end, rollbacks to a checkpoint with lower learning rates, and stopping a run.
+"""The health guard: reads a run's health and returns what to do. It changes nothing; the loop acts.
 
 Updates with a non-finite loss or gradient are not applied by the step itself (Family.minimize); after
-`bad_steps` of them in a row the epoch is abandoned (Diverged) and the run rolls back. The collapse checks
-(facegan.health) warn, stop or roll back as --on-collapse says. Every event is a row of health.csv.
+`bad_steps` of them in a row the guard says to roll back. The collapse checks (facegan.health) warn, stop or roll
+back as --on-collapse says; a sign is reported when it begins and when it ends, not every epoch between.
+Every event becomes a row of health.csv, which the loop writes.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable, NoReturn
+from dataclasses import dataclass, field
 
-from facegan import rundir
-from facegan.checkpoints import TrainState
 from facegan.config import TrainConfig
-from facegan.errors import TrainingStopped
-from facegan.health import Symptom, symptoms
-from facegan.runlog import RunLog
-from facegan.steps import Family
-from facegan.training.reporter import Reporter
+from facegan.health import symptoms
 
 EXIT_STOPPED = 3  # the health guard stopped the run
 
 
-class Diverged(Exception):
-    """`bad_steps` steps in a row were refused for a non-finite loss or gradient: the epoch is abandoned."""
+@dataclass(frozen=True)
+class Event:
+    """One row of health.csv (which check, what it saw, what is done about it) and what the terminal says of it:
+    `text`, a warning where `warn`, else a notice (none where empty)."""
+
+    check: str
+    detail: str
+    action: str
+    text: str = ""
+    warn: bool = True
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the loop does next: "go" on, "rollback" (to the newest checkpoint, or the newest taken at or before
+    the end of `before_epoch`) or "stop"; `status` and `reason` say why, for summary.json and the terminal."""
+
+    action: str = "go"
+    status: str = ""
+    reason: str = ""
+    before_epoch: int | None = None
+    events: list[Event] = field(default_factory=list)
 
 
 class Guard:
-    """Watches the steps and the epochs of one run; `summarize(status, reason)` gives summary.json's figures
-    when it stops the run."""
+    """Watches one run's steps and epochs. Its memory (the refused steps in a row, the signs showing) starts over
+    after a rollback (`forget`)."""
 
-    def __init__(self, cfg: TrainConfig, run: Path, state: TrainState, family: Family, log: RunLog,
-                 reporter: Reporter, summarize: Callable[[str, str | None], dict]):
-        self.cfg, self.run, self.state, self.family = cfg, run, state, family
-        self.log, self.reporter, self.summarize = log, reporter, summarize
-        self.streak = 0  # non-finite steps in a row
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.streak = 0  # refused (non-finite) steps in a row
         self.signs = {}  # the signs now showing -> the epoch each was first reported
 
-    def check_finite(self, metrics: dict, epoch: int, step: int) -> None:
-        """Count the refused (non-finite) steps in a row; raise Diverged after `bad_steps` of them."""
-        self.streak = self.streak + 1 if float(metrics["skipped"]) > 0 else 0
-        if self.streak >= self.cfg.bad_steps:
-            detail = f"{self.streak} steps in a row with a non-finite loss or gradient were not applied"
-            self.log.health(epoch, step, "nonfinite", detail, "rollback")
-            raise Diverged(f"{self.cfg.bad_steps} steps in a row with a non-finite loss or gradient")
-
-    def judge_epoch(self, epoch: int, images_per_epoch: int) -> list[Symptom]:
-        """The collapse checks over the epochs so far. A sign is reported when it begins, and when it ends;
-        not every epoch between."""
-        cfg, step = self.cfg, int(self.state.steps_done.numpy())
-        found = symptoms(self.log.history, cfg.collapse_patience, cfg.min_diversity, images_per_epoch,
-                         saturating=cfg.gan_loss != "hinge")
-        for symptom in found:
-            if symptom.check not in self.signs:
-                self.reporter.warning(f"epoch {epoch}: {symptom.check}: {symptom.detail} "
-                                      f"(--on-collapse {cfg.on_collapse})")
-                self.log.health(epoch, step, symptom.check, symptom.detail, cfg.on_collapse)
-        for check in set(self.signs) - {symptom.check for symptom in found}:
-            self.reporter.notice(f"epoch {epoch}: {check} has ended (it began at epoch {self.signs[check]})")
-            self.log.health(epoch, step, check, f"ended (began at epoch {self.signs[check]})", "none")
-        self.signs = {symptom.check: self.signs.get(symptom.check, epoch) for symptom in found}
-        return found
-
-    def set_learning_rates(self) -> dict:
-        """The configured rates, lowered by rollback_lr for every rollback so far; returns them by side."""
-        lowered = self.cfg.rollback_lr ** int(self.state.rollbacks.numpy())
-        rates = {side: rate * lowered for side, rate in self.family.learning_rates().items()
-                 if side in self.family.optimizers}
-        for side, optimizer in self.family.optimizers.items():
-            optimizer.learning_rate = rates[side]
-        return rates
-
-    def roll_back(self, reason: str, status: str, before_epoch: int | None = None) -> None:
-        """Back to the newest checkpoint (or the newest before `before_epoch` ended), learning rates lowered;
-        after max_rollbacks of them, stop."""
-        cfg, state = self.cfg, self.state
-        count = int(state.rollbacks.numpy()) + 1
-        if count > cfg.max_rollbacks:
-            self.stop_run(status, f"{reason}; {cfg.max_rollbacks} rollback(s) with lower learning rates did not "
-                                  "cure it")
-        state.roll_back(state.latest if before_epoch is None else state.before(before_epoch))
-        rates = self.set_learning_rates()
-        steps_done, epochs_done = int(state.steps_done.numpy()), int(state.epochs_done.numpy())
-        self.log.truncate(steps_done, epochs_done)
+    def forget(self) -> None:
         self.streak, self.signs = 0, {}
-        rate = (f"learning rate {rates['g']:.3g}" if len(set(rates.values())) == 1 else
-                f"learning rates {rates['g']:.3g} (generator), {rates['d']:.3g} (discriminator)")
-        detail = f"{reason}: back to epoch {epochs_done}, step {steps_done}, {rate}"
-        self.log.health(epochs_done, steps_done, "rollback", detail, "rollback")
-        self.reporter.warning(f"rollback {count}/{cfg.max_rollbacks}: {detail}")
 
-    def stop_run(self, status: str, reason: str) -> NoReturn:
-        """End the run: a health.csv row, summary.json, and TrainingStopped with exit code EXIT_STOPPED."""
-        epochs_done, steps_done = int(self.state.epochs_done.numpy()), int(self.state.steps_done.numpy())
-        self.log.health(epochs_done, steps_done, "stopped", reason, "stop")
-        self.log.summary(self.summarize(status, reason))
-        raise TrainingStopped(f"training stopped ({status}): {reason}. See {self.run / rundir.HEALTH}", EXIT_STOPPED)
+    def after_step(self, skipped: float) -> Decision:
+        """A step's count of refused updates: roll back after `bad_steps` refused steps in a row."""
+        self.streak = self.streak + 1 if skipped > 0 else 0
+        if self.streak < self.cfg.bad_steps:
+            return Decision()
+        detail = f"{self.streak} steps in a row with a non-finite loss or gradient were not applied"
+        return Decision("rollback", "diverged", f"{self.cfg.bad_steps} steps in a row with a non-finite loss or "
+                        "gradient", events=[Event("nonfinite", detail, "rollback")])
+
+    def after_epoch(self, weights_finite: bool) -> Decision:
+        """The end of an epoch, before anything is made of it: roll back from non-finite weights."""
+        if weights_finite:
+            return Decision()
+        return Decision("rollback", "diverged", "non-finite weights at the end of an epoch",
+                        events=[Event("nonfinite", "non-finite weights at the end of the epoch", "rollback")])
+
+    def judge_epoch(self, history: list[dict], epoch: int, images_per_epoch: int) -> Decision:
+        """The collapse checks over the epochs so far (`history`: the rows of epochs.csv, this epoch's last)."""
+        cfg = self.cfg
+        found = symptoms(history, cfg.collapse_patience, cfg.min_diversity, images_per_epoch,
+                         saturating=cfg.gan_loss != "hinge")
+        events = [Event(s.check, s.detail, cfg.on_collapse, f"epoch {epoch}: {s.check}: {s.detail} "
+                        f"(--on-collapse {cfg.on_collapse})") for s in found if s.check not in self.signs]
+        events += [Event(check, f"ended (began at epoch {began})", "none",
+                         f"epoch {epoch}: {check} has ended (it began at epoch {began})", warn=False)
+                   for check, began in self.signs.items() if check not in {s.check for s in found}]
+        self.signs = {s.check: self.signs.get(s.check, epoch) for s in found}
+        if not found or cfg.on_collapse == "warn":
+            return Decision(events=events)
+        if cfg.on_collapse == "rollback":
+            return Decision("rollback", "collapsed", " and ".join(s.check for s in found),
+                            before_epoch=min(s.onset for s in found) - 1, events=events)
+        return Decision("stop", "collapsed", " and ".join(f"{s.check} ({s.detail})" for s in found), events=events)

@@ -13,6 +13,7 @@ from facegan.data import Faces, load_held_out_faces
 from facegan.inference import cycle_labels, draw_latents, generated_images
 from facegan.metrics.diversity import diversity
 from facegan.metrics.evalset import eval_set
+from facegan.training import cadence
 
 PREVIEW_IMAGES = 32  # images per sample grid: generated, or real inputs for the diversity reference
 PREVIEW_INPUTS = 16  # real images per grid for autoencoders (shown above their reconstructions)
@@ -31,7 +32,7 @@ class Previews:
         self.data_diversity = diversity(self.x_fixed)
         # the evaluation set (held-out faces where the data has them) and its noise floor
         self.eval_set, self.floor, self.held_out_split = None, None, None
-        if evaluate and cfg.eval_interval and len(faces.images) >= 2:
+        if evaluate and cadence.evaluations(cfg).on and len(faces.images) >= 2:
             held_out = load_held_out_faces(cfg, faces)  # faces never trained on, where the data has them
             self.held_out_split = held_out.split if held_out else None
             self.eval_set = eval_set((held_out or faces).images, cfg.eval_images, cfg.latent_dim, cfg.num_classes,
@@ -47,7 +48,7 @@ class Previews:
         if self.eval_set is None:
             return None
         split = f" of the {self.held_out_split} split" if self.held_out_split else ""
-        return (f"evaluation every {self.cfg.eval_interval} epoch(s) on {len(self.eval_set.reference)} images"
+        return (f"evaluation {cadence.evaluations(self.cfg)} on {len(self.eval_set.reference)} images"
                 f"{split}; SWD noise floor (real vs real) {self.floor['mean']:.1f}")
 
     def eval_settings(self) -> dict | None:
