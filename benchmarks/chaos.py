@@ -13,7 +13,7 @@ checkpoint write), a `.NAME.*.tmp` file (a grid or another file written whole an
 log append), no checkpoint yet from that process (start-up: TensorFlow's import, compiling, restoring, the first
 steps), else the steps. A run then completes, and its variables (every one in its newest checkpoint, bit for bit)
 and its logs (metrics.csv; epochs.csv and evals.csv without their clock columns) are compared with the reference's,
-and no temporary file may be left in it. Runs train in float32 at 32x32x3 on 384 faces, with the weight average and
+and no temporary file may be left in it. Runs train in float32 at 32x32x3 on 384 faces, with the EMA and
 (where the model has a discriminator) augmentation with ADA on, evaluate every 2 epochs and checkpoint every 0.3 s
 inside epochs.
 Prints each run's kills, where they landed, the resumes, and the differences found; then the totals.

@@ -21,13 +21,13 @@ import tensorflow as tf
 
 from facegan import registry, rundir
 from facegan.config import TrainConfig
-from facegan.ema import AVERAGED, WeightAverage
+from facegan.ema import EMA_NETWORKS, Ema
 from facegan.errors import FaceganError, FaceganWarning
 from facegan.nets import layers  # noqa: F401  (registers facegan's layers, which .keras files name "facegan>...")
 
 
-def averaged_key(name: str) -> str:
-    """The checkpoint key of the weight average's copy of network `name`."""
+def ema_key(name: str) -> str:
+    """The checkpoint key of the EMA's copy of network `name`."""
     return f"ema_{name}"
 
 
@@ -36,21 +36,21 @@ class TrainState:
     scratch folder on the workers of a cluster that are not the chief). Create it under the strategy's
     scope: its counters are variables placed by the strategy."""
 
-    def __init__(self, nets: dict, family, average: WeightAverage | None, directory: Path, keep: int,
+    def __init__(self, nets: dict, family, ema: Ema | None, directory: Path, keep: int,
                  keep_every: int = 0):
-        self.nets, self.family, self.average = nets, family, average
+        self.nets, self.family, self.ema = nets, family, ema
         counter = dict(dtype=tf.int64, trainable=False)
         self.steps_done = tf.Variable(0, **counter)
         self.epochs_done = tf.Variable(0, **counter)
         self.rollbacks = tf.Variable(0, **counter)
         self.best_swd = tf.Variable(math.inf, dtype=tf.float64, trainable=False)
         self.best_epoch = tf.Variable(0, **counter)
-        averaged = {averaged_key(name): net for name, net in average.nets.items()} if average else {}
+        averaged = {ema_key(name): net for name, net in ema.nets.items()} if ema else {}
         self.checkpoint = tf.train.Checkpoint(  # the keys are a run's format: every run's checkpoints use them
             step=self.steps_done, epoch=self.epochs_done, rollbacks=self.rollbacks, best_swd=self.best_swd,
             best_epoch=self.best_epoch, **nets, **family.state(),
             **{f"{name}_optimizer": optimizer for name, optimizer in family.optimizers.items()},
-            **averaged, **({"ema_updates": average.updates} if average else {}))
+            **averaged, **({"ema_updates": ema.updates} if ema else {}))
         self.keep = keep
         self.repaired = [warning for folder in (Path(directory), Path(directory) / "best", Path(directory) / EPOCHS)
                          if (warning := repair_list(folder)) is not None]  # warnings of rebuilt lists
@@ -124,16 +124,16 @@ class TrainState:
         return earlier[-1] if earlier else self.manager.checkpoints[0]
 
     def weights_finite(self) -> bool:
-        nets = [*self.nets.values(), *(self.average.nets.values() if self.average else [])]
+        nets = [*self.nets.values(), *(self.ema.nets.values() if self.ema else [])]
         return all(bool(tf.reduce_all(tf.math.is_finite(w))) for net in nets for w in net.weights)
 
     def generating_nets(self) -> dict:
-        """The networks samples come from: the weight average's where it is on."""
-        return self.average.nets if self.average else self.nets
+        """The networks samples come from: the EMA's where it is on."""
+        return self.ema.nets if self.ema else self.nets
 
     def final_nets(self) -> dict:
-        """The networks saved at the end: the averaged generator side where the average is on."""
-        return {**self.nets, **(self.average.nets if self.average else {})}
+        """The networks saved at the end: the EMA's generator side where --ema is on."""
+        return {**self.nets, **(self.ema.nets if self.ema else {})}
 
 
 DAMAGED = "damaged-"  # prefix of the files of a checkpoint that could not be restored
@@ -286,10 +286,10 @@ def load_keras(path: Path) -> keras.Model:
 
 def restore_networks(run: Path, restore) -> dict:
     """The run's networks, built from its config and filled by `restore`(a tf.train.Checkpoint of them: the
-    weight average's where the run has one)."""
+    EMA's where the run has one)."""
     cfg = TrainConfig.read(run)
     nets = registry.get(cfg.model).build_networks(cfg)
-    keys = {averaged_key(name) if cfg.ema and name in AVERAGED else name: net for name, net in nets.items()}
+    keys = {ema_key(name) if cfg.ema and name in EMA_NETWORKS else name: net for name, net in nets.items()}
     try:
         restore(tf.train.Checkpoint(**keys))
     except (tf.errors.OpError, ValueError) as error:

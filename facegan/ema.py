@@ -12,13 +12,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-AVERAGED = ("encoder", "generator")
+EMA_NETWORKS = ("encoder", "generator")
 
 
-class WeightAverage:
+class Ema:
     def __init__(self, nets: dict, decay: float):
         self.decay = decay
-        self.nets = {name: _copy(nets[name]) for name in AVERAGED if name in nets}
+        self.nets = {name: _copy(nets[name]) for name in EMA_NETWORKS if name in nets}
         self.pairs = [(average, weight, weight.trainable)
                       for name, copy in self.nets.items()
                       for average, weight in zip(copy.weights, nets[name].weights)]

@@ -6,7 +6,7 @@
     keras        the generator as a .keras file, which `facegan sample` and `facegan arithmetic` take in place
                  of a run directory, and Keras loads (facegan's layers registered by importing facegan).
 
-The generator is the run's final one (the weight average's with --ema), or with `best` the best evaluation's, or
+The generator is the run's final one (the EMA's with --ema), or with `best` the best evaluation's, or
 with `epoch` the one --keep-every kept at that epoch's end.
 """
 

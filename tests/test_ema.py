@@ -11,12 +11,12 @@ from facegan import registry
 from facegan.checkpoints import load_networks
 from facegan.cli import app
 from facegan.config import TrainConfig
-from facegan.ema import WeightAverage
+from facegan.ema import Ema
 
 
 def test_the_average_follows_the_formula_with_its_warm_up():
     generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1), keras.layers.BatchNormalization()])
-    average = WeightAverage({"generator": generator}, decay=0.99)
+    average = Ema({"generator": generator}, decay=0.99)
     kernel, statistic = generator.layers[0].kernel, generator.layers[1].moving_mean
     start = kernel.numpy().copy()
     expected = start.copy()

@@ -1,7 +1,7 @@
 """Exact resume, walked over the registry: for every model, a run killed (SIGKILL, a real process) after a
 checkpoint inside an epoch, resumed and interrupted by SIGINT inside the next epoch, then resumed to its end,
 ends with the same variables (every one, bit for bit) and the same logs as the run trained in one go. It trains
-with augmentation (ADA's adaptive probability included) and the weight average on, where the model takes them.
+with augmentation (ADA's adaptive probability included) and the EMA on, where the model takes them.
 Also: the checkpoint list rebuilt from the files on disk, and checkpoints written before dropout masks were
 drawn by the step, or before each draw had a seed of its own, resume."""
 

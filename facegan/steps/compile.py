@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.ema import WeightAverage
+from facegan.ema import Ema
 from facegan.steps.base import Family
 
 
-def compile_step(strategy: tf.distribute.Strategy, family: Family, name: str, average: WeightAverage | None = None,
+def compile_step(strategy: tf.distribute.Strategy, family: Family, name: str, ema: Ema | None = None,
                  xla: bool = False):
     """step(x, y, number): the family's step `name` on every replica (x, y distributed by the strategy,
-    `number` the step's number, on which its random draws depend), compiled with the weight average's
+    `number` the step's number, on which its random draws depend), compiled with the EMA's
     update. Its metrics are global figures, the same on every replica.
 
     With `xla`, XLA compiles the whole step on one replica. Over several it compiles each network's
@@ -31,8 +31,8 @@ def compile_step(strategy: tf.distribute.Strategy, family: Family, name: str, av
     def numbered(x, y, number):
         metrics = strategy.run(on_replica, args=(x, y, number))
         metrics = {k: strategy.experimental_local_results(v)[0] for k, v in metrics.items()}
-        if average is not None:
-            average.update()
+        if ema is not None:
+            ema.update()
         return metrics
 
     return tf.function(numbered, jit_compile=whole)

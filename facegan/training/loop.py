@@ -33,7 +33,7 @@ from facegan import imaging, registry, rundir
 from facegan.checkpoints import TrainState, copy_weights, latest, save_model
 from facegan.curves import draw_curves
 from facegan.data.pipeline import make_dataset
-from facegan.ema import WeightAverage
+from facegan.ema import Ema
 from facegan.errors import TrainingStopped
 from facegan.runlog import RunLog, as_logged
 from facegan.steps import build_family
@@ -67,16 +67,16 @@ class Trainer:
         cfg = self.cfg = plan.cfg
         self.plan, self.run, self.reporter = plan, run, reporter
 
-        # networks, optimizers, the weight average and the counters, placed by the strategy; another
+        # networks, optimizers, the EMA and the counters, placed by the strategy; another
         # worker of a cluster checkpoints too (the strategy needs every worker to) but to scratch it removes
         self.scratch = None if plan.chief else Path(tempfile.mkdtemp(prefix="facegan-worker-"))
         with plan.strategy.scope():
             nets = registry.get(cfg.model).build_networks(cfg)
-            if initial is not None:  # --init: another run's weights, before the weight average copies them
+            if initial is not None:  # --init: another run's weights, before the EMA copies them
                 copy_weights(nets, initial)
             self.family = build_family(cfg, nets)
-            average = WeightAverage(nets, cfg.ema) if cfg.ema else None
-            self.state = TrainState(nets, self.family, average, self.scratch or rundir.checkpoint_dir(run),
+            ema = Ema(nets, cfg.ema) if cfg.ema else None
+            self.state = TrainState(nets, self.family, ema, self.scratch or rundir.checkpoint_dir(run),
                                     cfg.keep_checkpoints, cfg.keep_every)
         self.steps = {}  # the compiled steps, by the family's step name
 
@@ -229,7 +229,7 @@ class Trainer:
     def compiled_step(self, name: str):
         """The family's step `name` compiled for the strategy: step(x, y, number) -> figures."""
         if name not in self.steps:
-            self.steps[name] = compile_step(self.plan.strategy, self.family, name, self.state.average, self.cfg.xla)
+            self.steps[name] = compile_step(self.plan.strategy, self.family, name, self.state.ema, self.cfg.xla)
         return self.steps[name]
 
     def batches(self, epoch: int, skip: int):
