@@ -36,8 +36,8 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
         return tf.cast(x, tf.float32) / 127.5 - 1.0, y  # imaging.to_float, in the graph
 
     # No autotuning: its thread sleeps for periods that double from 10 ms up to a minute, and deleting
-    # the iterator at the end of an epoch waited for the thread to wake up (20.5 s epochs of 16.8 s of
-    # steps). A gather needs no tuning: two batches in flight keep the step fed.
+    # the iterator at the end of an epoch waited for the thread to wake up (docs/measured.md). A gather
+    # needs no tuning: two batches in flight keep the step fed.
     options = tf.data.Options()
     options.autotune.enabled = False
     dataset = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
