@@ -46,7 +46,7 @@ def measure(model: str, devices: int, batch_size: int, steps: int, xla: bool) ->
     keras.mixed_precision.set_global_policy(POLICIES[cfg.precision])
     with strategy.scope():
         nets = registry.get(model).build_networks(cfg)
-        family = build_family(cfg, nets)
+        family = build_family(cfg, nets, xla_networks=xla and strategy.num_replicas_in_sync > 1)
     step = compile_step(strategy, family, "train_step", xla=xla)
     x = tf.random.uniform((batch_size, cfg.image_size, cfg.image_size, cfg.channels), -1.0, 1.0)
     batch = next(iter(strategy.experimental_distribute_dataset(

@@ -51,9 +51,9 @@ class ModelSpec:
     def build_networks(self, cfg):
         return imported(self.nets)(cfg)
 
-    def build_step(self, cfg, nets: dict, loss_scaling: bool):
+    def build_step(self, cfg, nets: dict, **options):
         """The model's loss family over `nets` (facegan.steps.build_family makes it as training does)."""
-        return imported(self.step)(cfg, nets, loss_scaling=loss_scaling)
+        return imported(self.step)(cfg, nets, **options)
 
 
 def imported(path: str):

@@ -54,7 +54,7 @@ def run_steps(name: str, strategy, precision: str = "float32", steps: int = 3, x
     try:
         with strategy.scope():
             nets = registry.get(name).build_networks(cfg)
-            family = build_family(cfg, nets)
+            family = build_family(cfg, nets, xla_networks=xla and strategy.num_replicas_in_sync > 1)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     step = compile_step(strategy, family, "train_step", xla=xla)

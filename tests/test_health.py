@@ -16,6 +16,7 @@ from facegan.cli import app
 from facegan.config import TrainConfig
 from facegan.errors import TrainingStopped
 from facegan.health import symptoms
+from facegan.steps import build_family
 from facegan.steps.gan import GanFamily
 from facegan.training import EXIT_STOPPED, train
 
@@ -124,7 +125,7 @@ def test_an_update_with_a_non_finite_loss_is_not_applied(faces_npz):
     generator's loss (fakes only) stays finite, and its update is made."""
     cfg = TrainConfig.resolve("dcgan", **TINY)
     nets = registry.get("dcgan").build_networks(cfg)
-    steps = GanFamily(cfg, nets, loss_scaling=False)
+    steps = build_family(cfg, nets)
     copy = lambda net: [w.numpy().copy() for w in net.trainable_weights]  # noqa: E731
     d_before, g_before = copy(nets["discriminator"]), copy(nets["generator"])
     metrics = tf.function(steps.train_step)(np.full((4, 16, 16, 1), np.nan, np.float32), np.zeros(4, np.int32))

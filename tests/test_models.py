@@ -8,6 +8,8 @@ from helpers import batch, build, tiny_config
 
 from facegan import registry
 from facegan.config import TrainConfig
+from facegan.steps import build_family
+from facegan.steps.base import XlaCompiled
 from facegan.training.summary import count_params
 
 
@@ -70,3 +72,12 @@ def test_every_model_learns_under_float16_loss_scaling(name):
         metrics = step(x, y)
     assert all(np.isfinite(float(v)) for v in metrics.values())
     assert any(not np.array_equal(b, a.numpy()) for b, a in zip(before, family.generator_variables()))
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_where_xla_compiles_the_networks_every_network_the_steps_call_is_compiled(name):
+    """--xla over several replicas: a network the family calls uncompiled would silently run without XLA."""
+    cfg = tiny_config(name)
+    family = build_family(cfg, registry.get(name).build_networks(cfg), xla_networks=True)
+    called = {key: value for key, value in vars(family).items() if isinstance(value, (keras.Model, XlaCompiled))}
+    assert {"generator"} <= set(called) and all(isinstance(value, XlaCompiled) for value in called.values()), called

@@ -111,18 +111,21 @@ class XlaCompiled:
 
 
 class Family:
-    metrics: tuple[str, ...] = ()
-    called_networks: tuple[str, ...] = ("generator", "discriminator", "encoder")  # the networks a step calls
+    """A loss family: its step methods over the networks, and what they share. Made by
+    facegan.steps.build_family, which gives it its optimizers once it is built (`make_optimizers`)."""
 
-    def __init__(self, cfg, nets: dict, loss_scaling: bool):
+    metrics: tuple[str, ...] = ()
+
+    def __init__(self, cfg, nets: dict, loss_scaling: bool, xla_networks: bool = False):
         self.cfg, self.nets = cfg, nets
+        self.loss_scaling, self.xla_networks = loss_scaling, xla_networks
         self.draw = Draws(cfg.seed, cfg.seeding)  # every random number of a step
-        self.generator = nets["generator"]
-        self.discriminator = nets.get("discriminator")
-        self.encoder = nets.get("encoder")
         attach(nets.values(), self.draw)  # dropout masks are draws of the step too
-        self.loss_scaling = loss_scaling
-        self.optimizers = self.make_optimizers(loss_scaling)
+        # the networks the steps call: each compiled by XLA where XLA compiles the networks, not the whole step
+        self.generator = self.called(nets["generator"])
+        self.discriminator = self.called(nets.get("discriminator"))
+        self.encoder = self.called(nets.get("encoder"))
+        self.optimizers = {}  # "g", "d": made by build_family
         # --augment: the transforms before the discriminator, and ADA's probability (a global value)
         self.policy = cfg.augment_policy
         self.augment_p = None
@@ -131,13 +134,11 @@ class Family:
                                          aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             self.metrics = (*self.metrics, "augment_p")
 
-    def compile_networks_with_xla(self) -> None:
-        """From now on the steps call their networks (the attributes `called_networks` names) compiled by XLA:
-        what --xla compiles over several replicas, where the whole step cannot be (see compile_step)."""
-        for name in self.called_networks:
-            network = getattr(self, name)
-            if network is not None:
-                setattr(self, name, XlaCompiled(network))
+    def called(self, network: keras.Model | None):
+        """`network` as the steps call it: compiled by XLA with `xla_networks` (--xla over several replicas,
+        where the whole step cannot be: see compile_step), else itself. A family calls every network it makes
+        of its own (a model over part of another) through this too."""
+        return XlaCompiled(network) if self.xla_networks and network is not None else network
 
     def number_step(self, number) -> None:
         """Before tracing a step: its number (a tensor), on which its random draws depend."""

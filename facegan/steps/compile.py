@@ -20,8 +20,8 @@ def compile_step(strategy: tf.distribute.Strategy, family: Family, name: str, em
     counter (keras-team/keras#19005, #20763). Nor may a compiled network: synchronized batch norm,
     which all-reduces inside the network, is refused with XLA over several replicas."""
     whole = xla and strategy.num_replicas_in_sync == 1
-    if xla and not whole:
-        family.compile_networks_with_xla()
+    if xla and not whole and not family.xla_networks:
+        raise ValueError("XLA over several replicas compiles each network: build the family with xla_networks")
     step = getattr(family, name)
 
     def on_replica(x, y, number):

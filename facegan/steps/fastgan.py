@@ -28,14 +28,13 @@ def quarters(images):
 
 class FastganFamily(GanFamily):
     metrics = (*GanFamily.metrics[:-1], "d_recon", "skipped")
-    called_networks = (*GanFamily.called_networks, "d_maps", "decoder")
-
-    def __init__(self, cfg, nets: dict, loss_scaling: bool):
-        self.decoder = nets["decoder"]  # before the optimizers are made: the "d" optimizer trains it
-        super().__init__(cfg, nets, loss_scaling)
-        d = self.discriminator
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decoder = self.called(self.nets["decoder"])
+        d = self.nets["discriminator"]
         # the discriminator's logit and the two maps the decoders read, from one pass (shares its weights)
-        self.d_maps = keras.Model(d.inputs, [d.output, d.get_layer(WHOLE_MAP).output, d.get_layer(PART_MAP).output])
+        self.d_maps = self.called(keras.Model(
+            d.inputs, [d.output, d.get_layer(WHOLE_MAP).output, d.get_layer(PART_MAP).output]))
 
     def discriminator_variables(self) -> list:
         return self.discriminator.trainable_variables + self.decoder.trainable_variables

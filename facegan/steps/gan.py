@@ -11,11 +11,9 @@ from facegan.steps.replicas import share, totals
 class GanFamily(Family):
     metrics = ("d_loss", "d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "d_acc", "g_loss", "g_acc",
                "skipped")
-    called_networks = (*Family.called_networks, "d_logits")
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.d_logits = logits_model(self.discriminator)  # shares the discriminator's weights
+        self.d_logits = self.called(logits_model(self.nets["discriminator"]))  # shares the discriminator's weights
         if self.cfg.r1_weight:
             self.metrics = (*self.metrics, "r1")
 

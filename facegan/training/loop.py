@@ -74,7 +74,8 @@ class Trainer:
             nets = registry.get(cfg.model).build_networks(cfg)
             if initial is not None:  # --init: another run's weights, before the EMA copies them
                 copy_weights(nets, initial)
-            self.family = build_family(cfg, nets)
+            # --xla over several replicas: XLA compiles each network (the whole step, on one: compile_step)
+            self.family = build_family(cfg, nets, xla_networks=cfg.xla and plan.strategy.num_replicas_in_sync > 1)
             ema = Ema(nets, cfg.ema) if cfg.ema else None
             self.state = TrainState(nets, self.family, ema, self.scratch or rundir.checkpoint_dir(run),
                                     cfg.keep_checkpoints, cfg.keep_every)
