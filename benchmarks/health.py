@@ -5,7 +5,7 @@ within 3 epochs of its onset.
                                 [--seed N]
 
 Each run trains once with --on-collapse warn (runs already in --out are reused), then the guard's
-checks (facegan.health.symptoms) are replayed epoch by epoch over its epochs.csv, as the loop reads
+checks (facegan.health.signs) are replayed epoch by epoch over its epochs.csv, as the loop reads
 them, so that a change to the checks is measured without training again. --seed N (default 0) trains
 every run with that seed, in runs named NAME-seedN (seed 0 keeps the plain names). A run that diverges is read
 from its health.csv (non-finite steps, rollbacks, the stop). Prints a confusion table.
@@ -33,7 +33,7 @@ import tensorflow as tf  # noqa: E402
 from facegan import registry  # noqa: E402
 from facegan.config import TrainConfig, read_record  # noqa: E402
 from facegan.errors import TrainingStopped  # noqa: E402
-from facegan.health import WARMUP_EPOCHS, symptoms  # noqa: E402
+from facegan.health import WARMUP_EPOCHS, signs  # noqa: E402
 from facegan.steps.gan import GanFamily  # noqa: E402
 from facegan.training import train  # noqa: E402
 
@@ -131,7 +131,7 @@ def replayed(run: Path) -> list[tuple[int, str]]:
     history = list(csv.DictReader(open(run / "epochs.csv"))) if (run / "epochs.csv").exists() else []
     raised, showing = [], set()
     for n in range(1, len(history) + 1):
-        found = {s.check for s in symptoms(history[:n], cfg.collapse_patience, cfg.min_diversity, images_per_epoch,
+        found = {s.check for s in signs(history[:n], cfg.collapse_patience, cfg.min_diversity, images_per_epoch,
                                            saturating=cfg.gan_loss != "hinge")}
         raised += [(int(history[n - 1]["epoch"]), check) for check in sorted(found - showing)]
         showing = found

@@ -2,7 +2,7 @@
 
 Each check looks at the last `patience` rows of epochs.csv, after the warm-up (the first WARMUP_EPOCHS
 epochs, whose figures average over a network that changes fastest, are never judged), and reports a
-Symptom when every one of them shows the failure:
+Sign when every one of them shows the failure:
   d_overpowering  the discriminator wins: real and fake accuracy >= 0.99 in every epoch, and the
                   generator loss rising as a trend (see `rising`), not by noise, or pinned at 20 or more
                   (the discriminator is sure of every fake; its loss can rise no further). A rise counts
@@ -49,7 +49,7 @@ ON_COLLAPSE = ("warn", "stop", "rollback")
 
 
 @dataclass
-class Symptom:
+class Sign:
     check: str
     onset: int  # the first epoch of the window that shows it
     detail: str
@@ -75,8 +75,8 @@ def rising(series: list[float], least: float | None = None) -> bool:
     return rise > 2.0 * scatter and rise > (TREND_SCALE * np.mean(np.abs(values)) if least is None else least)
 
 
-def symptoms(history: list[dict], patience: int, min_diversity: float, images_per_epoch: int,
-             saturating: bool = True) -> list[Symptom]:
+def signs(history: list[dict], patience: int, min_diversity: float, images_per_epoch: int,
+             saturating: bool = True) -> list[Sign]:
     """The failures that the last `patience` epochs of `history` (epochs.csv rows) all show (a low variety:
     the last COLLAPSE_WINDOW * `patience`, past LOW_VARIETY_WARMUP images at `images_per_epoch`); `saturating`:
     whether the generator's loss saturates as the discriminator grows sure (see d_overpowering)."""
@@ -91,24 +91,24 @@ def symptoms(history: list[dict], patience: int, min_diversity: float, images_pe
     pinned = all(g >= G_LOSS_HIGH for g in g_loss)
     if all(r >= ACCURACY_HIGH and f >= ACCURACY_HIGH for r, f in zip(real, fake)) and \
             ((saturating and rising(g_loss)) or pinned):
-        found.append(Symptom("d_overpowering", onset,
+        found.append(Sign("d_overpowering", onset,
                              f"discriminator accuracy >= {ACCURACY_HIGH} on real and fake for {patience} epochs, "
                              f"generator loss {'pinned at' if pinned else 'rising'} "
                              f"{g_loss[0]:.3g} -> {g_loss[-1]:.3g}"))
     if all(f <= ACCURACY_LOW and g <= G_LOSS_LOW for f, g in zip(fake, g_loss)):
-        found.append(Symptom("g_overpowering", onset,
+        found.append(Sign("g_overpowering", onset,
                              f"discriminator fake accuracy <= {ACCURACY_LOW} and generator loss <= {G_LOSS_LOW} "
                              f"for {patience} epochs: the discriminator gave up"))
     collapse = _mode_collapse(judged, patience, min_diversity, images_per_epoch)
     return found + ([collapse] if collapse else [])
 
 
-def _mode_collapse(judged: list[dict], patience: int, min_diversity: float, images_per_epoch: int) -> Symptom | None:
+def _mode_collapse(judged: list[dict], patience: int, min_diversity: float, images_per_epoch: int) -> Sign | None:
     """Mode collapse over the judged epochs: identical images for `patience` epochs, or a variety below
     `min_diversity` and not rising for COLLAPSE_WINDOW * `patience` epochs past LOW_VARIETY_WARMUP images."""
     identical = judged[-patience:]
     if all(_value(row, "diversity") < min(NO_VARIETY, min_diversity) for row in identical):  # NaN never counts
-        return Symptom("mode_collapse", int(_value(identical[0], "epoch")),
+        return Sign("mode_collapse", int(_value(identical[0], "epoch")),
                        f"identical samples (diversity under {NO_VARIETY}) for {patience} epochs")
     learned = [row for row in judged if _value(row, "epoch") * images_per_epoch > LOW_VARIETY_WARMUP]
     window = learned[-COLLAPSE_WINDOW * patience:]
@@ -117,6 +117,6 @@ def _mode_collapse(judged: list[dict], patience: int, min_diversity: float, imag
         return None
     if rising([math.log(max(d, NO_VARIETY)) for d in diversity], least=math.log(1.0 + LOG_GROWTH)):
         return None
-    return Symptom("mode_collapse", int(_value(window[0], "epoch")),
+    return Sign("mode_collapse", int(_value(window[0], "epoch")),
                    f"sample diversity {diversity[-1]:.3g} of the data's, below {min_diversity} "
                    f"and not rising for {len(window)} epochs")

@@ -15,7 +15,7 @@ from facegan import registry
 from facegan.cli import app
 from facegan.config import TrainConfig
 from facegan.errors import TrainingStopped
-from facegan.health import symptoms
+from facegan.health import signs
 from facegan.steps import build_family
 from facegan.steps.gan import GanFamily
 from facegan.training import EXIT_STOPPED, train
@@ -50,12 +50,12 @@ def history(**series) -> list[dict]:
 
 def test_discriminator_overpowering_needs_high_accuracy_and_a_rising_generator_loss():
     rising = history(d_acc_real=[1, 1, 0.99], d_acc_fake=[0.995, 1, 1], g_loss=[3, 5, 8], diversity=[1, 1, 1])
-    assert [(s.check, s.onset) for s in symptoms(rising, 3, 0.2, LARGE)] == [("d_overpowering", 2)]
+    assert [(s.check, s.onset) for s in signs(rising, 3, 0.2, LARGE)] == [("d_overpowering", 2)]
     falling = history(d_acc_real=[1, 1, 1], d_acc_fake=[1, 1, 1], g_loss=[8, 5, 3], diversity=[1, 1, 1])
-    assert symptoms(falling, 3, 0.2, LARGE) == []
+    assert signs(falling, 3, 0.2, LARGE) == []
     one_good_epoch = history(d_acc_real=[1, 0.8, 1], d_acc_fake=[1, 1, 1], g_loss=[3, 5, 8], diversity=[1, 1, 1])
-    assert symptoms(one_good_epoch, 3, 0.2, LARGE) == []
-    assert symptoms(rising[:2], 3, 0.2, LARGE) == []  # not yet `patience` epochs
+    assert signs(one_good_epoch, 3, 0.2, LARGE) == []
+    assert signs(rising[:2], 3, 0.2, LARGE) == []  # not yet `patience` epochs
 
 
 def test_under_the_hinge_loss_only_a_pinned_generator_loss_is_a_discriminator_winning():
@@ -63,33 +63,33 @@ def test_under_the_hinge_loss_only_a_pinned_generator_loss_is_a_discriminator_wi
     200 faces has accuracies of 0.99 and a generator loss rising from 1.81 to 1.96 while its SWD falls."""
     rising = history(d_acc_real=[0.995, 1, 0.99], d_acc_fake=[0.995, 0.99, 1], g_loss=[1.81, 1.9, 1.96],
                      diversity=[1, 1, 1])
-    assert [s.check for s in symptoms(rising, 3, 0.2, LARGE)] == ["d_overpowering"]
-    assert symptoms(rising, 3, 0.2, LARGE, saturating=False) == []
+    assert [s.check for s in signs(rising, 3, 0.2, LARGE)] == ["d_overpowering"]
+    assert signs(rising, 3, 0.2, LARGE, saturating=False) == []
     pinned = history(d_acc_real=[1, 1, 1], d_acc_fake=[1, 1, 1], g_loss=[25, 30, 28], diversity=[1, 1, 1])
-    assert [s.check for s in symptoms(pinned, 3, 0.2, LARGE, saturating=False)] == ["d_overpowering"]
+    assert [s.check for s in signs(pinned, 3, 0.2, LARGE, saturating=False)] == ["d_overpowering"]
 
 
 def test_generator_overpowering_and_mode_collapse():
     gave_up = history(d_acc_real=[0.5, 0.4, 0.5, 0.4], d_acc_fake=[0.02, 0.0, 0.01, 0.0],
                       g_loss=[0.08, 0.01, 0.05, 0.02], diversity=[0.3, 0.1, 0.2, 0.1])
-    assert [s.check for s in symptoms(gave_up, 2, 0.2, LARGE)] == ["g_overpowering"]
-    assert [s.check for s in symptoms(gave_up, 2, 0.5, LARGE)] == ["g_overpowering", "mode_collapse"]
+    assert [s.check for s in signs(gave_up, 2, 0.2, LARGE)] == ["g_overpowering"]
+    assert [s.check for s in signs(gave_up, 2, 0.5, LARGE)] == ["g_overpowering", "mode_collapse"]
     vae = [{"epoch": "2", "g_loss": "0.1", "diversity": ""}, {"epoch": "3", "g_loss": "0.1", "diversity": "0.01"}]
-    assert symptoms(vae, 2, 0.2, LARGE) == []  # no accuracies, and a diversity never measured does not count
+    assert signs(vae, 2, 0.2, LARGE) == []  # no accuracies, and a diversity never measured does not count
 
 
 def test_an_untrained_generator_gaining_variety_is_not_mode_collapse():
     """The first epochs of a DCGAN on CelebA-2k: diversity 0.06, 0.13, 0.16 of the data's, rising."""
     early = history(d_acc_real=[0.9, 0.95, 0.96], d_acc_fake=[0.9, 0.99, 0.97], g_loss=[2.5, 3.8, 4.4],
                     diversity=[0.06, 0.13, 0.16])
-    assert symptoms(early, 3, 0.2, LARGE) == []
+    assert signs(early, 3, 0.2, LARGE) == []
     falling = history(d_acc_real=[0.8] * 6, d_acc_fake=[0.8] * 6, g_loss=[1] * 6,
                       diversity=[0.19, 0.1, 0.05, 0.04, 0.05, 0.04])
-    assert symptoms(falling[:5], 3, 0.2, LARGE) == []  # a low variety must last twice `patience` epochs
-    assert [(s.check, s.onset) for s in symptoms(falling, 3, 0.2, LARGE)] == [("mode_collapse", 2)]
+    assert signs(falling[:5], 3, 0.2, LARGE) == []  # a low variety must last twice `patience` epochs
+    assert [(s.check, s.onset) for s in signs(falling, 3, 0.2, LARGE)] == [("mode_collapse", 2)]
     one_image = history(d_acc_real=[0.8] * 2, d_acc_fake=[0.8] * 2, g_loss=[1] * 2, diversity=[0.0, 2e-9])
     # float noise is not a rise
-    assert [(s.check, s.onset) for s in symptoms(one_image, 2, 0.2, LARGE)] == [("mode_collapse", 2)]
+    assert [(s.check, s.onset) for s in signs(one_image, 2, 0.2, LARGE)] == [("mode_collapse", 2)]
 
 
 # --- non-finite steps ----------------------------------------------------------------
@@ -224,7 +224,7 @@ def test_the_aegan_v5_run_gaining_variety_by_factors_raises_nothing():
     every = np.exp(np.interp(np.arange(1, 51), epochs, np.log(diversity)))  # the epochs between, log-linearly
     rows_ = [{"epoch": str(e), "d_acc_real": "0.7", "d_acc_fake": "0.75", "g_loss": "0.34", "diversity": str(d)}
              for e, d in zip(range(1, 51), every)]
-    assert [n for n in range(1, 51) if symptoms(rows_[:n], 3, 0.2, LARGE)] == []
+    assert [n for n in range(1, 51) if signs(rows_[:n], 3, 0.2, LARGE)] == []
 
 
 def test_a_dip_in_variety_that_the_generator_climbs_out_of_raises_nothing_but_a_lasting_one_does():
@@ -234,10 +234,10 @@ def test_a_dip_in_variety_that_the_generator_climbs_out_of_raises_nothing_but_a_
     were not), as a dip later in a run would be."""
     dip = [0.0058, 0.0621, 0.2512, 0.0311, 0.0197, 0.0211, 0.0296, 0.0587, 0.1917, 0.379, 0.3752, 0.171, 0.1638]
     rows_ = history(d_acc_real=[0.7] * 13, d_acc_fake=[0.75] * 13, g_loss=[0.34] * 13, diversity=dip)
-    assert [n for n in range(1, 14) if symptoms(rows_[:n], 3, 0.2, LARGE)] == []
+    assert [n for n in range(1, 14) if signs(rows_[:n], 3, 0.2, LARGE)] == []
     stays = dip[:6] + [0.024, 0.02, 0.023, 0.021]  # the same fall, then no climb
     rows_ = history(d_acc_real=[0.7] * 10, d_acc_fake=[0.75] * 10, g_loss=[0.34] * 10, diversity=stays)
-    flagged = [(n, [(s.check, s.onset) for s in symptoms(rows_[:n], 3, 0.2, LARGE)]) for n in range(1, 11)]
+    flagged = [(n, [(s.check, s.onset) for s in signs(rows_[:n], 3, 0.2, LARGE)]) for n in range(1, 11)]
     assert [(n, found) for n, found in flagged if found] == [(9, [("mode_collapse", 5)]), (10, [("mode_collapse", 6)])]
 
 
@@ -247,24 +247,24 @@ def test_a_young_generator_gaining_variety_unevenly_is_not_judged_before_the_war
     not rising would be a collapse; before 20,000 images a low variety is not judged."""
     early = history(d_acc_real=[0.9] * 6, d_acc_fake=[0.9] * 6, g_loss=[3] * 6,
                     diversity=[0.1377, 0.1762, 0.1934, 0.1513, 0.1384, 0.19])
-    assert symptoms(early, 3, 0.2, 1920) == []
-    assert [s.check for s in symptoms(early, 3, 0.2, LARGE)] == ["mode_collapse"]
-    assert [s.check for s in symptoms(early, 3, 0.2, 20_000 // 7 + 1)] == []  # only epoch 7 past it
+    assert signs(early, 3, 0.2, 1920) == []
+    assert [s.check for s in signs(early, 3, 0.2, LARGE)] == ["mode_collapse"]
+    assert [s.check for s in signs(early, 3, 0.2, 20_000 // 7 + 1)] == []  # only epoch 7 past it
     identical = history(d_acc_real=[0.9] * 3, d_acc_fake=[0.9] * 3, g_loss=[3] * 3, diversity=[0.0] * 3)
-    assert [s.check for s in symptoms(identical, 3, 0.2, 1920)] == ["mode_collapse"]  # no warm-up for identical
-    assert symptoms(identical, 3, 0.0, 1920) == []  # --min-diversity 0 turns the check off
+    assert [s.check for s in signs(identical, 3, 0.2, 1920)] == ["mode_collapse"]  # no warm-up for identical
+    assert signs(identical, 3, 0.0, 1920) == []  # --min-diversity 0 turns the check off
 
 
 def test_a_generator_loss_moving_by_noise_is_not_a_discriminator_winning():
     noise = history(d_acc_real=[0.995] * 4, d_acc_fake=[0.995] * 4, g_loss=[0.338, 0.341, 0.336, 0.345],
                     diversity=[1] * 4)
-    assert symptoms(noise, 4, 0.2, LARGE) == []  # +2% of its size: noise, not a trend
+    assert signs(noise, 4, 0.2, LARGE) == []  # +2% of its size: noise, not a trend
     scattered = history(d_acc_real=[1] * 4, d_acc_fake=[1] * 4, g_loss=[3.0, 6.0, 2.5, 3.4], diversity=[1] * 4)
-    assert symptoms(scattered, 4, 0.2, LARGE) == []  # its rise is within twice its scatter
+    assert signs(scattered, 4, 0.2, LARGE) == []  # its rise is within twice its scatter
 
 
 def test_a_discriminator_sure_of_every_fake_overpowers_though_the_generator_loss_is_flat():
     """A discriminator with 100 times the generator's learning rate: accuracy 1 and the generator's loss
     pinned near the clamp of its cross-entropy (100) from epoch 3 on (benchmarks/health.py)."""
     pinned = history(d_acc_real=[1, 1, 1], d_acc_fake=[1, 1, 1], g_loss=[99.8, 100, 99.8], diversity=[0.5] * 3)
-    assert [s.check for s in symptoms(pinned, 3, 0.2, LARGE)] == ["d_overpowering"]
+    assert [s.check for s in signs(pinned, 3, 0.2, LARGE)] == ["d_overpowering"]

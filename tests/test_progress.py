@@ -68,14 +68,14 @@ def test_log_files_get_one_plain_line_per_epoch_with_every_figure(faces_npz, tmp
 @pytest.mark.slow
 def test_a_health_sign_is_reported_when_it_begins_and_when_it_ends_not_every_epoch(faces_npz, tmp_path,
                                                                                    monkeypatch):
-    from facegan.health import Symptom
+    from facegan.health import Sign
     from facegan.training import guard
 
     def sign_in_epochs_3_to_8(history, patience, min_diversity, images_per_epoch, saturating):  # six epochs, then ends
         epoch = len(history)
-        return [Symptom("mode_collapse", 3, f"diversity low at epoch {epoch}")] if 3 <= epoch <= 8 else []
+        return [Sign("mode_collapse", 3, f"diversity low at epoch {epoch}")] if 3 <= epoch <= 8 else []
 
-    monkeypatch.setattr(guard, "symptoms", sign_in_epochs_3_to_8)
+    monkeypatch.setattr(guard, "signs", sign_in_epochs_3_to_8)
     run = tmp_path / "run"
     result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--epochs", "10", "--out", str(run),
                                  "--image-size", "16", "--batch-size", "8", "--eval-every", "0", "--precision",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from facegan.config import TrainConfig
-from facegan.health import symptoms
+from facegan.health import signs
 
 EXIT_STOPPED = 3  # the health guard stopped the run
 
@@ -71,7 +71,7 @@ class Guard:
     def judge_epoch(self, history: list[dict], epoch: int, images_per_epoch: int) -> Decision:
         """The collapse checks over the epochs so far (`history`: the rows of epochs.csv, this epoch's last)."""
         cfg = self.cfg
-        found = symptoms(history, cfg.collapse_patience, cfg.min_diversity, images_per_epoch,
+        found = signs(history, cfg.collapse_patience, cfg.min_diversity, images_per_epoch,
                          saturating=cfg.gan_loss != "hinge")
         events = [Event(s.check, s.detail, cfg.on_collapse, f"epoch {epoch}: {s.check}: {s.detail} "
                         f"(--on-collapse {cfg.on_collapse})") for s in found if s.check not in self.signs]
