@@ -125,6 +125,7 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------
 
     def fit(self, signals: StopSignals) -> None:
+        """The run's remaining epochs, each read top to bottom (the module's docstring lists the phases)."""
         cfg, plan, state, batch = self.cfg, self.plan, self.state, self.plan.batch_size
         while self.epochs_done < cfg.epochs:
             epoch = self.epochs_done + 1
