@@ -47,6 +47,11 @@ def test_a_finished_epoch_keeps_its_essential_figures_in_full(width, row):
         assert narrow <= wide and (row is AEGAN_ROW or narrow < wide)
 
 
+def test_a_figure_of_a_model_of_ones_own_shows_where_there_is_room():
+    text = " ".join(finished_lines(300, [{**DCGAN_ROW, "d_entropy": 0.25}]))
+    assert re.search(r"\bd_entropy +0\.25\b", text) and "swd_32" not in text
+
+
 def test_numbers_keep_their_columns_from_epoch_to_epoch():
     later = {**DCGAN_ROW, "epoch": 5, "d_loss": 0.0435, "g_loss": 12.5, "swd": 98.0}
     first, second = [line for line in finished_lines(120, [DCGAN_ROW, later]) if line.startswith("epoch")]

@@ -35,7 +35,8 @@ WeightDecayKind = choices("WeightDecayKind", WEIGHT_DECAY_KINDS)
 
 
 # The figures of a finished epoch's line on a terminal, by priority: the first group is always shown in full
-# (wrapped at figure boundaries where the terminal is too narrow); the others while they fit.
+# (wrapped at figure boundaries where the terminal is too narrow); the others while they fit, then any other figure
+# a model's step logs (a new model's own figures show with no change here), in the order of its row.
 ESSENTIAL = ("d_loss", "g_loss", "ae_loss", "gp", "swd", "skipped")
 OPTIONAL = ("diversity", "augment_p", "r1", "kl_loss", "gan_loss", "beta", "d_acc", "g_acc", "d_loss_real",
             "d_loss_fake", "d_acc_real", "d_acc_fake", "d_trained")
@@ -58,7 +59,7 @@ def clock(seconds: float) -> str:
 def epoch_lines(epoch: int, epochs: int, row: dict, left_s: float, width: int) -> list[str]:
     """A finished epoch for a terminal `width` columns wide: `epoch N/M`, images/s, the epoch's time, the time
     left and the ESSENTIAL figures in full (on a second line where one is too narrow); then, on a single line,
-    OPTIONAL figures in their order while it has room."""
+    OPTIONAL figures in their order, then the others, while it has room."""
     digits = len(str(epochs))
     head = [f"epoch {epoch:>{digits}d}/{epochs}", f"{row['images_per_s']:>5.0f} img/s", f"{row['wall_s']:>6.1f}s",
             f"left {clock(left_s):>5}"]
@@ -71,7 +72,8 @@ def epoch_lines(epoch: int, epochs: int, row: dict, left_s: float, width: int) -
             line = "  " + token
         else:
             line = f"{line}  {token}" if line else token
-    for token in (figure(k, present[k]) for k in OPTIONAL if k in present and not lines):  # one line only
+    others = [k for k in present if k not in (*ESSENTIAL, *OPTIONAL) and not k.startswith("swd_")]
+    for token in (figure(k, present[k]) for k in (*OPTIONAL, *others) if k in present and not lines):  # one line
         if len(line) + 2 + len(token) <= width:
             line = f"{line}  {token}"
     return lines + [line]
