@@ -18,6 +18,11 @@ TINY_SETTINGS = {"image_size": 16, "latent_dim": 8, "batch_size": 8, "precision"
 TINY = [arg for setting, value in TINY_SETTINGS.items() for arg in (option_name(setting), str(value))]  # as options
 
 
+def taken(name: str, **settings) -> dict:
+    """Those of `settings` that model `name` takes (a setting it does not take is refused)."""
+    return {key: value for key, value in settings.items() if key in registry.get(name).settings}
+
+
 def tiny_config(name: str, **options) -> TrainConfig:
     """A tiny run's config (batch 4 unless given)."""
     return TrainConfig.resolve(name, **{**TINY_SETTINGS, "batch_size": 4, **options})
@@ -42,9 +47,8 @@ def batch(cfg: TrainConfig, n: int = 4):
 
 def run_steps(name: str, strategy, precision: str = "float32", steps: int = 3, xla: bool = False, **options):
     """(metrics, weights) after `steps` steps under `strategy`, on the same global batches every time."""
-    noise = {"label_noise": 0.0} if "label_noise" in registry.get(name).settings else {}
-    cfg = TrainConfig.resolve(name, image_size=16, latent_dim=8, batch_size=8, precision=precision, **noise,
-                              **options)
+    cfg = TrainConfig.resolve(name, image_size=16, latent_dim=8, batch_size=8, precision=precision,
+                              **taken(name, label_noise=0.0), **options)
     if cfg.num_classes:
         cfg = cfg.replace(num_classes=2)
     batches = [(tf.random.stateless_uniform((8, 16, 16, cfg.channels), (i, 1), -1.0, 1.0),

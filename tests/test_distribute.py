@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import TINY, assert_same_steps, one_device_and_two, run_steps
+from helpers import TINY, assert_same_steps, one_device_and_two, run_steps, taken
 from typer.testing import CliRunner
 
 from facegan import registry
@@ -47,7 +47,7 @@ def test_xla_over_two_devices_compiles_the_same_step(name):
     gradient would move nearly all of a network's weights by 2e-4 a step. Without dropout: masks drawn inside
     an XLA program are other numbers (TensorFlow's stateless generators compile differently there)."""
     options = {k: v for k, v in OPTIONS.get(name, {}).items() if k != "sync_bn"}
-    options |= {"dropout": 0.0} if "dropout" in registry.get(name).settings else {}
+    options |= taken(name, dropout=0.0)
     mirrored = make_strategy("mirrored", 2)
     assert_same_steps(name, *run_steps(name, mirrored, **options), *run_steps(name, mirrored, xla=True, **options),
                       stray=0.02)

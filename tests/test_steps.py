@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import batch, build, tiny_config
+from helpers import batch, build, taken, tiny_config
 
 from facegan import registry
 from facegan.config import SEEDING
@@ -126,7 +126,7 @@ def most_draws(name: str):
     """A tiny config of `name` with every draw it can make: dropout, noisy labels, R1, every augmentation with
     ADA, three critic steps."""
     most = dict(augment="translation,cutout,color,ada", dropout=0.3, r1_weight=1.0, label_noise=0.1, critic_steps=3)
-    return tiny_config(name, **{k: v for k, v in most.items() if k in registry.get(name).settings})
+    return tiny_config(name, **taken(name, **most))
 
 
 def seeds_of_steps(cfg, steps: int) -> list[tuple]:

@@ -14,6 +14,8 @@ import threading
 
 import tensorflow as tf
 
+from facegan.steps import replicas
+
 
 class Draws:
     """draw(kind, n, shape): this replica's (n, *shape) rows of a "normal" or "uniform" draw for the global
@@ -40,9 +42,8 @@ class Draws:
 
     def __call__(self, kind: str, n, shape: tuple, minval: float = 0.0, maxval: float = 1.0) -> tf.Tensor:
         context = tf.distribute.get_replica_context()
-        replicas = context.num_replicas_in_sync if context else 1
         replica = context.replica_id_in_sync_group if context else 0
-        full = [n * replicas, *shape]
+        full = [n * replicas.count(), *shape]
         seed = self.seed()
         values = (tf.random.stateless_normal(full, seed) if kind == "normal"
                   else tf.random.stateless_uniform(full, seed, minval, maxval))

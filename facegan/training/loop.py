@@ -147,9 +147,8 @@ class Trainer:
 
                 # health: the step before this one has finished, so reading its figures does not wait for it
                 if len(figures.pending) > 1:
-                    decision = self.guard.after_step(float(figures.pending[-2]["skipped"]))
+                    decision = self.step_health(figures.pending[-2], epoch, number - 1)
                     if decision.action != "go":
-                        self.log_events(decision, epoch, number - 1)
                         break
 
                 # upkeep due at this step: a grid by images seen; inside the epoch, a signal's stop, and an
@@ -162,9 +161,8 @@ class Trainer:
                     self.stop_on_signal(signals.received, epoch, figures)
                 evaluation_due = self.evaluations.at_step((number - 1) * batch, number * batch)
                 if evaluation_due or self.checkpoint_due():
-                    decision = self.guard.after_step(float(figures.pending[-1]["skipped"]))
+                    decision = self.step_health(figures.pending[-1], epoch, number)
                     if decision.action != "go":
-                        self.log_events(decision, epoch, number)
                         break
                     self.log_steps(epoch, figures)
                     if state.weights_finite():  # the grid first: a checkpoint found on disk has its grid
@@ -176,8 +174,7 @@ class Trainer:
 
             # the epoch's end: the last step's health, then the weights'
             if decision.action == "go" and figures.pending:
-                decision = self.guard.after_step(float(figures.pending[-1]["skipped"]))
-                self.log_events(decision, epoch, self.steps_done)
+                decision = self.step_health(figures.pending[-1], epoch, self.steps_done)
             if decision.action == "go":
                 decision = self.guard.after_epoch(state.weights_finite())
                 self.log_events(decision, epoch, self.steps_done)
@@ -260,6 +257,12 @@ class Trainer:
         figures.first += len(figures.pending)
         figures.pending = []
         return figures.logged
+
+    def step_health(self, figures: dict, epoch: int, step: int) -> Decision:
+        """The guard's decision on a finished step's figures (its refused updates), its events logged."""
+        decision = self.guard.after_step(float(figures["skipped"]))
+        self.log_events(decision, epoch, step)
+        return decision
 
     def log_events(self, decision: Decision, epoch: int, step: int) -> None:
         """The guard's events: health.csv rows, and what the terminal says of them."""
