@@ -87,6 +87,17 @@ def test_an_npz_of_pickled_objects_is_refused_in_one_line(tmp_path):
         load_faces(str(tmp_path / "objects.npz"), 16, 1)
 
 
+@pytest.mark.parametrize("compress", [np.savez, np.savez_compressed])
+@pytest.mark.parametrize("keep", [0.1, 0.6, 0.95])
+def test_a_cut_npz_is_refused_in_one_line(tmp_path, compress, keep):
+    whole = tmp_path / "whole.npz"
+    compress(whole, images=np.random.default_rng(0).integers(0, 256, (20, 16, 16), np.uint8))
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * keep)])
+    with pytest.raises(FaceganError, match="cannot read .*cut.npz"):
+        load_faces(str(cut), 16, 1)
+
+
 @pytest.mark.parametrize("dtype,low,high", [(np.float32, -1.0, 1.0), (np.float64, 0.0, 1.0), (np.uint16, 0, 65535)])
 def test_valid_arrays_map_by_their_range(tmp_path, dtype, low, high):
     ramp = np.linspace(low, high, 32).astype(dtype)

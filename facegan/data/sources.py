@@ -6,6 +6,8 @@ depends on; `subset` cuts it to a seeded selection. CelebA folders are read by f
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -84,7 +86,8 @@ def _array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
                 raise FaceganError(f"{path} holds no arrays")
             images = loaded["images"] if "images" in keys else loaded[keys[0]]
             labels = loaded["labels"] if "labels" in keys else None
-    except (OSError, ValueError, EOFError) as error:  # object (pickled) arrays, truncated or foreign files
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:  # object (pickled) arrays,
+        # truncated or foreign files (a cut .npz is a broken zip archive)
         raise FaceganError(f"cannot read {path}: {error}") from None
     check_images(images, str(path))
     if labels is not None and (labels.ndim != 1 or labels.dtype.kind not in "iub"):
