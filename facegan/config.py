@@ -34,9 +34,8 @@ AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (
 COMMON_SETTINGS = (
     "data", "epochs", "batch_size", "image_size", "channels", "latent_dim", "lr", "beta1", "beta2", "weight_decay",
     "weight_decay_kind", "split", "max_images", "flip", "precision", "xla", "sync_bn", "seed", "sample_every",
-    "sample_every_images", "keep_checkpoints", "keep_every", "checkpoint_minutes", "eval_every", "eval_every_images",
-    "eval_images", "ema", "bad_steps", "rollback_lr", "max_rollbacks", "on_collapse", "collapse_patience",
-    "min_diversity", "init", "init_best")
+    "keep_checkpoints", "keep_every", "checkpoint_minutes", "eval_every", "eval_images", "ema", "bad_steps",
+    "rollback_lr", "max_rollbacks", "on_collapse", "collapse_patience", "min_diversity", "init", "init_best")
 RECORDED = ("model", "definition", "seeding", "num_classes", "aegan_loss")
 
 
@@ -103,15 +102,14 @@ class TrainConfig:
     xla: bool = False
     sync_bn: bool = False  # batch-norm statistics over every replica's batch (tf.distribute)
     seed: int = 0
-    sample_every: int = 0  # epochs between grids; 0: ten grids over the run
-    sample_every_images: int = 0  # also a grid each time the images seen pass a multiple of this (0: off)
+    # when grids and evaluations are due (facegan.training.cadence), as --sample-every and --eval-every say it:
+    # epochs ("5") or images seen ("50k", "2M"); "": ten over the run; an eval_every of "0": never
+    sample_every: str = ""
     keep_checkpoints: int = 3
     keep_every: int = 0  # also keep the checkpoint of every Nth epoch for good (0: none)
     checkpoint_minutes: float = 10.0  # also a checkpoint inside an epoch after this long (0: only at epoch ends)
-    # evaluation: SWD on eval_images images every eval_every epochs (None: ten times over the run, 0: never)
-    eval_every: int | None = None
-    eval_every_images: int = 0  # also an evaluation each time the images seen pass a multiple of this (0: off)
-    eval_images: int = 256
+    eval_every: str = ""
+    eval_images: int = 256  # images of each evaluation's SWD
     ema: float = 0.0  # decay of the generator weights' moving average; 0 is off
     # health guard: after bad_steps non-finite steps in a row, roll back to the newest checkpoint and
     # multiply the learning rates by rollback_lr, at most max_rollbacks times; collapse checks look at
@@ -139,6 +137,9 @@ class TrainConfig:
                                f"are {', '.join(option_name(n) for n in spec.settings)} (and those every model takes: "
                                "facegan train --help)")
         settled = {}
+        for name in ("sample_every", "eval_every"):  # the API may give a number of epochs
+            if name in given:
+                given[name] = str(given[name])
         if given.get("alternate") == "threshold" and "d_loss" not in given:
             settled["d_loss"] = "sum"  # the notebook's threshold protocol gets rid of the discriminator loss factor
         cfg = cls(model=model, **{**spec.defaults, **settled, **given})
@@ -172,8 +173,9 @@ class TrainConfig:
             raise FaceganError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.alternate not in ALTERNATE_MODES:
             raise FaceganError(f"--alternate must be one of {', '.join(ALTERNATE_MODES)}, got {self.alternate!r}")
-        if min(self.pretrain_ae_epochs, self.sample_every, self.sample_every_images, self.eval_every or 0,
-               self.eval_every_images, self.checkpoint_minutes) < 0:
+        for option, text in (("--sample-every", self.sample_every), ("--eval-every", self.eval_every)):
+            parse_cadence(option, text)
+        if min(self.pretrain_ae_epochs, self.checkpoint_minutes) < 0:
             raise FaceganError("--pretrain-ae-epochs, --sample-every, --eval-every and --checkpoint-minutes must not "
                                "be negative")
         if not 0.0 <= self.ema < 1.0:
@@ -233,11 +235,17 @@ class TrainConfig:
 def upgraded(record: dict) -> dict:
     """A config.json's settings with what a run written before a setting existed was trained with: all images
     (before --split), its draws seeded the first way (before `seeding`), and definition 1 of the seed models
-    (before `definition`), whose alternating GAN always halved its discriminator loss."""
+    (before `definition`), whose alternating GAN always halved its discriminator loss; and its grids and
+    evaluations as one setting each."""
     legacy = {"split": "all", "seeding": 1}
     if "definition" not in record:
         legacy.update(definition=1, d_loss="mean" if registry.get(record["model"]).family == "gan-alt" else "sum")
-    return {**legacy, **record}
+    record = {**legacy, **record}
+    for name in ("sample_every", "eval_every"):  # before one setting each: epochs and images as two numbers
+        epochs, images = record.get(name), record.pop(f"{name}_images", 0)
+        if not isinstance(epochs, str):
+            record[name] = f"{images / 1000:.15g}k" if images else "" if epochs is None else str(epochs)
+    return record
 
 
 def read_record(run: Path) -> dict:
@@ -257,21 +265,21 @@ def augment_policy(text: str | None) -> tuple[str, ...]:
 
 
 def option_name(setting: str) -> str:
-    """The `facegan train` option that sets a setting: --sample-every sets sample_every_images too."""
-    return "--" + setting.removesuffix("_images").replace("_", "-") if setting.endswith("every_images") else \
-        "--" + setting.replace("_", "-")
+    """The `facegan train` option that sets a setting."""
+    return "--" + setting.replace("_", "-")
 
 
 def parse_cadence(option: str, text: str) -> tuple[int, int]:
     """--sample-every, --eval-every: (epochs, 0) for a plain number, (0, images) for an image count such as 50k
-    or 2M."""
+    or 2M, (0, 0) for ""."""
     units = {"k": 1_000, "K": 1_000, "M": 1_000_000}
     try:
-        if text[-1:] in units:
-            return 0, round(float(text[:-1]) * units[text[-1]])
-        return int(text), 0
+        epochs, images = (0, round(float(text[:-1]) * units[text[-1]])) if text[-1:] in units else (int(text or 0), 0)
     except ValueError:
-        raise FaceganError(f"{option} takes epochs (10) or images (50k, 2M), got {text!r}") from None
+        epochs = images = -1
+    if min(epochs, images) < 0:
+        raise FaceganError(f"{option} takes epochs (10) or images (50k, 2M), got {text!r}")
+    return epochs, images
 
 
 def default_text(name: str) -> str:

@@ -1,7 +1,7 @@
 """When the loop's upkeep is due, from the options that set it: grids, evaluations and checkpoints by epochs, images
 seen or minutes; and the guard's decisions, which the loop carries out."""
 
-from facegan.config import TrainConfig, parse_cadence
+from facegan.config import TrainConfig, upgraded
 from facegan.training import cadence
 from facegan.training.guard import Guard
 
@@ -15,8 +15,7 @@ def due_steps(due, steps: int, batch: int) -> list[int]:
 
 
 def test_by_images_seen_it_is_due_at_the_step_that_passes_each_multiple():
-    _, images = parse_cadence("--sample-every", "0.1k")
-    grids = cadence.grids(config(sample_every_images=images, epochs=3))
+    grids = cadence.grids(config(sample_every="0.1k", epochs=3))
     assert due_steps(grids, 30, 8) == [13, 25]  # 104 and 200 images seen: past 100 and 200
     assert [e for e in range(1, 4) if grids.at_epoch_end(e, 3)] == [3]  # and the last epoch's grid
 
@@ -24,9 +23,19 @@ def test_by_images_seen_it_is_due_at_the_step_that_passes_each_multiple():
 def test_by_epochs_ten_over_a_run_by_default_and_always_the_last():
     assert [e for e in range(1, 26) if cadence.grids(config(epochs=25)).at_epoch_end(e, 25)] == [2 * k for k in
                                                                                                   range(1, 13)] + [25]
-    assert [e for e in range(1, 8) if cadence.evaluations(config(epochs=7, eval_every=3)).at_epoch_end(e, 7)] == \
+    assert [e for e in range(1, 8) if cadence.evaluations(config(epochs=7, eval_every="3")).at_epoch_end(e, 7)] == \
         [3, 6, 7]
     assert due_steps(cadence.grids(config(epochs=7)), 50, 8) == []  # no image clock unless asked
+
+
+def test_a_config_written_with_epochs_and_images_apart_keeps_its_grids_and_evaluations():
+    before = {**config(epochs=3).to_dict(), "sample_every": 0, "sample_every_images": 24, "eval_every": None,
+              "eval_every_images": 0}
+    cfg = TrainConfig(**upgraded(before))
+    assert (cfg.sample_every, cfg.eval_every) == ("0.024k", "")
+    assert due_steps(cadence.grids(cfg), 30, 8) == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+    assert TrainConfig(**upgraded({**before, "sample_every": 2, "sample_every_images": 0, "eval_every": 0,
+                                   "eval_every_images": 0})).eval_every == "0"
 
 
 def test_evaluations_every_0_are_never_due():

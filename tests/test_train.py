@@ -235,7 +235,7 @@ def test_sample_every_an_image_count_writes_grids_inside_epochs(faces_npz, tmp_p
     grids = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
     assert grids == ["epoch_0002.png", "step_00000003.png", "step_00000005.png", "step_00000008.png",
                      "step_00000010.png"]
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["sample_every_images"] == 20
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["sample_every"] == "0.02k"
     refused = train("dcgan", "--data", str(faces_npz), "--sample-every", "5x", *TINY)
     assert refused.exit_code == 2 and "--sample-every takes epochs (10) or images (50k, 2M)" in refused.stderr
 

@@ -50,9 +50,8 @@ def models(
         table = Table(box=box.SIMPLE_HEAD, title=f"{title} settings: facegan train OPTION")
         table.add_column("option")
         table.add_column("default")
-        for name in names:
-            if not name.endswith("every_images"):  # set by --sample-every and --eval-every with a count of images
-                table.add_row(option_name(name), str(cfg[name]))
+        for name in names:  # "-": unset, the option's help says what that does
+            table.add_row(option_name(name), "-" if cfg[name] in ("", None) else str(cfg[name]))
         out.print(table)
     for name, rows in networks.items():
         table = Table(box=box.SIMPLE_HEAD, title=f"{name}: {sum(r['params'] for r in rows):,} parameters")

@@ -291,13 +291,8 @@ def train(
                if k not in ("model", "out_dir", "resume", "strategy", "devices", "dry_run") and v is not None}
     strategy = plain(strategy)
     with user_errors():
-        from facegan.config import TrainConfig, parse_cadence
+        from facegan.config import TrainConfig
 
-        if sample_every is not None:
-            options["sample_every"], options["sample_every_images"] = parse_cadence("--sample-every", sample_every)
-        if eval_every is not None:
-            epochs_between, options["eval_every_images"] = parse_cadence("--eval-every", eval_every)
-            options["eval_every"] = None if options["eval_every_images"] else epochs_between
         if resume is not None:
             extra = sorted(set(options) - {"epochs"})
             if model is not None or extra:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from facegan.config import TrainConfig
+from facegan.config import TrainConfig, parse_cadence
 
 
 @dataclass(frozen=True)
@@ -44,20 +44,21 @@ class Cadence:
         return bool(self.minutes) and seconds >= 60 * self.minutes
 
 
+def recurring(option: str, every: str, epochs: int) -> Cadence:
+    """Every N epochs, or each time the images seen pass a multiple of a count (then at the last epoch too), as
+    `every` says it (option's "5", "50k"); "" or "0": ten times over a run of `epochs`."""
+    every_epochs, images = parse_cadence(option, every)
+    return Cadence(epochs=every_epochs or (epochs if images else max(1, epochs // 10)), images=images, last=True)
+
+
 def grids(cfg: TrainConfig) -> Cadence:
-    """Sample grids: --sample-every N epochs, else ten over the run; or each time --sample-every IMAGES pass (then
-    the last epoch's grid too); always at the last epoch."""
-    epochs = cfg.sample_every or (cfg.epochs if cfg.sample_every_images else max(1, cfg.epochs // 10))
-    return Cadence(epochs=epochs, images=cfg.sample_every_images, last=True)
+    """Sample grids: as --sample-every says, always at the last epoch."""
+    return recurring("--sample-every", cfg.sample_every, cfg.epochs)
 
 
 def evaluations(cfg: TrainConfig) -> Cadence:
-    """Evaluations: --eval-every N epochs, else ten over the run; or each time --eval-every IMAGES pass (then the
-    last epoch's too); --eval-every 0: never."""
-    if cfg.eval_every == 0:
-        return Cadence()
-    epochs = cfg.eval_every or (cfg.epochs if cfg.eval_every_images else max(1, cfg.epochs // 10))
-    return Cadence(epochs=epochs, images=cfg.eval_every_images, last=True)
+    """Evaluations: as --eval-every says; --eval-every 0: never."""
+    return Cadence() if cfg.eval_every == "0" else recurring("--eval-every", cfg.eval_every, cfg.epochs)
 
 
 def checkpoints(cfg: TrainConfig) -> Cadence:
