@@ -140,14 +140,14 @@ def test_an_update_with_a_non_finite_loss_is_not_applied(faces_npz):
 
 def discriminator_only(self, x, y):
     with tf.GradientTape() as tape:
-        losses, m = self.forward(x, y)
+        losses, m = self.losses(x, y)
     return {**m, "skipped": self.minimize(tape, losses["d_loss"], self.discriminator.trainable_variables,
                                           self.optimizers["d"])}
 
 
 def generator_only(self, x, y):
     with tf.GradientTape() as tape:
-        losses, m = self.forward(x, y)
+        losses, m = self.losses(x, y)
     return {**m, "skipped": self.minimize(tape, losses["g_loss"], self.generator_variables(), self.optimizers["g"])}
 
 

@@ -17,23 +17,46 @@ class GanFamily(Family):
         if self.cfg.r1_weight:
             self.metrics = (*self.metrics, "r1")
 
-    def forward(self, x, y):
-        """Generate a fake batch and score both: (loss shares to minimize, global metrics)."""
+    def losses(self, x, y):
+        """One forward pass: ({"d_loss", "g_loss"} as shares to minimize, global metrics)."""
         n = tf.shape(x)[0]
+        # generate; the discriminator sees reals and fakes through --augment's transforms
         x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
-        x_real = self.augmented(x)  # what the discriminator sees: --augment's transforms on both
-        x_fake = self.augmented(x_fake)
-        real_out, d_penalty, d_terms = self.judge_reals(x_real, y)  # logits (B,)
-        fake_out = tf.cast(self.d_logits(self.discriminator_inputs(x_fake, y), training=True)[:, 0], tf.float32)
-        d_loss_real, d_loss_fake, g_loss = self.adversarial_losses(real_out, fake_out, n)
-        d_weight = 0.5 if self.cfg.d_loss == "mean" else 1.0  # the DCGAN notebook: (d_real_loss + d_fake_loss) / 2
-        losses = {"d_loss": d_weight * (d_loss_real + d_loss_fake) + d_penalty, "g_loss": g_loss}
-        m = totals({**losses, **d_terms, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
-                         "d_acc_real": share(tf.cast(real_out > 0, tf.float32)),
-                         "d_acc_fake": share(tf.cast(fake_out <= 0, tf.float32))})
+        x_real, x_fake = self.augmented(x), self.augmented(x_fake)
+        real_logits, d_penalty, d_terms = self.judge_reals(x_real, y)  # (B,), and what its loss adds for reals
+        fake_logits = tf.cast(self.d_logits(self.discriminator_inputs(x_fake, y), training=True)[:, 0], tf.float32)
+        d_loss, d_halves = self.discriminator_loss(real_logits, fake_logits, d_penalty)
+        g_loss = self.generator_loss(fake_logits)
+        m = totals({"d_loss": d_loss, "g_loss": g_loss, **d_halves, **d_terms,
+                    "d_acc_real": share(tf.cast(real_logits > 0, tf.float32)),
+                    "d_acc_fake": share(tf.cast(fake_logits <= 0, tf.float32))})
         m["d_acc"] = (m["d_acc_real"] + m["d_acc_fake"]) / 2
         m["g_acc"] = 1.0 - m["d_acc_fake"]  # share of fakes the discriminator takes for real
-        return losses, {**m, **self.adapt_augmentation(real_out)}
+        return {"d_loss": d_loss, "g_loss": g_loss}, {**m, **self.adapt_augmentation(real_logits)}
+
+    def discriminator_loss(self, real_logits, fake_logits, penalty):
+        """The discriminator's loss, as a share: reals toward 1 and fakes toward 0, the two halved with --d-loss
+        mean (the DCGAN notebook's (d_real_loss + d_fake_loss) / 2), plus the penalty its reals added (R1,
+        fastgan's reconstruction). Also {"d_loss_real", "d_loss_fake"}."""
+        if self.cfg.gan_loss == "hinge":  # Lim & Ye 2017; Miyato et al. 2018
+            real, fake = share(tf.nn.relu(1.0 - real_logits)), share(tf.nn.relu(1.0 + fake_logits))
+        else:
+            n, real_logits, fake_logits = tf.shape(real_logits)[0], real_logits[:, None], fake_logits[:, None]
+            real_targets, fake_targets = tf.ones_like(real_logits), tf.zeros_like(fake_logits)
+            if self.cfg.label_noise:  # noisy labels: 1 + n*U(0,1) and 0 - n*U(0,1); the generator's stay 1
+                real_targets += self.cfg.label_noise * self.draw("uniform", n, (1,))
+                fake_targets -= self.cfg.label_noise * self.draw("uniform", n, (1,))
+            cross_entropy = CROSS_ENTROPIES[self.cfg.gan_loss]
+            real = share(cross_entropy(real_targets, real_logits))
+            fake = share(cross_entropy(fake_targets, fake_logits))
+        weight = 0.5 if self.cfg.d_loss == "mean" else 1.0
+        return weight * (real + fake) + penalty, {"d_loss_real": real, "d_loss_fake": fake}
+
+    def generator_loss(self, fake_logits):
+        """The generator's loss, as a share: its fakes toward 1 (hinge: their logits up)."""
+        if self.cfg.gan_loss == "hinge":
+            return share(-fake_logits)
+        return share(CROSS_ENTROPIES[self.cfg.gan_loss](tf.ones_like(fake_logits[:, None]), fake_logits[:, None]))
 
     def judge_reals(self, x_real, y):
         """The discriminator on the reals it sees: (logits (B,) float32, the share of the terms added to its loss,
@@ -52,23 +75,10 @@ class GanFamily(Family):
         r1 = share(r1)
         return real_out, self.cfg.r1_weight / 2 * r1, {"r1": r1}
 
-    def adversarial_losses(self, real_out, fake_out, n):
-        """(d_loss_real, d_loss_fake, g_loss) shares from the logits (B,) on real and generated images."""
-        if self.cfg.gan_loss == "hinge":  # Lim & Ye 2017; Miyato et al. 2018
-            return (share(tf.nn.relu(1.0 - real_out)), share(tf.nn.relu(1.0 + fake_out)), share(-fake_out))
-        cross_entropy = CROSS_ENTROPIES[self.cfg.gan_loss]
-        real_out, fake_out = real_out[:, None], fake_out[:, None]
-        real_targets, fake_targets = tf.ones_like(real_out), tf.zeros_like(fake_out)
-        if self.cfg.label_noise:  # noisy labels: 1 + n*U(0,1) and 0 - n*U(0,1); the generator's stay 1
-            real_targets += self.cfg.label_noise * self.draw("uniform", n, (1,))
-            fake_targets -= self.cfg.label_noise * self.draw("uniform", n, (1,))
-        return (share(cross_entropy(real_targets, real_out)), share(cross_entropy(fake_targets, fake_out)),
-                share(cross_entropy(tf.ones_like(fake_out), fake_out)))
-
     def train_step(self, x, y):
         # both networks step on the same forward pass (as the TensorFlow DCGAN tutorial does)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            losses, m = self.forward(x, y)
+            losses, m = self.losses(x, y)
         skipped = self.minimize(d_tape, losses["d_loss"], self.discriminator_variables(), self.optimizers["d"])
         skipped += self.minimize(g_tape, losses["g_loss"], self.generator_variables(), self.optimizers["g"])
         return {**m, "skipped": skipped}
@@ -98,7 +108,7 @@ class GanAltFamily(GanFamily):
 
     def train_step(self, x, y):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            losses, m = self.forward(x, y)
+            losses, m = self.losses(x, y)
         d_turn = self.d_turn.read_value()
         skipped = self.minimize(d_tape, losses["d_loss"], self.discriminator_variables(),
                                 self.optimizers["d"], when=d_turn)
