@@ -35,4 +35,6 @@ def compile_step(strategy: tf.distribute.Strategy, family: Family, name: str, em
             ema.update()
         return metrics
 
-    return tf.function(numbered, jit_compile=whole)
+    # no autograph: the steps branch with tf.where and tf.cond, never a Python `if` on a tensor, so tracing
+    # skips the conversion of their source (a tenth of a tiny run)
+    return tf.function(numbered, jit_compile=whole, autograph=False)
