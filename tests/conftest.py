@@ -4,8 +4,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow starts before o
 
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from helpers import TINY, working_in, write_faces  # noqa: E402
 
 # a CelebA folder (its images and list_attr_celeba.txt; a few thousand faces will do) for the optional tests
 CELEBA = os.environ.get("FACEGAN_TEST_CELEBA")
@@ -20,14 +20,13 @@ def isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def faces_npz(tmp_path) -> Path:
-    """40 real LFW faces at 16x16 with two classes, as a .npz a user could give to --data."""
-    from skimage.data import lfw_subset
-    from skimage.transform import resize
+    return write_faces(tmp_path / "faces.npz")
 
-    faces = resize(lfw_subset()[:40], (40, 16, 16), anti_aliasing=True)
-    path = tmp_path / "faces.npz"
-    np.savez(path, images=(faces * 255).astype(np.uint8), labels=np.arange(40) % 2)
-    return path
+
+@pytest.fixture(scope="module")
+def module_faces_npz(tmp_path_factory) -> Path:
+    """faces_npz, for a module's shared runs."""
+    return write_faces(tmp_path_factory.mktemp("faces") / "faces.npz")
 
 
 @pytest.fixture
@@ -40,22 +39,18 @@ def celeba_2k() -> Path:
 @pytest.fixture(scope="session")
 def trained_runs(tmp_path_factory) -> dict:
     """Tiny trained runs (dcgan, aegan-v5) on 40 LFW faces at 16x16, shared by the analysis tests."""
-    from skimage.data import lfw_subset
-    from skimage.transform import resize
     from typer.testing import CliRunner
 
     from facegan.cli import app
 
-    root = tmp_path_factory.mktemp("trained")
-    faces = resize(lfw_subset()[:40], (40, 16, 16), anti_aliasing=True)
-    np.save(root / "faces.npy", (faces * 255).astype(np.uint8))
     runs = {}
-    for model in ("dcgan", "aegan-v5"):
-        result = CliRunner().invoke(app, [
-            "train", model, "--data", str(root / "faces.npy"), "--epochs", "2", "--out", str(root / model),
-            "--image-size", "16", "--latent-dim", "8", "--batch-size", "8", "--precision", "float32"])
-        assert result.exit_code == 0, result.output
-        runs[model] = root / model
+    with working_in(tmp_path_factory.mktemp("trained")) as root:
+        write_faces(root / "faces.npz")
+        for model in ("dcgan", "aegan-v5"):
+            result = CliRunner().invoke(app, ["train", model, "--data", str(root / "faces.npz"), "--epochs", "2",
+                                              "--out", str(root / model), *TINY])
+            assert result.exit_code == 0, result.output
+            runs[model] = root / model
     return runs
 
 

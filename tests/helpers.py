@@ -1,10 +1,15 @@
 """What several test modules share: tiny configs, networks and batches as `facegan train` builds them, and steps
 on one device against two."""
 
+from contextlib import contextmanager
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from skimage.data import lfw_subset
+from skimage.transform import resize
 
 from facegan import registry
 from facegan.config import TrainConfig, option_name
@@ -16,6 +21,23 @@ STRAY = 1e-4  # the fraction of weights that may part by a rounding difference (
 # A tiny run, the tests' one definition: 16x16 images, latent 8, batch 8, float32 (the same on every CPU)
 TINY_SETTINGS = {"image_size": 16, "latent_dim": 8, "batch_size": 8, "precision": "float32"}
 TINY = [arg for setting, value in TINY_SETTINGS.items() for arg in (option_name(setting), str(value))]  # as options
+
+
+def write_faces(path: Path) -> Path:
+    """40 real LFW faces at 16x16 with two classes, as a .npz a user could give to --data."""
+    faces = resize(lfw_subset()[:40], (40, 16, 16), anti_aliasing=True)
+    np.savez(path, images=(faces * 255).astype(np.uint8), labels=np.arange(40) % 2)
+    return path
+
+
+@contextmanager
+def working_in(root: Path):
+    """Work in `root` with a data cache of its own there, as the autouse `isolated` fixture does for each test:
+    for the runs a module or the session shares, which are made before any test's fixtures."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("FACEGAN_CACHE", str(root / "cache"))
+        yield root
 
 
 def taken(name: str, **settings) -> dict:

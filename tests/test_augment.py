@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import assert_same_steps, batch, build, one_device_and_two, taken, tiny_config
+from helpers import batch, build, taken, tiny_config
 from typer.testing import CliRunner
 
 from facegan.cli import app
@@ -119,13 +119,6 @@ def test_every_adversarial_family_augments_what_its_discriminator_sees(name):
     _, always = build(plain_cfg.replace(augment="translation,cutout,color"))
     losses = tf.function(always.train_step)(x, y)
     assert float(losses["d_loss"]) != pytest.approx(float(before["d_loss"]), rel=1e-6)  # the inputs changed
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["dcgan", "wgan-gp"])
-def test_augmented_steps_draw_the_same_over_one_device_and_two(name):
-    single, mirrored = one_device_and_two(name, augment="translation,cutout,color,ada", sync_bn=True)
-    assert_same_steps(name, *single, *mirrored)
 
 
 def test_ada_probability_is_logged_per_epoch_and_resumes_where_it_was(faces_npz, tmp_path):

@@ -68,6 +68,15 @@ def assert_whole_and_counted_once(run) -> None:
     assert summary["status"] == "completed" and summary["epochs"] == EPOCHS
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(module_faces_npz, tmp_path_factory):
+    """The metrics of the run `start` makes, trained in one go without checkpoints inside epochs."""
+    with helpers.working_in(tmp_path_factory.mktemp("uninterrupted")) as root:
+        assert start(module_faces_npz, root / "run").wait() == 0
+    whole = root / "run"
+    return np.loadtxt(whole / "metrics.csv", delimiter=",", skiprows=1)
+
+
 @pytest.mark.parametrize("model", ["wgan-gp", "fastgan"])
 def test_sigkill_at_a_random_moment_resumes_with_no_step_counted_twice(faces_npz, tmp_path, model):
     run = tmp_path / "run"
@@ -90,7 +99,7 @@ def test_sigkill_at_a_random_moment_resumes_with_no_step_counted_twice(faces_npz
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_a_stop_signal_checkpoints_the_current_step_and_resuming_equals_an_uninterrupted_run(
-        faces_npz, tmp_path, stop_signal):
+        faces_npz, tmp_path, stop_signal, uninterrupted):
     run = tmp_path / "run"
     process = start(faces_npz, run)
     wait_for_epoch(process, run)
@@ -105,13 +114,11 @@ def test_a_stop_signal_checkpoints_the_current_step_and_resuming_equals_an_unint
 
     resume(run)
     assert_whole_and_counted_once(run)
-    whole = tmp_path / "whole"
-    assert start(faces_npz, whole).wait() == 0
-    np.testing.assert_allclose(np.loadtxt(run / "metrics.csv", delimiter=",", skiprows=1),
-                               np.loadtxt(whole / "metrics.csv", delimiter=",", skiprows=1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.loadtxt(run / "metrics.csv", delimiter=",", skiprows=1), uninterrupted,
+                               rtol=1e-4, atol=1e-5)
 
 
-def test_a_kill_after_a_checkpoint_inside_an_epoch_loses_only_the_steps_since(faces_npz, tmp_path):
+def test_a_kill_after_a_checkpoint_inside_an_epoch_loses_only_the_steps_since(faces_npz, tmp_path, uninterrupted):
     run = tmp_path / "run"
     process = subprocess.Popen(
         [sys.executable, "-m", "facegan", "train", "wgan-gp", "--data", str(faces_npz), "--epochs", str(EPOCHS),
@@ -130,10 +137,8 @@ def test_a_kill_after_a_checkpoint_inside_an_epoch_loses_only_the_steps_since(fa
     assert column(run / "metrics.csv", "step")[:inside] == list(range(1, inside + 1))  # logged up to it
     resume(run)
     assert_whole_and_counted_once(run)
-    whole = tmp_path / "whole"
-    assert start(faces_npz, whole).wait() == 0  # without checkpoints inside epochs: the same steps
-    np.testing.assert_allclose(np.loadtxt(run / "metrics.csv", delimiter=",", skiprows=1),
-                               np.loadtxt(whole / "metrics.csv", delimiter=",", skiprows=1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.loadtxt(run / "metrics.csv", delimiter=",", skiprows=1), uninterrupted,
+                               rtol=1e-4, atol=1e-5)  # without checkpoints inside epochs: the same steps
 
 
 def test_a_second_writer_is_refused_while_the_first_trains_and_the_first_logs_each_step_once(faces_npz, tmp_path):

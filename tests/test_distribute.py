@@ -1,5 +1,5 @@
 """tf.distribute: a mirrored step over 2 logical CPUs equals the single-device step on the same global
-batch; full runs with --devices 2; resume across replica counts; two real workers with TF_CONFIG."""
+batch, augmented where the model takes --augment; full runs with --devices 2; resume across replica counts; two real workers with TF_CONFIG."""
 
 import csv
 import json
@@ -28,11 +28,13 @@ runner = CliRunner()
 OPTIONS = {"dcgan": {"sync_bn": True}, "wgan-gp": {"sync_bn": True}, "cgan": {"sync_bn": True},
            "sngan": {"sync_bn": True}, "fastgan": {"sync_bn": True}, "aegan-v0": {"beta": 0.5},
            "aegan-v1": {"beta": 0.5}, "aegan-v4": {"beta_window": 2}}
+AUGMENT = "translation,cutout,color,ada"  # each replica draws its share of the global batch's transforms
 
 
 @pytest.mark.parametrize("name", registry.names())
 def test_a_mirrored_step_equals_the_single_device_step_on_the_global_batch(name):
-    (single, single_weights), (mirrored, mirrored_weights) = one_device_and_two(name, **OPTIONS.get(name, {}))
+    options = {**OPTIONS.get(name, {}), **taken(name, augment=AUGMENT)}
+    (single, single_weights), (mirrored, mirrored_weights) = one_device_and_two(name, **options)
     assert_same_steps(name, single, single_weights, mirrored, mirrored_weights)
     if name == "aegan-v4":
         assert single[-1]["beta"] > 0  # the schedule has started, on both

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import TINY, batch, build, tiny_config
+from helpers import TINY, batch, build, tiny_config, working_in, write_faces
 from typer.testing import CliRunner
 
 from facegan.cli import app
@@ -97,14 +97,10 @@ def test_the_reconstruction_targets_are_the_half_size_image_and_the_drawn_quarte
 
 @pytest.fixture(scope="module")
 def fastgan_run(tmp_path_factory):
-    from skimage.data import lfw_subset
-    from skimage.transform import resize
-
-    root = tmp_path_factory.mktemp("fastgan")
-    faces = resize(lfw_subset()[:40], (40, 16, 16), anti_aliasing=True)
-    np.save(root / "faces.npy", (faces * 255).astype(np.uint8))
-    result = runner.invoke(app, ["train", "fastgan", "--data", str(root / "faces.npy"), "--epochs", "2",
-                                 "--channels", "1", "--out", str(root / "run"), *TINY])
+    with working_in(tmp_path_factory.mktemp("fastgan")) as root:
+        write_faces(root / "faces.npz")
+        result = runner.invoke(app, ["train", "fastgan", "--data", str(root / "faces.npz"), "--epochs", "2",
+                                     "--channels", "1", "--out", str(root / "run"), *TINY])
     assert result.exit_code == 0, result.output
     return root / "run"
 

@@ -8,7 +8,7 @@ import shutil
 import keras
 import numpy as np
 import pytest
-from helpers import TINY
+from helpers import TINY, working_in, write_faces
 from typer.testing import CliRunner
 
 from facegan.cli import app
@@ -24,15 +24,9 @@ def train(*args):
 def whole_run(tmp_path_factory):
     """A dcgan run of 3 epochs on 40 faces, sampled and evaluated every 2 epochs, under the default name in a
     fresh folder; then a second run there. (the first run's directory, what `train` printed, the second's)"""
-    from skimage.data import lfw_subset
-    from skimage.transform import resize
-
     root = tmp_path_factory.mktemp("whole")
-    faces = resize(lfw_subset()[:40], (40, 16, 16), anti_aliasing=True)
-    np.savez(root / "faces.npz", images=(faces * 255).astype(np.uint8), labels=np.arange(40) % 2)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        patch.setenv("FACEGAN_CACHE", str(root / "cache"))
+    write_faces(root / "faces.npz")
+    with working_in(root):
         first = train("dcgan", "--data", "faces.npz", "--epochs", "3", "--sample-every", "2", "--eval-every", "2",
                       *TINY)
         assert first.exit_code == 0, first.output
