@@ -1,4 +1,4 @@
-"""curves.png, redrawn at epoch ends (the first, at most every 30 s, the last), and `compare --plot`."""
+"""curves.png, redrawn at epoch ends (at most every 30 s, and the last), and `compare --plot`."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,6 @@
 """tf.distribute: a mirrored step over 2 logical CPUs equals the single-device step on the same global
-batch, augmented where the model takes --augment; full runs with --devices 2; resume across replica counts; two real workers with TF_CONFIG."""
+batch, augmented where the model takes --augment; full runs with --devices 2; resume across replica counts;
+two real workers with TF_CONFIG."""
 
 import csv
 import json

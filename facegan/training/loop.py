@@ -92,7 +92,7 @@ class Trainer:
         self.guard = Guard(cfg)
         self.grids, self.evaluations = cadence.grids(cfg), cadence.evaluations(cfg)
         self.checkpoints = cadence.checkpoints(cfg)
-        self.curves_at = None  # when curves.png was last drawn (time.monotonic)
+        self.curves_at = time.monotonic()  # when curves.png was last drawn, or the loop started
 
     @property
     def steps_done(self) -> int:
@@ -201,12 +201,11 @@ class Trainer:
             row.update(images_per_s=made * batch / wall, wall_s=wall)
             self.log.append_epoch(row)
 
-            # upkeep: the epoch's grid when due; curves.png at the first epoch's end, then at most every
-            # CURVES_SECONDS (a drawing takes about as long as an epoch of a hundred faces), and at the last
+            # upkeep: the epoch's grid when due; curves.png at epoch ends at most every CURVES_SECONDS (a drawing
+            # takes about as long as an epoch of a hundred faces), and at the last
             if plan.chief and self.grids.at_epoch_end(epoch, cfg.epochs):
                 self.log.grid(rundir.epoch_grid(self.run, epoch), self.steps_done, grid)
-            if plan.chief and (self.curves_at is None or time.monotonic() - self.curves_at >= CURVES_SECONDS
-                               or epoch == cfg.epochs):
+            if plan.chief and (time.monotonic() - self.curves_at >= CURVES_SECONDS or epoch == cfg.epochs):
                 draw_curves(self.run)
                 self.curves_at = time.monotonic()
 
