@@ -176,8 +176,7 @@ class TrainConfig:
         for option, text in (("--sample-every", self.sample_every), ("--eval-every", self.eval_every)):
             parse_cadence(option, text)
         if min(self.pretrain_ae_epochs, self.checkpoint_minutes) < 0:
-            raise FaceganError("--pretrain-ae-epochs, --sample-every, --eval-every and --checkpoint-minutes must not "
-                               "be negative")
+            raise FaceganError("--pretrain-ae-epochs and --checkpoint-minutes must not be negative")
         if not 0.0 <= self.ema < 1.0:
             raise FaceganError(f"--ema must be in [0, 1) (0 is off), got {self.ema}")
         if not 0.0 < self.rollback_lr <= 1.0:
