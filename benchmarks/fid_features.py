@@ -2,7 +2,7 @@
 
     python benchmarks/fid_features.py [--images 500] [--size 64]
 
-Times facegan.analysis.inception.features (batches of 50, resampled to 299x299) on random images after one
+Times facegan.metrics.inception.features (batches of 50, resampled to 299x299) on random images after one
 warm-up batch (tracing), with the real-set cache off.
 """
 
@@ -16,8 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from facegan.analysis.inception import features  # noqa: E402
 from facegan.metrics.fid_inception import BATCH  # noqa: E402
+from facegan.metrics.inception import features  # noqa: E402
 
 
 def main():

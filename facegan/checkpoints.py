@@ -43,11 +43,12 @@ class TrainState:
         self.steps_done = tf.Variable(0, **counter)
         self.epochs_done = tf.Variable(0, **counter)
         self.rollbacks = tf.Variable(0, **counter)
-        self.best_swd = tf.Variable(math.inf, dtype=tf.float64, trainable=False)
+        # the best evaluation's figure (--eval-metric's; its key from when SWD alone judged)
+        self.best_figure = tf.Variable(math.inf, dtype=tf.float64, trainable=False)
         self.best_epoch = tf.Variable(0, **counter)
         averaged = {ema_key(name): net for name, net in ema.nets.items()} if ema else {}
         self.checkpoint = tf.train.Checkpoint(  # the keys are a run's format: every run's checkpoints use them
-            step=self.steps_done, epoch=self.epochs_done, rollbacks=self.rollbacks, best_swd=self.best_swd,
+            step=self.steps_done, epoch=self.epochs_done, rollbacks=self.rollbacks, best_swd=self.best_figure,
             best_epoch=self.best_epoch, **nets, **family.state(),
             **{f"{name}_optimizer": optimizer for name, optimizer in family.optimizers.items()},
             **averaged, **({"ema_updates": ema.updates} if ema else {}))
@@ -68,8 +69,8 @@ class TrainState:
         if self.kept is not None and epoch % self.keep_every == 0:
             self._save(self.kept, epoch, EPOCH)
 
-    def save_best(self, swd: float, epoch: int) -> None:
-        self.best_swd.assign(swd)
+    def save_best(self, figure: float, epoch: int) -> None:
+        self.best_figure.assign(figure)
         self.best_epoch.assign(epoch)
         self._save(self.best)
 
@@ -106,9 +107,9 @@ class TrainState:
 
     def roll_back(self, path: str) -> None:
         """Restore `path` but keep the best evaluation so far (the best stays the best) and count the rollback."""
-        best, best_epoch, rollbacks = self.best_swd.numpy(), self.best_epoch.numpy(), self.rollbacks.numpy()
+        best, best_epoch, rollbacks = self.best_figure.numpy(), self.best_epoch.numpy(), self.rollbacks.numpy()
         self.restore(path)
-        self.best_swd.assign(best)
+        self.best_figure.assign(best)
         self.best_epoch.assign(best_epoch)
         self.rollbacks.assign(rollbacks + 1)
 

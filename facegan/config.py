@@ -27,6 +27,7 @@ WEIGHT_DECAY_KINDS = ("decoupled", "l2")
 DEFINITION = 2  # the seed models as their notebooks define them, line by line; runs made before carry 1
 SEEDING = 2  # each draw of a step seeded by folding (seed, step, site) together (facegan/steps/draws.py)
 STRATEGIES = ("auto", "single", "mirrored", "multiworker")  # tf.distribute's, as facegan.distribute makes them
+EVAL_METRICS = ("swd", "fid", "kid")  # what judges a run's evaluations and picks checkpoints/best (lower is better)
 AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (facegan/steps/augment.py)
 # The settings every model takes; a model's own are its registry entry's `settings`. The record's other fields
 # are set by facegan, not by options: the model, its definition and seeding, the number of classes (from the data),
@@ -34,8 +35,9 @@ AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (
 COMMON_SETTINGS = (
     "data", "epochs", "batch_size", "image_size", "channels", "latent_dim", "lr", "beta1", "beta2", "weight_decay",
     "weight_decay_kind", "split", "max_images", "flip", "precision", "xla", "sync_bn", "seed", "sample_every",
-    "keep_checkpoints", "keep_every", "checkpoint_minutes", "eval_every", "eval_images", "ema", "bad_steps",
-    "rollback_lr", "max_rollbacks", "on_collapse", "collapse_patience", "min_diversity", "init", "init_best")
+    "keep_checkpoints", "keep_every", "checkpoint_minutes", "eval_every", "eval_images", "eval_metric", "ema",
+    "bad_steps", "rollback_lr", "max_rollbacks", "on_collapse", "collapse_patience", "min_diversity", "init",
+    "init_best")
 RECORDED = ("model", "definition", "seeding", "num_classes", "aegan_loss")
 
 
@@ -109,7 +111,10 @@ class TrainConfig:
     keep_every: int = 0  # also keep the checkpoint of every Nth epoch for good (0: none)
     checkpoint_minutes: float = 10.0  # also a checkpoint inside an epoch after this long (0: only at epoch ends)
     eval_every: str = ""
-    eval_images: int = 256  # images of each evaluation's SWD
+    eval_images: int = 256  # images of each evaluation (and of each of its two real sets)
+    # the figure that judges the evaluations and picks checkpoints/best: SWD; or FID or KID, which add the FID
+    # Inception network's FID, KID, precision and recall to every evaluation
+    eval_metric: str = "swd"
     ema: float = 0.0  # decay of the generator weights' moving average; 0 is off
     # health guard: after bad_steps non-finite steps in a row, roll back to the newest checkpoint and
     # multiply the learning rates by rollback_lr, at most max_rollbacks times; collapse checks look at
@@ -211,6 +216,8 @@ class TrainConfig:
         if self.keep_every < 0:
             raise FaceganError(f"--keep-every must not be negative, got {self.keep_every}")
         augment_policy(self.augment)  # refuses a name it does not know
+        if self.eval_metric not in EVAL_METRICS:
+            raise FaceganError(f"--eval-metric must be one of {', '.join(EVAL_METRICS)}, got {self.eval_metric!r}")
         if self.on_collapse not in ON_COLLAPSE:
             raise FaceganError(f"--on-collapse must be one of {', '.join(ON_COLLAPSE)}, got {self.on_collapse!r}")
 

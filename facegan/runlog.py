@@ -146,12 +146,11 @@ class RunLog:
             self.events.scalars("epoch", self.last_step, row)
             self.events.flush()
 
-    def evaluation(self, epoch: int, step: int, images: int, result: dict) -> None:
-        """One SWD evaluation: at the end of an epoch, or inside it (--eval-every as an image count)."""
+    def evaluation(self, epoch: int, step: int, images: int, figures: dict) -> None:
+        """One evaluation's figures: at the end of an epoch, or inside it (--eval-every as an image count)."""
         if self.write:
-            levels = [key for key in result if key != "mean"]
-            header = ["epoch", "step", "images", *(f"swd_{level}" for level in levels), "swd"]
-            row = [epoch, step, images, *(result[level] for level in levels), result["mean"]]
+            header = ["epoch", "step", "images", *figures]
+            row = [epoch, step, images, *figures.values()]
             files.append_csv(self.evals_csv, header, [row])
             self.events.scalars("eval", step, dict(zip(header, row)))
             self.events.flush()

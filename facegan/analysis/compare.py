@@ -26,12 +26,16 @@ ROWS = {
     "strategy": "strategy", "replicas": "replicas", "workers": "workers",
     "copy_rate": "nearest-neighbour copy rate",
     "status": "status", "swd": "SWD x1e3 (last evaluation)", "best_swd": "SWD x1e3, best",
-    "best_epoch": "best epoch", "swd_real": "SWD x1e3, real vs real",
+    "best_epoch": "best epoch", "swd_real": "SWD x1e3, real vs real", "eval_metric": "judged by",
+    "fid": "FID (last evaluation)", "best_fid": "FID, best", "fid_real": "FID, real vs real",
+    "kid": "KID (last evaluation)", "best_kid": "KID, best", "kid_real": "KID, real vs real",
 }
+EVALUATED = {f"{kind}{name}" for name in ("swd", "fid", "kid") for kind in ("", "best_")} | \
+    {f"{name}_real" for name in ("swd", "fid", "kid")}  # the figures of the evaluations during training
 OWN_FILES = {rundir.CONFIG, rundir.SUMMARY, rundir.BLUR}
 TABLE_FIGURES = {rundir.NEAREST: {"copy_rate"}}  # figures of other files that fill a row of the table
 # the figures of each settings block: (file, key of its settings, does a figure key belong to it)
-SETTINGS = [(rundir.SUMMARY, "eval_settings", lambda key: key in ("swd", "best_swd", "swd_real")),
+SETTINGS = [(rundir.SUMMARY, "eval_settings", lambda key: key in EVALUATED),
             (rundir.EVAL, "settings", lambda key: key.startswith("eval."))]
 
 

@@ -15,9 +15,8 @@ from typing import Callable
 import numpy as np
 
 from facegan import files, imaging, rundir
-from facegan.analysis.inception import inception_figures
 from facegan.checkpoints import checkpoint_name, load_networks
-from facegan.config import TrainConfig
+from facegan.config import EVAL_METRICS, TrainConfig
 from facegan.data import load_faces, load_held_out_faces, load_training_faces, open_source
 from facegan.errors import FaceganError
 from facegan.imaging import read_image
@@ -26,8 +25,7 @@ from facegan.metrics import swd
 from facegan.metrics.blur import blur_factor
 from facegan.metrics.evalset import eval_set, flat_figures
 from facegan.metrics.fid_inception import INPUT_SIZE, weights_path
-
-METRICS = ("swd", "kid", "fid")
+from facegan.metrics.inception import inception_figures
 
 
 def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int, run: Path | None = None,
@@ -80,9 +78,9 @@ def wants_inception(n: int, metrics: tuple[str, ...], weights: Path | None) -> b
     """Whether `metrics` (checked) ask for the Inception figures; their weights are found before any work."""
     if n < 1:
         raise FaceganError("-n must be positive")
-    unknown = set(metrics) - set(METRICS)
+    unknown = set(metrics) - set(EVAL_METRICS)
     if unknown:
-        raise FaceganError(f"--metric takes {', '.join(METRICS)}, comma-separated; "
+        raise FaceganError(f"--metric takes {', '.join(EVAL_METRICS)}, comma-separated; "
                            f"unknown: {', '.join(sorted(unknown))}")
     inception = bool({"kid", "fid"} & set(metrics))
     if inception:
@@ -91,7 +89,7 @@ def wants_inception(n: int, metrics: tuple[str, ...], weights: Path | None) -> b
 
 
 def compare_sources(a: str, b: str, n: int = 2048, seed: int = 0, image_size: int | None = None,
-                    channels: int = 3, metrics: tuple[str, ...] = METRICS, weights: Path | None = None,
+                    channels: int = 3, metrics: tuple[str, ...] = EVAL_METRICS, weights: Path | None = None,
                     progress: Callable | None = None) -> dict:
     """Two image sources (folders, arrays, CelebA folders, a run's samples.npz) measured against each other,
     as `python -m pytorch_fid A B` does: SWD always, and FID, KID, precision and recall where asked, of B

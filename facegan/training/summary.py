@@ -37,12 +37,13 @@ def _figure(row: dict, key: str) -> float | None:
 def run_summary(cfg: TrainConfig, history: list[dict], state: TrainState, floor: dict | None,
                 eval_settings: dict | None, strategy: tf.distribute.Strategy, status: str, reason: str | None) -> dict:
     """The figures `facegan compare` shows: the last epoch's (history: the epochs.csv rows), the evaluations'
-    (floor: the real-vs-real SWD), and how the run ended."""
+    (floor: their figures of real against real; the best by --eval-metric), and how the run ended."""
     last = history[-1] if history else {}
     evaluated = [row for row in history if _figure(row, "swd") is not None]
     wall = sum(row["wall_s"] for row in history)
     images = sum(row["images_per_s"] * row["wall_s"] for row in history)
-    best_swd = float(state.best_swd.numpy())
+    best = float(state.best_figure.numpy())
+    judged = [name for name in ("swd", "fid", "kid") if floor and name in floor]
     return {
         "model": cfg.model,
         "status": status,
@@ -51,8 +52,11 @@ def run_summary(cfg: TrainConfig, history: list[dict], state: TrainState, floor:
         **{name: _figure(last, name) for name in ("d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake",
                                                   "g_loss", "ae_loss")},
         "swd": evaluated[-1]["swd"] if evaluated else None,
-        "swd_real": floor["mean"] if floor else None,
-        "best_swd": best_swd if math.isfinite(best_swd) else None,
+        "swd_real": floor["swd"] if floor else None,
+        **{name: evaluated[-1][name] if evaluated else None for name in judged if name != "swd"},
+        **{f"{name}_real": floor[name] for name in judged if name != "swd"},
+        "eval_metric": cfg.eval_metric,
+        f"best_{cfg.eval_metric}": best if math.isfinite(best) else None,
         "best_epoch": int(state.best_epoch.numpy()) or None,
         "eval_settings": eval_settings,
         "skipped_steps": int(sum(row["skipped"] for row in history)),
