@@ -89,5 +89,6 @@ class Previews:
         if self.cfg.eval_metric != "swd":
             suffix = f"_{name}" if name else ""
             inception = inception_figures(self.eval_set.reference, {name: images}, self.cfg.seed)
-            found.update({key.replace(suffix, ""): value for key, value in inception.items()})
+            found.update({key.replace(suffix, ""): math.nan if value is None else value  # too few for precision
+                          for key, value in inception.items()})
         return found
