@@ -210,12 +210,14 @@ def test_eval_of_a_run_reports_fid_kid_precision_and_recall_and_caches_the_real_
 @pytest.mark.slow
 def test_a_run_judged_by_fid_keeps_as_best_the_networks_of_its_lowest_evaluated_fid(faces_npz, tmp_path):
     installed_weights()
-    result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--epochs", "4", "--eval-every", "1",
+    result = runner.invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--epochs", "6", "--eval-every", "2",
                                  "--eval-images", "16", "--eval-metric", "fid", "--out", "run", *TINY])
     assert result.exit_code == 0, result.output
     assert "judged by FID" in result.output
     evaluations = list(csv.DictReader(open(tmp_path / "run" / "evals.csv")))
-    assert len(evaluations) == 4 and {"swd", "fid", "kid", "precision", "recall"} <= set(evaluations[0])
+    assert len(evaluations) == 3 and {"swd", "fid", "kid", "precision", "recall"} <= set(evaluations[0])
+    epochs = list(csv.DictReader(open(tmp_path / "run" / "epochs.csv")))
+    assert [row["fid"] != "" for row in epochs] == [False, True] * 3  # empty in the epochs that do not evaluate
     fids = [float(row["fid"]) for row in evaluations]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["eval_metric"] == "fid" and summary["best_fid"] == pytest.approx(min(fids), rel=1e-6)

@@ -190,7 +190,7 @@ class Trainer:
             row = {"epoch": epoch, **{k: float(np.mean(values[k])) for k in self.family.metrics},
                    "skipped": int(np.nansum(values["skipped"])),
                    "diversity": self.worker_mean(self.previews.relative_diversity(generated))}
-            row.update({column: np.nan for column in self.log.epoch_columns if column.startswith("swd")})
+            row.update(dict.fromkeys(self.previews.figure_names, np.nan))  # filled where the epoch evaluates
             grid = self.previews.grid(generated)
             if self.previews.eval_set is not None and (self.evaluations.at_epoch_end(epoch, cfg.epochs) or
                                                        self.evaluations.at_step((self.steps_done - 1) * batch,
