@@ -183,6 +183,43 @@ def test_features_do_not_depend_on_the_batch(reference_and_ours):
     np.testing.assert_allclose(one_by_one, ours[rows], atol=1e-4)
 
 
+@pytest.mark.slow
+def test_the_features_are_the_originals_while_a_run_trains_in_bfloat16(reference_and_ours):
+    """Training sets Keras's global policy to its precision; the FID network is built in float32 all the same."""
+    import keras
+
+    from facegan.metrics.inception import features, network
+
+    _, images, ours = reference_and_ours
+    rows = [i for i, image in enumerate(images) if image.shape == images[0].shape][:4]
+    network.cache_clear()  # built again, under the run's policy
+    keras.mixed_precision.set_global_policy("bfloat16")
+    try:
+        found = features(np.stack([images[i] for i in rows]))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+        network.cache_clear()
+    assert found.dtype == np.float32
+    np.testing.assert_allclose(found, ours[rows], atol=1e-4)
+
+
+def test_a_cached_entry_of_another_dtype_is_computed_again(tmp_path, monkeypatch):
+    from facegan.metrics import inception
+
+    monkeypatch.setattr(inception, "inception_features",
+                        lambda network, images, progress=None: np.ones((len(images), fid_inception.FEATURES),
+                                                                       np.float32))
+    monkeypatch.setattr(inception, "network", lambda weights: None)
+    monkeypatch.setattr(inception, "weights_path", lambda weights=None: tmp_path / "weights.pt")
+    images = np.zeros((3, 16, 16, 3), np.uint8)
+    first = inception.features(images, cache=True)
+    (entry,) = (tmp_path / "cache" / "features").glob("*.npy")
+    np.save(entry, first.astype(np.float16))  # as a run in another precision once wrote it
+    again = inception.features(images, cache=True)
+    assert again.dtype == np.float32 and np.array_equal(again, first)
+    assert np.load(entry).dtype == np.float32  # and the entry replaced
+
+
 # --- facegan eval on it ----------------------------------------------------------------------------------------
 
 @pytest.mark.slow

@@ -180,9 +180,14 @@ def fid_inception(weights: Path | None = None):
     path = weights_path(weights)
     check_sha1(path)
     root = read_module(path)
-    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 3))
-    features = keras.layers.Reshape((FEATURES,))(apply(root, inputs, pooling_kinds(path)))
-    return keras.Model(inputs, features, name="fid_inception")
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")  # the original's FID, whatever precision a run trains in
+    try:
+        inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 3))
+        features = keras.layers.Reshape((FEATURES,))(apply(root, inputs, pooling_kinds(path)))
+        return keras.Model(inputs, features, name="fid_inception")
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
 
 
 # --- features of images ----------------------------------------------------------

@@ -19,7 +19,7 @@ from facegan import files
 from facegan.data.cache import cache_dir
 from facegan.errors import FaceganWarning
 from facegan.metrics.fid import KID_SUBSET_SIZE, NEIGHBOURS, fid, kid, precision_recall
-from facegan.metrics.fid_inception import WEIGHTS_SHA1, fid_inception, inception_features, weights_path
+from facegan.metrics.fid_inception import FEATURES, WEIGHTS_SHA1, fid_inception, inception_features, weights_path
 
 
 @lru_cache(maxsize=2)
@@ -37,9 +37,11 @@ def features(images: np.ndarray, weights: Path | None = None, progress: Callable
         digest.update(np.ascontiguousarray(images).data)
         path = cache_dir() / "features" / f"{digest.hexdigest()[:24]}.npy"
         if path.is_file():
-            try:
-                return np.load(path)
-            except (OSError, ValueError):  # a damaged entry is computed again, and replaced
+            try:  # a damaged entry, or one of another dtype or shape, is computed again and replaced
+                cached = np.load(path)
+                if cached.dtype == np.float32 and cached.shape == (len(images), FEATURES):
+                    return cached
+            except (OSError, ValueError):
                 pass
     found = inception_features(network(weights_path(weights)), images, progress)
     if path is not None:
