@@ -43,7 +43,7 @@ def run_summary(cfg: TrainConfig, history: list[dict], state: TrainState, floor:
     wall = sum(row["wall_s"] for row in history)
     images = sum(row["images_per_s"] * row["wall_s"] for row in history)
     best = float(state.best_figure.numpy())
-    judged = [name for name in ("swd", "fid", "kid") if floor and name in floor]
+    inception = [name for name in ("fid", "kid") if floor and name in floor]  # with --eval-metric fid or kid
     return {
         "model": cfg.model,
         "status": status,
@@ -53,8 +53,8 @@ def run_summary(cfg: TrainConfig, history: list[dict], state: TrainState, floor:
                                                   "g_loss", "ae_loss")},
         "swd": evaluated[-1]["swd"] if evaluated else None,
         "swd_real": floor["swd"] if floor else None,
-        **{name: evaluated[-1][name] if evaluated else None for name in judged if name != "swd"},
-        **{f"{name}_real": floor[name] for name in judged if name != "swd"},
+        **{name: evaluated[-1][name] if evaluated else None for name in inception},
+        **{f"{name}_real": floor[name] for name in inception},
         "eval_metric": cfg.eval_metric,
         f"best_{cfg.eval_metric}": best if math.isfinite(best) else None,
         "best_epoch": int(state.best_epoch.numpy()) or None,
