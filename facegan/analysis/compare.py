@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from facegan import files, rundir
+from facegan.config import EVAL_METRICS
 from facegan.errors import FaceganError
 
 # key -> label, in the order of the original metrics table
@@ -30,8 +31,8 @@ ROWS = {
     "fid": "FID (last evaluation)", "best_fid": "FID, best", "fid_real": "FID, real vs real",
     "kid": "KID (last evaluation)", "best_kid": "KID, best", "kid_real": "KID, real vs real",
 }
-EVALUATED = {f"{kind}{name}" for name in ("swd", "fid", "kid") for kind in ("", "best_")} | \
-    {f"{name}_real" for name in ("swd", "fid", "kid")}  # the figures of the evaluations during training
+# the figures of the evaluations during training: the last, the best and the noise floor of each metric
+EVALUATED = {f"{kind}{name}{real}" for name in EVAL_METRICS for kind, real in (("", ""), ("best_", ""), ("", "_real"))}
 OWN_FILES = {rundir.CONFIG, rundir.SUMMARY, rundir.BLUR}
 TABLE_FIGURES = {rundir.NEAREST: {"copy_rate"}}  # figures of other files that fill a row of the table
 # the figures of each settings block: (file, key of its settings, does a figure key belong to it)
