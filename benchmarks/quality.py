@@ -73,7 +73,7 @@ def inception_options(weights: Path | None) -> list[str]:
 
 
 def measure(run: Path, n: int, options: list[str]) -> dict:
-    result = subprocess.run(facegan("eval", str(run), "--n", str(n), "--json", *options),
+    result = subprocess.run(facegan("eval", str(run), "-n", str(n), "--json", *options),
                             capture_output=True, text=True, check=True)
     return json.loads(result.stdout)
 
@@ -97,6 +97,8 @@ def main():
     parser.add_argument("--n", type=int, default=1000, help="images per set of the evaluation")
     parser.add_argument("--inception-weights", type=Path, help="the FID Inception archive, where not installed")
     parser.add_argument("--contender", action="append", help="'LABEL: MODEL OPTION...' (default: the three)")
+    parser.add_argument("--raw", action="store_true",
+                        help="also measure the generator as trained beside its moving average (runs with --ema)")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warm_cache(args.data)
@@ -110,7 +112,10 @@ def main():
                                                                      args.minutes)
         images = trained_images(run)
         figures = measure(run, args.n, metrics)
-        rows.append((label, images, images / seconds if seconds else float("nan"), figures, newest_grid(run)))
+        rate = images / seconds if seconds else float("nan")
+        rows.append((label, images, rate, figures, newest_grid(run)))
+        if args.raw and json.loads((run / "config.json").read_text())["config"]["ema"]:
+            rows.append((f"{label} (raw)", images, rate, measure(run, args.n, [*metrics, "--raw"]), newest_grid(run)))
         print(f"  {label}: {images} images in {seconds:.0f} s", flush=True)
     names = [name for name in ("swd", "kid", "fid", "precision", "recall") if name in rows[0][3]]
     print(f"\n{'contender':<22} {'images':>8} {'img/s':>6} " + " ".join(f"{name:>12}" for name in names)

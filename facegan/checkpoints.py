@@ -247,17 +247,20 @@ def checkpoint_name(best: bool, epoch: int | None) -> str:
     return "best" if best else "final" if epoch is None else f"epoch {epoch}"
 
 
-def load_networks(run: Path, best: bool = False, epoch: int | None = None) -> dict:
+def load_networks(run: Path, best: bool = False, epoch: int | None = None, raw: bool = False) -> dict:
     """The run's networks: the final .keras files, or the newest checkpoint of an unfinished run, or
     with `best` the checkpoint of its best evaluation, or with `epoch` the checkpoint --keep-every kept at
     that epoch's end. A run trained with --ema gives its averaged generator (and encoder), as its
-    generator.keras holds."""
+    generator.keras holds; with `raw`, the generator as trained (from the checkpoint: the .keras files hold the
+    average)."""
     if best and epoch is not None:
         raise FaceganError("--best and --epoch name two checkpoints: give one")
+    if raw and not TrainConfig.read(run).ema:
+        raise FaceganError(f"--raw reads the generator beside its moving average; {run} was trained without --ema")
     if epoch is not None:
         path = epoch_checkpoint(run, epoch)
-        return restore_networks(run, lambda checkpoint: checkpoint.restore(path).expect_partial())
-    if not best and rundir.network_file(run, "generator").is_file():
+        return restore_networks(run, lambda checkpoint: checkpoint.restore(path).expect_partial(), raw)
+    if not best and not raw and rundir.network_file(run, "generator").is_file():
         networks = registry.get(TrainConfig.read(run).model).networks
         return {name: load_keras(rundir.network_file(run, name))
                 for name in networks if rundir.network_file(run, name).is_file()}
@@ -277,7 +280,7 @@ def load_networks(run: Path, best: bool = False, epoch: int | None = None) -> di
         for bad, reason in damaged:  # a reader renames nothing: the run may be training
             warnings.warn(damaged_text(bad, reason, path, set_aside=False), FaceganWarning, stacklevel=3)
 
-    return restore_networks(run, newest_that_restores)
+    return restore_networks(run, newest_that_restores, raw)
 
 
 def load_keras(path: Path) -> keras.Model:
@@ -285,12 +288,13 @@ def load_keras(path: Path) -> keras.Model:
     return keras.saving.load_model(path, compile=False)
 
 
-def restore_networks(run: Path, restore) -> dict:
+def restore_networks(run: Path, restore, raw: bool = False) -> dict:
     """The run's networks, built from its config and filled by `restore`(a tf.train.Checkpoint of them: the
-    EMA's where the run has one)."""
+    EMA's where the run has one, unless `raw`)."""
     cfg = TrainConfig.read(run)
     nets = registry.get(cfg.model).build_networks(cfg)
-    keys = {ema_key(name) if cfg.ema and name in EMA_NETWORKS else name: net for name, net in nets.items()}
+    averaged = cfg.ema and not raw
+    keys = {ema_key(name) if averaged and name in EMA_NETWORKS else name: net for name, net in nets.items()}
     try:
         restore(tf.train.Checkpoint(**keys))
     except (tf.errors.OpError, ValueError) as error:

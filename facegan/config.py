@@ -20,7 +20,10 @@ from facegan.health import ON_COLLAPSE
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 ALTERNATE_MODES = ("batch", "threshold")
-GAN_LOSSES = ("bce", "bce-logits", "bce-probs", "hinge")  # facegan.steps.base.CROSS_ENTROPIES, and hinge
+# facegan.steps.base.CROSS_ENTROPIES, hinge, and the losses that pair reals with fakes (facegan.steps.gan.PAIRED)
+GAN_LOSSES = ("bce", "bce-logits", "bce-probs", "hinge", "relativistic", "dual-contrastive")
+CROSS_ENTROPY_LOSSES = GAN_LOSSES[:3]
+PAIRED_LOSSES = ("relativistic", "dual-contrastive")
 D_LOSSES = ("sum", "mean")
 GP_INTERPOLATIONS = ("uniform", "normal")
 WEIGHT_DECAY_KINDS = ("decoupled", "l2")
@@ -36,7 +39,7 @@ COMMON_SETTINGS = (
     "data", "epochs", "batch_size", "image_size", "channels", "latent_dim", "lr", "beta1", "beta2", "weight_decay",
     "weight_decay_kind", "split", "max_images", "flip", "precision", "xla", "sync_bn", "seed", "sample_every",
     "keep_checkpoints", "keep_every", "checkpoint_minutes", "eval_every", "eval_images", "eval_metric", "ema",
-    "bad_steps", "rollback_lr", "max_rollbacks", "on_collapse", "collapse_patience", "min_diversity", "init",
+    "ema_rampup", "bad_steps", "rollback_lr", "max_rollbacks", "on_collapse", "collapse_patience", "min_diversity", "init",
     "init_best")
 RECORDED = ("model", "definition", "seeding", "num_classes", "aegan_loss")
 
@@ -73,6 +76,7 @@ class TrainConfig:
     gan_loss: str = "bce"
     d_loss: str = "sum"
     r1_weight: float = 0.0
+    r2_weight: float = 0.0
     augment: str = ""
     # AE-GAN: which loss mix, its weights, the v4 schedule constant and window, AE pretraining
     aegan_loss: str = "v0"
@@ -85,6 +89,8 @@ class TrainConfig:
     kl_weight: float = 5e-5
     # WGAN-GP and cgan
     gp_weight: float = 10.0
+    # fastgan: StyleGAN's minibatch standard deviation over groups of this many images in the discriminator (0: off)
+    mbstd_group: int = 0
     critic_steps: int = 1
     gp_interpolation: str = "uniform"  # the weight of x_fake in the penalty's points, per image: U(0, 1) or N(0, 1)
     # gan-alt: "batch" alternates every batch; "threshold" trains one side until its loss < its threshold (the
@@ -116,6 +122,7 @@ class TrainConfig:
     # Inception network's FID, KID, precision and recall to every evaluation
     eval_metric: str = "swd"
     ema: float = 0.0  # decay of the generator weights' moving average; 0 is off
+    ema_rampup: float = 0.0  # the average's half-life as this share of the images seen, up to ema's (facegan.ema)
     # health guard: after bad_steps non-finite steps in a row, roll back to the newest checkpoint and
     # multiply the learning rates by rollback_lr, at most max_rollbacks times; collapse checks look at
     # collapse_patience epochs and react as on_collapse says
@@ -196,15 +203,18 @@ class TrainConfig:
             raise FaceganError(f"--d-lr must be positive, got {self.d_lr}")
         if self.gan_loss not in GAN_LOSSES:
             raise FaceganError(f"--gan-loss must be one of {', '.join(GAN_LOSSES)}, got {self.gan_loss!r}")
-        if self.r1_weight < 0:
-            raise FaceganError(f"--r1-weight must not be negative, got {self.r1_weight}")
+        if min(self.r1_weight, self.r2_weight, self.ema_rampup, self.mbstd_group) < 0:
+            raise FaceganError("--r1-weight, --r2-weight, --ema-rampup and --mbstd-group must not be negative")
         spec = registry.get(self.model)
         try:
             spec.image_sizes(self.image_size)
         except ValueError as error:
             raise FaceganError(f"--image-size {self.image_size} does not fit {self.model}: {error}") from None
-        if self.gan_loss == "hinge" and spec.family == "aegan":
-            raise FaceganError(f"--gan-loss hinge is not for {self.model}: its losses are cross-entropies")
+        if self.gan_loss not in CROSS_ENTROPY_LOSSES and spec.family == "aegan":
+            raise FaceganError(f"--gan-loss {self.gan_loss} is not for {self.model}: its losses are cross-entropies")
+        if self.gan_loss in PAIRED_LOSSES and self.label_noise:
+            raise FaceganError(f"--gan-loss {self.gan_loss} pairs reals with fakes and has no labels to make noisy: "
+                               f"give --label-noise 0 too ({self.model}'s is {self.label_noise})")
         for name, value, allowed in (("d-loss", self.d_loss, D_LOSSES),
                                      ("gp-interpolation", self.gp_interpolation, GP_INTERPOLATIONS),
                                      ("weight-decay-kind", self.weight_decay_kind, WEIGHT_DECAY_KINDS)):

@@ -91,7 +91,7 @@ def all_networks() -> tuple[str, ...]:
 # --- the settings each kind of model takes beside those every model takes -------------
 
 ADVERSARIAL = ("dropout", "d_lr", "augment")  # a discriminator: its dropout, its own rate, its inputs augmented
-GAN = (*ADVERSARIAL, "gan_loss", "d_loss", "label_noise", "r1_weight")
+GAN = (*ADVERSARIAL, "gan_loss", "d_loss", "label_noise", "r1_weight", "r2_weight")
 AEGAN = (*ADVERSARIAL, "gan_loss", "alpha", "beta", "beta_a", "beta_window", "pretrain_ae_epochs")
 WGAN = (*ADVERSARIAL, "gp_weight", "critic_steps", "gp_interpolation")
 
@@ -177,7 +177,7 @@ register(ModelSpec(
 register(ModelSpec(
     "fastgan", "Small data, short budgets: skip-layer excitation, a D that rebuilds the reals, hinge, EMA",
     nets="facegan.nets.fastgan:build_fastgan", family="fastgan", step="facegan.steps.fastgan:FastganFamily",
-    settings=GAN,
+    settings=(*GAN, "mbstd_group"),
     defaults=dict(image_size=64, channels=3, latent_dim=100, batch_size=32, lr=2e-4, beta1=0.5,
                   gan_loss="hinge", ema=0.999),
     params={"generator": (1_772_083, 1_770_099), "discriminator": (3_781_216, 3_779_296),

@@ -32,6 +32,18 @@ def test_the_average_follows_the_formula_with_its_warm_up():
     assert int(average.updates.numpy()) == 3
 
 
+def test_the_ramped_average_has_a_half_life_of_its_share_of_the_steps():
+    generator = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    average = Ema({"generator": generator}, decay=0.9, rampup=1.0)
+    kernel, expected = generator.layers[0].kernel, None
+    for t, value in enumerate([1.0, 2.0, 3.0, 4.0]):
+        kernel.assign([[value]])
+        average.update()
+        decay = min(0.9, 0.5 ** (1 / t)) if t else 0.0  # 0, 0.5, 0.707, then the cap 0.9 (0.794 is lower)
+        expected = value if expected is None else decay * expected + (1 - decay) * value
+    np.testing.assert_allclose(average.nets["generator"].layers[0].kernel.numpy(), [[expected]], rtol=1e-6)
+
+
 def test_a_run_with_ema_saves_and_samples_the_averaged_generator(faces_npz, tmp_path):
     result = CliRunner().invoke(app, ["train", "dcgan", "--data", str(faces_npz), "--epochs", "2", "--out", "run",
                                       "--ema", "0.9", "--image-size", "16", "--latent-dim", "8", "--batch-size", "8",

@@ -27,7 +27,8 @@ def gates(model: keras.Model) -> int:
 
 @pytest.mark.parametrize("size,channels,excitations", [(32, 1, 1), (64, 3, 2), (80, 3, 2), (80, 1, 2)])
 def test_networks_at_every_size_and_channel_count(size, channels, excitations):
-    cfg = types.SimpleNamespace(image_size=size, channels=channels, latent_dim=12, dropout=0.0, sync_bn=False)
+    cfg = types.SimpleNamespace(image_size=size, channels=channels, latent_dim=12, dropout=0.0, sync_bn=False,
+                                mbstd_group=0)
     nets = fastgan.build_fastgan(cfg)
     images = nets["generator"](tf.zeros((2, 12)))
     assert images.shape == (2, size, size, channels)

@@ -52,14 +52,14 @@ def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int
 
 def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 0, best: bool = False,
                  metrics: tuple[str, ...] = ("swd",), inception_weights: Path | None = None,
-                 progress: Callable | None = None, epoch: int | None = None) -> dict:
+                 progress: Callable | None = None, epoch: int | None = None, raw: bool = False) -> dict:
     """`evaluate` of a run's final networks (or with `best` its best checkpoint, with `epoch` the one --keep-every
-    kept at that epoch's end) against `data` (default: its data's held-out split where it has one, as during
+    kept at that epoch's end; with `raw` the generator as trained, not its moving average) against `data` (default: its data's held-out split where it has one, as during
     training, else its training images), with min(n, half the images) images per set; SWD always, KID, FID,
     precision and recall when `metrics` name KID or FID; the figures also go to RUN/eval.json."""
     inception = wants_inception(n, metrics, inception_weights)
     cfg = TrainConfig.read(run)
-    nets = load_networks(run, best, epoch)
+    nets = load_networks(run, best, epoch, raw)
     if data:
         faces, held_out = load_faces(data, cfg.image_size, cfg.channels), None
     else:
@@ -69,7 +69,7 @@ def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 
     result = evaluate(nets, cfg, faces.images, n, seed, run, held_out.split if held_out else None, inception,
                       inception_weights, progress)
     result["settings"]["data"] = data or cfg.data
-    result["checkpoint"] = checkpoint_name(best, epoch)
+    result["checkpoint"] = checkpoint_name(best, epoch) + (" (raw)" if raw else "")
     files.write_json(run / rundir.EVAL, result)
     return result
 

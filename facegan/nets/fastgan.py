@@ -7,7 +7,8 @@ Sizes are s0 * 2^k with s0 in 4..7 and k >= 2 (16, 32, 64, 80, 128, ...); the sm
   each map with a channel gate computed from the map three blocks below it (4x4 -> 32x32, 8x8 -> 64x64 at 64 px).
 - discriminator: a 3x3 convolution at full size, then stride-2 blocks (4x4 convolution, batch norm, leaky ReLU),
   channels 32, 64, 128, ... up to 512, down to s0 x s0 and one logit; SLE gates each map from the map three
-  blocks above it. Its output is the logit alone, so every command that scores images with it (sample --rank)
+  blocks above it. With --mbstd-group G the s0 x s0 map gets StyleGAN's minibatch standard deviation channel
+  before the logit. Its output is the logit alone, so every command that scores images with it (sample --rank)
   treats it as any other discriminator.
 - decoder: two small decoders that rebuild the real image from the discriminator's features, its self-supervised
   regularization (facegan.steps.fastgan): the 2s0 x 2s0 map rebuilds the whole image at half size, a random
@@ -23,7 +24,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from facegan.nets.layers import FusedBatchNormalization, GatedLinearUnit, StepDropout
+from facegan.nets.layers import FusedBatchNormalization, GatedLinearUnit, MinibatchStdDev, StepDropout
 from facegan.nets.sizes import fastgan_smallest_map
 
 WHOLE_MAP = "whole_map"  # the discriminator's 2s0 x 2s0 map
@@ -68,7 +69,8 @@ def generator(latent_dim: int, image_size: int, channels: int, sync_bn: bool = F
     return keras.Model(z, x, name="generator")
 
 
-def discriminator(image_size: int, channels: int, dropout: float, sync_bn: bool = False) -> keras.Model:
+def discriminator(image_size: int, channels: int, dropout: float, sync_bn: bool = False,
+                  mbstd_group: int = 0) -> keras.Model:
     s0, k = fastgan_smallest_map(image_size)
     x = keras.Input((image_size, image_size, channels), name="image")
     names = {k - 1: WHOLE_MAP, k - 2: PART_MAP}  # the maps the decoders read, by level
@@ -79,7 +81,8 @@ def discriminator(image_size: int, channels: int, dropout: float, sync_bn: bool 
                           use_bias=False)(maps[-1])
         h = StepDropout(dropout)(layers.LeakyReLU(0.2)(batch_norm(sync_bn)(h)))
         maps.append(named(excitation(maps[i - SLE_SPAN], h, s0) if i >= SLE_SPAN else h, i))
-    logit = layers.Flatten(dtype="float32")(layers.Conv2D(1, s0, use_bias=False, dtype="float32")(maps[-1]))
+    h = MinibatchStdDev(mbstd_group)(maps[-1]) if mbstd_group else maps[-1]
+    logit = layers.Flatten(dtype="float32")(layers.Conv2D(1, s0, use_bias=False, dtype="float32")(h))
     return keras.Model(x, logit, name="discriminator")
 
 
@@ -104,7 +107,7 @@ def decoder(discriminator: keras.Model, image_size: int, channels: int, sync_bn:
 
 
 def build_fastgan(cfg) -> dict:
-    d = discriminator(cfg.image_size, cfg.channels, cfg.dropout, cfg.sync_bn)
+    d = discriminator(cfg.image_size, cfg.channels, cfg.dropout, cfg.sync_bn, cfg.mbstd_group)
     return {"generator": generator(cfg.latent_dim, cfg.image_size, cfg.channels, cfg.sync_bn),
             "discriminator": d,
             "decoder": decoder(d, cfg.image_size, cfg.channels, cfg.sync_bn)}

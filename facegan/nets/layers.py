@@ -68,6 +68,36 @@ class StepDropout(keras.layers.Layer):
         return {**super().get_config(), "rate": self.rate}
 
 
+@keras.saving.register_keras_serializable(package="facegan")
+class MinibatchStdDev(keras.layers.Layer):
+    """StyleGAN's minibatch standard deviation (Karras et al. 2018; stylegan2-ada-pytorch's MinibatchStdLayer):
+    one channel more, (B, H, W, C) -> (B, H, W, C + 1), holding for each image the standard deviation of its
+    features over its group of `group` images (consecutive rows; the last group of a batch that `group` does not
+    divide is smaller, a group of one gives 0), averaged over the features. A discriminator that sees how little
+    a batch of fakes varies can push the generator toward variety."""
+
+    def __init__(self, group: int, **kwargs):
+        super().__init__(**kwargs)
+        self.group = int(group)
+
+    def call(self, inputs):
+        x = tf.cast(inputs, tf.float32)
+        n = tf.shape(x)[0]
+        groups = tf.range(n) // self.group  # (B,) which group each image is in
+        count = tf.cast(n + self.group - 1, tf.int32) // self.group
+        mean = tf.math.unsorted_segment_mean(x, groups, count)  # (G, H, W, C)
+        variance = tf.math.unsorted_segment_mean(tf.square(x - tf.gather(mean, groups)), groups, count)
+        std = tf.reduce_mean(tf.sqrt(variance + 1e-8), axis=[1, 2, 3])  # (G,)
+        channel = tf.ones_like(x[..., :1]) * tf.gather(std, groups)[:, None, None, None]
+        return tf.concat([inputs, tf.cast(channel, inputs.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "group": self.group}
+
+
 def attach(networks, draw) -> None:
     """Hand `draw` to every StepDropout of `networks` (nested models included)."""
     for network in networks:

@@ -8,14 +8,26 @@ from facegan.steps.base import CROSS_ENTROPIES, Family, input_gradient_norms, lo
 from facegan.steps.replicas import share, totals
 
 
+def paired_loss(kind: str, first, second):
+    """The share of a loss that judges the logits `first` (B,) above `second` (B,), for the --gan-loss that pair
+    reals with fakes: "relativistic" (RpGAN, Jolicoeur-Martineau 2019, as R3GAN uses it): softplus(second_i -
+    first_i) pair by pair; "dual-contrastive" (Yu et al. 2021, lucidrains/lightweight-gan): each first_i against
+    every second_j of the batch, the cross-entropy of picking first_i among them."""
+    first, second = tf.cast(first, tf.float32), tf.cast(second, tf.float32)
+    if kind == "relativistic":
+        return share(tf.nn.softplus(second - first))
+    n = tf.shape(first)[0]
+    logits = tf.concat([first[:, None], tf.tile(second[None, :], [n, 1])], axis=1)  # (B, 1 + B), first_i at 0
+    return share(tf.nn.sparse_softmax_cross_entropy_with_logits(tf.zeros([n], tf.int32), logits))
+
+
 class GanFamily(Family):
     metrics = ("d_loss", "d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "d_acc", "g_loss", "g_acc",
                "skipped")
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.d_logits = self.called(logits_model(self.nets["discriminator"]))  # shares the discriminator's weights
-        if self.cfg.r1_weight:
-            self.metrics = (*self.metrics, "r1")
+        self.metrics = (*self.metrics, *(["r1"] if self.cfg.r1_weight else []), *(["r2"] if self.cfg.r2_weight else []))
 
     def losses(self, x, y):
         """One forward pass: ({"d_loss", "g_loss"} as shares to minimize, global metrics)."""
@@ -24,9 +36,10 @@ class GanFamily(Family):
         x_fake = self.generator(self.generator_inputs(self.latents(n), y), training=True)
         x_real, x_fake = self.augmented(x), self.augmented(x_fake)
         real_logits, d_penalty, d_terms = self.judge_reals(x_real, y)  # (B,), and what its loss adds for reals
-        fake_logits = tf.cast(self.d_logits(self.discriminator_inputs(x_fake, y), training=True)[:, 0], tf.float32)
-        d_loss, d_halves = self.discriminator_loss(real_logits, fake_logits, d_penalty)
-        g_loss = self.generator_loss(fake_logits)
+        fake_logits, fake_penalty, fake_terms = self.judge_fakes(x_fake, y)
+        d_loss, d_halves = self.discriminator_loss(real_logits, fake_logits, d_penalty + fake_penalty)
+        d_terms.update(fake_terms)
+        g_loss = self.generator_loss(real_logits, fake_logits)
         m = totals({"d_loss": d_loss, "g_loss": g_loss, **d_halves, **d_terms,
                     "d_acc_real": share(tf.cast(real_logits > 0, tf.float32)),
                     "d_acc_fake": share(tf.cast(fake_logits <= 0, tf.float32))})
@@ -36,10 +49,16 @@ class GanFamily(Family):
 
     def discriminator_loss(self, real_logits, fake_logits, penalty):
         """The discriminator's loss, as a share: reals toward 1 and fakes toward 0, the two halved with --d-loss
-        mean (the DCGAN notebook's (d_real_loss + d_fake_loss) / 2), plus the penalty its reals added (R1,
-        fastgan's reconstruction). Also {"d_loss_real", "d_loss_fake"}."""
+        mean (the DCGAN notebook's (d_real_loss + d_fake_loss) / 2), plus the penalties (R1, R2, fastgan's
+        reconstruction). Also {"d_loss_real", "d_loss_fake"}: a relativistic loss is one term over pairs, and
+        each half shows half of it."""
         if self.cfg.gan_loss == "hinge":  # Lim & Ye 2017; Miyato et al. 2018
             real, fake = share(tf.nn.relu(1.0 - real_logits)), share(tf.nn.relu(1.0 + fake_logits))
+        elif self.cfg.gan_loss == "relativistic":
+            real = fake = paired_loss("relativistic", real_logits, fake_logits) / 2
+        elif self.cfg.gan_loss == "dual-contrastive":
+            real = paired_loss("dual-contrastive", real_logits, fake_logits)
+            fake = paired_loss("dual-contrastive", -fake_logits, -real_logits)
         else:
             n, real_logits, fake_logits = tf.shape(real_logits)[0], real_logits[:, None], fake_logits[:, None]
             real_targets, fake_targets = tf.ones_like(real_logits), tf.zeros_like(fake_logits)
@@ -52,10 +71,16 @@ class GanFamily(Family):
         weight = 0.5 if self.cfg.d_loss == "mean" else 1.0
         return weight * (real + fake) + penalty, {"d_loss_real": real, "d_loss_fake": fake}
 
-    def generator_loss(self, fake_logits):
-        """The generator's loss, as a share: its fakes toward 1 (hinge: their logits up)."""
+    def generator_loss(self, real_logits, fake_logits):
+        """The generator's loss, as a share: its fakes toward 1 (hinge: their logits up; the paired losses: the
+        discriminator's, with reals and fakes in each other's place)."""
         if self.cfg.gan_loss == "hinge":
             return share(-fake_logits)
+        if self.cfg.gan_loss == "relativistic":
+            return paired_loss("relativistic", fake_logits, real_logits)
+        if self.cfg.gan_loss == "dual-contrastive":
+            return (paired_loss("dual-contrastive", fake_logits, real_logits)
+                    + paired_loss("dual-contrastive", -real_logits, -fake_logits))
         return share(CROSS_ENTROPIES[self.cfg.gan_loss](tf.ones_like(fake_logits[:, None]), fake_logits[:, None]))
 
     def judge_reals(self, x_real, y):
@@ -64,16 +89,22 @@ class GanFamily(Family):
         return self.penalized(lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)[:, 0],
                               x_real)
 
-    def penalized(self, logits, x_real):
-        """(logits(x_real) (B,) float32, the R1 penalty's share, {"r1": its unweighted share}); without --r1-weight
-        (0.0, {})."""
-        if not self.cfg.r1_weight:
-            return tf.cast(logits(x_real), tf.float32), 0.0, {}
-        # R1 (Mescheder et al. 2018): the gradient on the reals the discriminator saw
+    def judge_fakes(self, x_fake, y):
+        """The discriminator on the fakes it sees: as `judge_reals`, with R2 in place of R1."""
+        return self.penalized(lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)[:, 0],
+                              x_fake, "r2")
+
+    def penalized(self, logits, images, penalty: str = "r1"):
+        """(logits(images) (B,) float32, the penalty's share, {penalty: its unweighted share}): R1 on reals, R2 on
+        fakes (Mescheder et al. 2018; R3GAN pairs both with the relativistic loss), gamma/2 * |grad D(x)|^2 with
+        gamma --r1-weight or --r2-weight; where that is 0, (logits, 0.0, {})."""
+        weight = getattr(self.cfg, f"{penalty}_weight")
+        if not weight:
+            return tf.cast(logits(images), tf.float32), 0.0, {}
         loss_scale = self.optimizers["d"].scale_loss(tf.constant(1.0))
-        real_out, r1 = input_gradient_norms(logits, x_real, loss_scale)
-        r1 = share(r1)
-        return real_out, self.cfg.r1_weight / 2 * r1, {"r1": r1}
+        out, norms = input_gradient_norms(logits, images, loss_scale)
+        norms = share(norms)
+        return out, weight / 2 * norms, {penalty: norms}
 
     def train_step(self, x, y):
         # both networks step on the same forward pass (as the TensorFlow DCGAN tutorial does)

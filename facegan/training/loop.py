@@ -76,7 +76,7 @@ class Trainer:
                 copy_weights(nets, initial)
             # --xla over several replicas: XLA compiles each network (the whole step, on one: compile_step)
             self.family = build_family(cfg, nets, xla_networks=cfg.xla and plan.strategy.num_replicas_in_sync > 1)
-            ema = Ema(nets, cfg.ema) if cfg.ema else None
+            ema = Ema(nets, cfg.ema, cfg.ema_rampup) if cfg.ema else None
             self.state = TrainState(nets, self.family, ema, self.scratch or rundir.checkpoint_dir(run),
                                     cfg.keep_checkpoints, cfg.keep_every)
         self.steps = {}  # the compiled steps, by the family's step name
