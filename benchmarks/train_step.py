@@ -10,7 +10,8 @@ For each model and precision (float32, bfloat16):
   hand      (GAN models) the same networks built from stock Keras layers (keras' BatchNormalization where
             facegan fuses it) and trained by a step written by hand as the TensorFlow DCGAN tutorial
             writes it: Keras losses and Adam, tf.random.normal, no noisy labels, no metrics, no
-            non-finite checks: the speed a Keras user gets, which facegan's step should match or beat
+            non-finite checks: the speed a Keras user gets, which facegan's step should match or beat;
+            the model's hinge loss where it has it, and fastgan's decoders rebuilding the reals
 and the achieved GFLOP/s of the compiled step (FLOPs of the step's graph as TensorFlow's profiler
 counts them: convolutions, matrix products and their gradients).
 """
@@ -31,6 +32,7 @@ from facegan import registry  # noqa: E402
 from facegan.config import TrainConfig  # noqa: E402
 from facegan.distribute import POLICIES  # noqa: E402
 from facegan.nets.dcgan import PROBABILITY  # noqa: E402
+from facegan.nets.fastgan import PART_MAP, WHOLE_MAP  # noqa: E402
 from facegan.nets.layers import FusedBatchNormalization, StepDropout  # noqa: E402
 from facegan.steps import build_family  # noqa: E402
 
@@ -95,21 +97,48 @@ def stock_keras(network: keras.Model) -> keras.Model:
 
 
 def handwritten_runner(cfg, family, x, y):
-    """The step of the TensorFlow DCGAN tutorial on the same networks in stock Keras layers."""
+    """The step of the TensorFlow DCGAN tutorial on the same networks in stock Keras layers, with the model's loss
+    (the hinge where it trains with it, else the cross-entropy) and, for fastgan, its decoders' reconstruction of
+    the reals, written out as FastGAN's authors write it."""
     generator, discriminator = stock_keras(family.nets["generator"]), stock_keras(family.nets["discriminator"])
+    decoder = stock_keras(family.nets["decoder"]) if "decoder" in family.nets else None
+    if decoder is not None:  # the logit and the two maps the decoders read, from one pass
+        judge = keras.Model(discriminator.inputs, [discriminator.output, discriminator.get_layer(WHOLE_MAP).output,
+                                                   discriminator.get_layer(PART_MAP).output])
     bce = keras.losses.BinaryCrossentropy(from_logits=PROBABILITY not in [layer.name for layer in discriminator.layers])
     g_optimizer = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1)
     d_optimizer = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1)
+    d_variables = discriminator.trainable_variables + (decoder.trainable_variables if decoder is not None else [])
+
+    def quarter(images, which):
+        """The quarter `which` (B,) of each image (B, H, W, C)."""
+        half = images.shape[1] // 2
+        stacked = tf.stack([images[:, r:r + half, c:c + half] for r in (0, half) for c in (0, half)], axis=1)
+        return tf.gather(stacked, which, axis=1, batch_dims=1)
 
     @tf.function
     def step(x, y):
         z = tf.random.normal([tf.shape(x)[0], cfg.latent_dim])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             x_fake = generator(z, training=True)
-            real_out, fake_out = discriminator(x, training=True), discriminator(x_fake, training=True)
-            d_loss = bce(tf.ones_like(real_out), real_out) + bce(tf.zeros_like(fake_out), fake_out)
-            g_loss = bce(tf.ones_like(fake_out), fake_out)
-        d_variables, g_variables = discriminator.trainable_variables, generator.trainable_variables
+            recon = 0.0
+            if decoder is None:
+                real_out = discriminator(x, training=True)
+            else:
+                real_out, whole_map, part_map = judge(x, training=True)
+                which = tf.random.uniform([tf.shape(x)[0]], 0, 4, tf.int32)
+                whole, part = decoder([whole_map, quarter(part_map, which)], training=True)
+                recon = (tf.reduce_mean(tf.square(tf.cast(whole, tf.float32) - tf.nn.avg_pool2d(x, 2, 2, "VALID")))
+                         + tf.reduce_mean(tf.square(tf.cast(part, tf.float32) - quarter(x, which))))
+            fake_out = discriminator(x_fake, training=True)
+            if cfg.gan_loss == "hinge":
+                d_loss = tf.reduce_mean(tf.nn.relu(1.0 - real_out)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_out))
+                g_loss = -tf.reduce_mean(fake_out)
+            else:
+                d_loss = bce(tf.ones_like(real_out), real_out) + bce(tf.zeros_like(fake_out), fake_out)
+                g_loss = bce(tf.ones_like(fake_out), fake_out)
+            d_loss += recon
+        g_variables = generator.trainable_variables
         d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_variables), d_variables))
         g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_variables), g_variables))
         return {"d_loss": d_loss, "g_loss": g_loss}

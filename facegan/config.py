@@ -39,8 +39,8 @@ COMMON_SETTINGS = (
     "data", "epochs", "batch_size", "image_size", "channels", "latent_dim", "lr", "beta1", "beta2", "weight_decay",
     "weight_decay_kind", "split", "max_images", "flip", "precision", "xla", "sync_bn", "seed", "sample_every",
     "keep_checkpoints", "keep_every", "checkpoint_minutes", "eval_every", "eval_images", "eval_metric", "ema",
-    "ema_rampup", "bad_steps", "rollback_lr", "max_rollbacks", "on_collapse", "collapse_patience", "min_diversity", "init",
-    "init_best")
+    "ema_rampup", "bad_steps", "rollback_lr", "max_rollbacks", "on_collapse", "collapse_patience", "min_diversity",
+    "init", "init_best")
 RECORDED = ("model", "definition", "seeding", "num_classes", "aegan_loss")
 
 
@@ -77,6 +77,7 @@ class TrainConfig:
     d_loss: str = "sum"
     r1_weight: float = 0.0
     r2_weight: float = 0.0
+    penalty_every: int = 1  # R1 and R2 in every Nth step only, weighted N times (lazy regularization)
     augment: str = ""
     # AE-GAN: which loss mix, its weights, the v4 schedule constant and window, AE pretraining
     aegan_loss: str = "v0"
@@ -171,7 +172,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         positive = ["epochs", "batch_size", "image_size", "latent_dim", "lr", "critic_steps",
-                    "beta_window", "keep_checkpoints", "eval_images", "bad_steps", "collapse_patience"]
+                    "beta_window", "penalty_every", "keep_checkpoints", "eval_images", "bad_steps", "collapse_patience"]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise FaceganError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")

@@ -91,7 +91,7 @@ def all_networks() -> tuple[str, ...]:
 # --- the settings each kind of model takes beside those every model takes -------------
 
 ADVERSARIAL = ("dropout", "d_lr", "augment")  # a discriminator: its dropout, its own rate, its inputs augmented
-GAN = (*ADVERSARIAL, "gan_loss", "d_loss", "label_noise", "r1_weight", "r2_weight")
+GAN = (*ADVERSARIAL, "gan_loss", "d_loss", "label_noise", "r1_weight", "r2_weight", "penalty_every")
 AEGAN = (*ADVERSARIAL, "gan_loss", "alpha", "beta", "beta_a", "beta_window", "pretrain_ae_epochs")
 WGAN = (*ADVERSARIAL, "gp_weight", "critic_steps", "gp_interpolation")
 

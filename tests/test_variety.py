@@ -12,6 +12,7 @@ from facegan.cli import app
 from facegan.config import TrainConfig
 from facegan.errors import FaceganError
 from facegan.nets.layers import MinibatchStdDev
+from facegan.steps.compile import compile_step
 
 R = tf.constant([0.3, -1.2, 2.0, 0.0])  # a discriminator's logits on four reals
 F = tf.constant([-0.5, 0.7, -2.0, 1.0])  # and on four fakes
@@ -111,3 +112,36 @@ def test_the_raw_generator_is_read_beside_its_average(faces_npz, tmp_path, monke
     assert CliRunner().invoke(app, ["train", "dcgan", *common, "--out", "plain"]).exit_code == 0
     refused = CliRunner().invoke(app, ["eval", "plain", "--raw"])
     assert refused.exit_code == 2 and "trained without --ema" in refused.stderr
+
+
+def test_a_lazy_penalty_is_computed_in_every_nth_step_weighted_n_times():
+    cfg = tiny_config("fastgan", gan_loss="relativistic", r1_weight=0.3, r2_weight=0.3)
+    x, y = batch(cfg)
+    figures = {}
+    for every in (1, 2):
+        _, family = build(cfg.replace(penalty_every=every))
+        for number in (1, 2):
+            family.number_step(tf.constant(number, tf.int64))
+            losses, m = family.losses(x, y)
+            figures[every, number] = float(losses["d_loss"]), float(m["r1"]), float(m["r2"])
+    plain = figures[1, 1][0] - 0.3 / 2 * (figures[1, 1][1] + figures[1, 1][2])  # step 1 without its penalty
+    assert figures[2, 1][1:] == (0.0, 0.0) and figures[2, 1][0] == pytest.approx(plain, rel=1e-5)
+    assert figures[2, 2][1:] == pytest.approx(figures[1, 2][1:], rel=1e-5)  # step 2: the same norms, twice the weight
+    penalty = 0.3 / 2 * (figures[1, 2][1] + figures[1, 2][2])
+    assert figures[2, 2][0] - figures[1, 2][0] == pytest.approx(penalty, rel=1e-4)
+
+
+def test_every_lever_at_once_trains_compiled():
+    """fastgan with the paired loss, lazy R1 and R2 and minibatch std: two compiled steps (the penalty's step and
+    the other) change both networks and log finite figures."""
+    cfg = tiny_config("fastgan", gan_loss="dual-contrastive", r1_weight=0.2, r2_weight=0.2, penalty_every=2,
+                      mbstd_group=4)
+    nets, family = build(cfg)
+    x, y = batch(cfg)
+    before = {name: [w.numpy().copy() for w in nets[name].trainable_weights] for name in ("generator", "discriminator")}
+    step = compile_step(tf.distribute.get_strategy(), family, "train_step")
+    for number in (1, 2):
+        m = step(x, y, tf.constant(number, tf.int64))
+        assert all(np.isfinite(float(value)) for value in m.values()) and float(m["skipped"]) == 0
+    for name, weights in before.items():
+        assert any(not np.array_equal(a, b.numpy()) for a, b in zip(weights, nets[name].trainable_weights)), name

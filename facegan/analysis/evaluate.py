@@ -54,9 +54,10 @@ def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 
                  metrics: tuple[str, ...] = ("swd",), inception_weights: Path | None = None,
                  progress: Callable | None = None, epoch: int | None = None, raw: bool = False) -> dict:
     """`evaluate` of a run's final networks (or with `best` its best checkpoint, with `epoch` the one --keep-every
-    kept at that epoch's end; with `raw` the generator as trained, not its moving average) against `data` (default: its data's held-out split where it has one, as during
-    training, else its training images), with min(n, half the images) images per set; SWD always, KID, FID,
-    precision and recall when `metrics` name KID or FID; the figures also go to RUN/eval.json."""
+    kept at that epoch's end; with `raw` the generator as trained, not its moving average) against `data`
+    (default: its data's held-out split where it has one, as during training, else its training images), with
+    min(n, half the images) images per set; SWD always, KID, FID, precision and recall when `metrics` name KID or
+    FID; the figures also go to RUN/eval.json."""
     inception = wants_inception(n, metrics, inception_weights)
     cfg = TrainConfig.read(run)
     nets = load_networks(run, best, epoch, raw)

@@ -233,6 +233,9 @@ def train(
     r2_weight: Annotated[Optional[float], option(
         "R2 penalty gamma/2 * |grad D(fake)|^2 (GAN family; 0: off). R3GAN pairs --gan-loss relativistic with "
         "R1 and R2 of one gamma.", STABILIZERS, field="r2_weight")] = None,
+    penalty_every: Annotated[Optional[int], option(
+        "Compute R1 and R2 in every Nth step only, weighted N times (lazy regularization, StyleGAN2's): about N "
+        "times cheaper.", STABILIZERS, field="penalty_every")] = None,
     mbstd_group: Annotated[Optional[int], option(
         "fastgan: the discriminator sees the standard deviation of its features over groups of this many images "
         "(StyleGAN's minibatch standard deviation; 0: off).", STABILIZERS, field="mbstd_group")] = None,

@@ -70,8 +70,14 @@ def mse(x, y):
     return tf.reduce_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)), axis=[1, 2, 3])
 
 
+def scored(out) -> tuple:
+    """(scores, what else the pass gave) of a scoring function's result: scores, or (scores, anything else)."""
+    return out if isinstance(out, tuple) else (out, ())
+
+
 def input_gradient_norms(score_fn, x, loss_scale=1.0):
-    """(scores (B,) float32, ||d score / d x||^2 per example (B,)) of a function scoring each image of x.
+    """(scores (B,) float32, ||d score / d x||^2 per example (B,), what else score_fn gave) of a function scoring
+    each image of x: its scores, or (scores, anything else its pass gives).
 
     The gradient is taken with a tape of its own inside the caller's, which then differentiates it (a
     penalty on it, R1 or WGAN-GP's, trains the network). Under float16 loss scaling the scores are
@@ -79,10 +85,11 @@ def input_gradient_norms(score_fn, x, loss_scale=1.0):
     gradient divided."""
     with tf.GradientTape() as tape:
         tape.watch(x)
-        outputs = tf.cast(score_fn(x), tf.float32)
+        outputs, rest = scored(score_fn(x))
+        outputs = tf.cast(outputs, tf.float32)
         scaled = tf.reduce_sum(outputs) * loss_scale
     gradients = tf.cast(tape.gradient(scaled, x), tf.float32) / loss_scale
-    return outputs, tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3])
+    return outputs, tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]), rest
 
 
 def logits_model(discriminator: keras.Model) -> keras.Model:

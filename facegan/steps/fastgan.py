@@ -40,14 +40,12 @@ class FastganFamily(GanFamily):
         return self.discriminator.trainable_variables + self.decoder.trainable_variables
 
     def judge_reals(self, x_real, y):
-        maps = {}
-
         def logits(images):
-            logit, maps["whole"], maps["part"] = self.d_maps(images, training=True)
-            return logit[:, 0]
+            logit, whole, part = self.d_maps(images, training=True)
+            return logit[:, 0], (whole, part)
 
-        real_out, d_penalty, d_terms = self.penalized(logits, x_real)
-        recon = self.reconstruction_loss(x_real, maps["whole"], maps["part"])
+        real_out, (whole, part), d_penalty, d_terms = self.penalized(logits, x_real)
+        recon = self.reconstruction_loss(x_real, whole, part)
         return real_out, d_penalty + recon, {**d_terms, "d_recon": recon}
 
     def reconstruction_loss(self, x_real, whole_map, part_map):

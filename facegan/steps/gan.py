@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facegan.steps.base import CROSS_ENTROPIES, Family, input_gradient_norms, logits_model
+from facegan.config import PAIRED_LOSSES
+from facegan.steps.base import CROSS_ENTROPIES, Family, input_gradient_norms, logits_model, scored
 from facegan.steps.replicas import share, totals
 
 
@@ -40,12 +41,16 @@ class GanFamily(Family):
         d_loss, d_halves = self.discriminator_loss(real_logits, fake_logits, d_penalty + fake_penalty)
         d_terms.update(fake_terms)
         g_loss = self.generator_loss(real_logits, fake_logits)
+        # right: a real scored above 0 and a fake at or below (a paired loss has no boundary: a real above its fake)
+        paired = self.cfg.gan_loss in PAIRED_LOSSES
+        right = (real_logits > fake_logits,) * 2 if paired else (real_logits > 0, fake_logits <= 0)
         m = totals({"d_loss": d_loss, "g_loss": g_loss, **d_halves, **d_terms,
-                    "d_acc_real": share(tf.cast(real_logits > 0, tf.float32)),
-                    "d_acc_fake": share(tf.cast(fake_logits <= 0, tf.float32))})
+                    "d_acc_real": share(tf.cast(right[0], tf.float32)),
+                    "d_acc_fake": share(tf.cast(right[1], tf.float32))})
         m["d_acc"] = (m["d_acc_real"] + m["d_acc_fake"]) / 2
         m["g_acc"] = 1.0 - m["d_acc_fake"]  # share of fakes the discriminator takes for real
-        return {"d_loss": d_loss, "g_loss": g_loss}, {**m, **self.adapt_augmentation(real_logits)}
+        signal = real_logits - fake_logits if paired else real_logits
+        return {"d_loss": d_loss, "g_loss": g_loss}, {**m, **self.adapt_augmentation(signal)}
 
     def discriminator_loss(self, real_logits, fake_logits, penalty):
         """The discriminator's loss, as a share: reals toward 1 and fakes toward 0, the two halved with --d-loss
@@ -86,25 +91,40 @@ class GanFamily(Family):
     def judge_reals(self, x_real, y):
         """The discriminator on the reals it sees: (logits (B,) float32, the share of the terms added to its loss,
         those terms' shares by metric name)."""
-        return self.penalized(lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)[:, 0],
-                              x_real)
+        scores, _, penalty, terms = self.penalized(
+            lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)[:, 0], x_real)
+        return scores, penalty, terms
 
     def judge_fakes(self, x_fake, y):
         """The discriminator on the fakes it sees: as `judge_reals`, with R2 in place of R1."""
-        return self.penalized(lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)[:, 0],
-                              x_fake, "r2")
+        scores, _, penalty, terms = self.penalized(
+            lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)[:, 0], x_fake, "r2")
+        return scores, penalty, terms
 
     def penalized(self, logits, images, penalty: str = "r1"):
-        """(logits(images) (B,) float32, the penalty's share, {penalty: its unweighted share}): R1 on reals, R2 on
-        fakes (Mescheder et al. 2018; R3GAN pairs both with the relativistic loss), gamma/2 * |grad D(x)|^2 with
-        gamma --r1-weight or --r2-weight; where that is 0, (logits, 0.0, {})."""
+        """(scores (B,) float32, what else the pass gives, the penalty's share, {penalty: its unweighted share}) of
+        the discriminator's `logits`(images), which gives the scores, or (scores, what else the pass gives): R1 on
+        reals, R2 on fakes (Mescheder et al. 2018; R3GAN pairs both with the relativistic loss), gamma/2 *
+        |grad D(x)|^2 with gamma --r1-weight or --r2-weight; where that is 0, (scores, rest, 0.0, {}). With
+        --penalty-every N (lazy regularization, as StyleGAN2 has it) the penalty is computed in every Nth step,
+        weighted N times, and is 0 in the others."""
         weight = getattr(self.cfg, f"{penalty}_weight")
         if not weight:
-            return tf.cast(logits(images), tf.float32), 0.0, {}
+            scores, rest = scored(logits(images))
+            return tf.cast(scores, tf.float32), rest, 0.0, {}
         loss_scale = self.optimizers["d"].scale_loss(tf.constant(1.0))
-        out, norms = input_gradient_norms(logits, images, loss_scale)
+        judged = lambda: input_gradient_norms(logits, images, loss_scale)  # noqa: E731
+        every = self.cfg.penalty_every
+        if every == 1:
+            scores, norms, rest = judged()
+        else:
+            def unjudged():
+                scores, rest = scored(logits(images))
+                return tf.cast(scores, tf.float32), tf.zeros(tf.shape(images)[:1]), rest
+
+            scores, norms, rest = tf.cond(tf.equal(self.draw.step % every, 0), judged, unjudged)
         norms = share(norms)
-        return out, weight / 2 * norms, {penalty: norms}
+        return scores, rest, every * weight / 2 * norms, {penalty: norms}
 
     def train_step(self, x, y):
         # both networks step on the same forward pass (as the TensorFlow DCGAN tutorial does)

@@ -16,7 +16,7 @@ def gradient_penalty(critic_fn, x_real, x_fake, eps, loss_scale=1.0):
     gradients do not underflow in float16, and the gradient is divided by it afterwards.
     """
     x_hat = x_real + eps * (x_fake - x_real)
-    _, squared = input_gradient_norms(critic_fn, x_hat, loss_scale)
+    _, squared, _ = input_gradient_norms(critic_fn, x_hat, loss_scale)
     norm = tf.sqrt(squared + 1e-12)
     return tf.square(norm - 1.0)
 
