@@ -202,8 +202,11 @@ class TrainConfig:
             raise FaceganError(f"--max-images must be positive, got {self.max_images}")
         if self.d_lr is not None and self.d_lr <= 0:
             raise FaceganError(f"--d-lr must be positive, got {self.d_lr}")
-        if self.gan_loss not in GAN_LOSSES:
-            raise FaceganError(f"--gan-loss must be one of {', '.join(GAN_LOSSES)}, got {self.gan_loss!r}")
+        for name, value, allowed in (("gan-loss", self.gan_loss, GAN_LOSSES), ("d-loss", self.d_loss, D_LOSSES),
+                                     ("gp-interpolation", self.gp_interpolation, GP_INTERPOLATIONS),
+                                     ("weight-decay-kind", self.weight_decay_kind, WEIGHT_DECAY_KINDS)):
+            if value not in allowed:
+                raise FaceganError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
         if min(self.r1_weight, self.r2_weight, self.ema_rampup, self.mbstd_group) < 0:
             raise FaceganError("--r1-weight, --r2-weight, --ema-rampup and --mbstd-group must not be negative")
         spec = registry.get(self.model)
@@ -216,11 +219,6 @@ class TrainConfig:
         if self.gan_loss in PAIRED_LOSSES and self.label_noise:
             raise FaceganError(f"--gan-loss {self.gan_loss} pairs reals with fakes and has no labels to make noisy: "
                                f"give --label-noise 0 too ({self.model}'s is {self.label_noise})")
-        for name, value, allowed in (("d-loss", self.d_loss, D_LOSSES),
-                                     ("gp-interpolation", self.gp_interpolation, GP_INTERPOLATIONS),
-                                     ("weight-decay-kind", self.weight_decay_kind, WEIGHT_DECAY_KINDS)):
-            if value not in allowed:
-                raise FaceganError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
         if self.definition not in range(1, DEFINITION + 1) or self.seeding not in range(1, SEEDING + 1):
             raise FaceganError(f"definition must be one of 1..{DEFINITION} and seeding one of 1..{SEEDING}, got "
                                f"{self.definition!r} and {self.seeding!r}")
