@@ -102,7 +102,8 @@ def profile(precision: str, batch: int, steps: int) -> None:
             whole, part = nets["decoder"]([whole_map, quarters(part_map)[:, 0]], training=True)
             error = (tf.reduce_mean(tf.square(tf.cast(whole, tf.float32) - tf.nn.avg_pool2d(x, 2, 2, "VALID")))
                      + tf.reduce_mean(tf.square(tf.cast(part, tf.float32) - quarters(x)[:, 0])))
-        return tape.gradient(error, d.trainable_variables + nets["decoder"].trainable_variables)
+        gradients = tape.gradient(error, d.trainable_variables + nets["decoder"].trainable_variables)
+        return [g for g in gradients if g is not None]  # the layers past the maps have none
 
     times["decoders"] = milliseconds(decoders, steps)
     whole = times["whole step"]

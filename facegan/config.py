@@ -20,7 +20,7 @@ from facegan.health import ON_COLLAPSE
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 ALTERNATE_MODES = ("batch", "threshold")
-# facegan.steps.base.CROSS_ENTROPIES, hinge, and the losses that pair reals with fakes (facegan.steps.gan.PAIRED)
+# facegan.steps.base.CROSS_ENTROPIES, hinge, and the losses that pair reals with fakes (facegan.steps.gan.paired_loss)
 GAN_LOSSES = ("bce", "bce-logits", "bce-probs", "hinge", "relativistic", "dual-contrastive")
 CROSS_ENTROPY_LOSSES = GAN_LOSSES[:3]
 PAIRED_LOSSES = ("relativistic", "dual-contrastive")
@@ -90,10 +90,10 @@ class TrainConfig:
     kl_weight: float = 5e-5
     # WGAN-GP and cgan
     gp_weight: float = 10.0
-    # fastgan: StyleGAN's minibatch standard deviation over groups of this many images in the discriminator (0: off)
-    mbstd_group: int = 0
     critic_steps: int = 1
     gp_interpolation: str = "uniform"  # the weight of x_fake in the penalty's points, per image: U(0, 1) or N(0, 1)
+    # fastgan: StyleGAN's minibatch standard deviation over groups of this many images in the discriminator (0: off)
+    mbstd_group: int = 0
     # gan-alt: "batch" alternates every batch; "threshold" trains one side until its loss < its threshold (the
     # thresholds are facegan's numbers: the notebook's "more thought-out condition" gives none)
     alternate: str = "batch"

@@ -84,7 +84,7 @@ class MinibatchStdDev(keras.layers.Layer):
         x = tf.cast(inputs, tf.float32)
         n = tf.shape(x)[0]
         groups = tf.range(n) // self.group  # (B,) which group each image is in
-        count = tf.cast(n + self.group - 1, tf.int32) // self.group
+        count = (n + self.group - 1) // self.group
         mean = tf.math.unsorted_segment_mean(x, groups, count)  # (G, H, W, C)
         variance = tf.math.unsorted_segment_mean(tf.square(x - tf.gather(mean, groups)), groups, count)
         std = tf.reduce_mean(tf.sqrt(variance + 1e-8), axis=[1, 2, 3])  # (G,)
