@@ -91,15 +91,17 @@ class GanFamily(Family):
     def judge_reals(self, x_real, y):
         """The discriminator on the reals it sees: (logits (B,) float32, the share of the terms added to its loss,
         those terms' shares by metric name)."""
-        scores, _, penalty, terms = self.penalized(
-            lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)[:, 0], x_real)
+        scores, _, penalty, terms = self.penalized(self.logits_of(y), x_real)
         return scores, penalty, terms
 
     def judge_fakes(self, x_fake, y):
         """The discriminator on the fakes it sees: as `judge_reals`, with R2 in place of R1."""
-        scores, _, penalty, terms = self.penalized(
-            lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)[:, 0], x_fake, "r2")
+        scores, _, penalty, terms = self.penalized(self.logits_of(y), x_fake, "r2")
         return scores, penalty, terms
+
+    def logits_of(self, y):
+        """images (B, H, W, C) -> the discriminator's logits (B,) on them, with the labels y where conditional."""
+        return lambda images: self.d_logits(self.discriminator_inputs(images, y), training=True)[:, 0]
 
     def penalized(self, logits, images, penalty: str = "r1"):
         """(scores (B,) float32, what else the pass gives, the penalty's share, {penalty: its unweighted share}) of
@@ -108,20 +110,20 @@ class GanFamily(Family):
         |grad D(x)|^2 with gamma --r1-weight or --r2-weight; where that is 0, (scores, rest, 0.0, {}). With
         --penalty-every N (lazy regularization, as StyleGAN2 has it) the penalty is computed in every Nth step,
         weighted N times, and is 0 in the others."""
+        def unjudged():
+            scores, rest = scored(logits(images))
+            return tf.cast(scores, tf.float32), tf.zeros(tf.shape(images)[:1]), rest
+
         weight = getattr(self.cfg, f"{penalty}_weight")
         if not weight:
-            scores, rest = scored(logits(images))
-            return tf.cast(scores, tf.float32), rest, 0.0, {}
+            scores, _, rest = unjudged()
+            return scores, rest, 0.0, {}
         loss_scale = self.optimizers["d"].scale_loss(tf.constant(1.0))
         judged = lambda: input_gradient_norms(logits, images, loss_scale)  # noqa: E731
         every = self.cfg.penalty_every
         if every == 1:
             scores, norms, rest = judged()
         else:
-            def unjudged():
-                scores, rest = scored(logits(images))
-                return tf.cast(scores, tf.float32), tf.zeros(tf.shape(images)[:1]), rest
-
             scores, norms, rest = tf.cond(tf.equal(self.draw.step % every, 0), judged, unjudged)
         norms = share(norms)
         return scores, rest, every * weight / 2 * norms, {penalty: norms}
