@@ -73,7 +73,8 @@ def test_every_help_screen_fits_80_columns_with_clicks_metavars(command):
 def test_fixed_choices_are_listed_and_defaults_said_once():
     train_help = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}, terminal_width=200).stdout
     for choices in ("[auto|float32|bfloat16|float16]", "[auto|single|mirrored|multiworker]", "[warn|stop|rollback]",
-                    "[bce|bce-logits|bce-probs|hinge|relativistic|dual-contrastive]", "[batch|threshold]", "[train|valid|test|all]"):
+                    "[bce|bce-logits|bce-probs|hinge|relativistic|dual-contrastive]", "[batch|threshold]",
+                    "[train|valid|test|all]"):
         assert choices in train_help
     assert "others none" in train_help and "others )" not in train_help
     strategy = next(line for line in train_help.splitlines() if "--strategy" in line)
