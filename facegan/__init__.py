@@ -31,13 +31,14 @@ class Model:
                f"{self.config.channels}, from {self.source})"
 
     def sample(self, n: int, seed: int = 0, label: int | None = None):
-        """n new images, (n, H, W, C) uint8, from latents drawn with `seed` (classes in turn, or `label`)."""
+        """n new images, (n, H, W, C) uint8, image i from seed `seed` + i alone (classes in turn, or `label`)."""
         from facegan.analysis.sample import SampleOptions
         from facegan.imaging import to_uint8
         from facegan.inference import new_samples
 
-        SampleOptions(n=n, seed=seed, label=label).check(self.config)
-        return to_uint8(new_samples(self.networks["generator"], self.config, n, seed, label=label)[2])
+        seeds = range(seed, seed + n)
+        SampleOptions(seeds=tuple(seeds), label=label).check(self.config)
+        return to_uint8(new_samples(self.networks["generator"], self.config, seeds, label=label)[2])
 
     def encode(self, images):
         """Latents (N, latent_dim) float32 of images (N, H, W, C): uint8, or floats in [-1, 1]."""

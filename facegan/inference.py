@@ -20,6 +20,13 @@ def draw_latents(n: int, latent_dim: int, seed: int, mean: float | np.ndarray = 
     return (mean + std * np.random.default_rng(seed).standard_normal((n, latent_dim))).astype(np.float32)
 
 
+def seeded_latents(seeds, latent_dim: int, mean: float | np.ndarray = 0.0, std: float = 1.0) -> np.ndarray:
+    """One latent from N(mean, std^2) per seed, drawn from that seed alone: the same latent whatever else is
+    drawn beside it (mean: one number, or (latent_dim,) of them)."""
+    noise = [np.random.default_rng(seed).standard_normal(latent_dim) for seed in seeds]
+    return (mean + std * np.reshape(noise, (-1, latent_dim))).astype(np.float32)
+
+
 def cycle_labels(n: int, num_classes: int) -> np.ndarray:
     """0, 1, ..., num_classes - 1, 0, 1, ...: every class in turn (all 0 for unconditional models)."""
     return np.arange(n, dtype=np.int32) % max(num_classes, 1)
@@ -61,12 +68,14 @@ def scores(discriminator, images: np.ndarray, labels: np.ndarray, num_classes: i
                    images, labels).reshape(-1)
 
 
-def new_samples(generator, cfg, n: int, seed: int, mean: float | np.ndarray = 0.0, std: float = 1.0,
+def new_samples(generator, cfg, seeds, mean: float | np.ndarray = 0.0, std: float = 1.0,
                 label: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(z, labels, images) for n fresh samples of a run (cfg: its TrainConfig); the classes take turns
-    unless `label` is given."""
-    z = draw_latents(n, cfg.latent_dim, seed, mean, std)
-    labels = np.full(n, label, np.int32) if label is not None else cycle_labels(n, cfg.num_classes)
+    """(z, labels, images) of a run (cfg: its TrainConfig), image i from seeds[i] (`seeded_latents`); the classes
+    take turns by seed (seed 7's class is 7 mod the classes, beside any other seeds) unless `label` is given."""
+    seeds = np.asarray(seeds, np.int64)
+    z = seeded_latents(seeds, cfg.latent_dim, mean, std)
+    labels = np.full(len(seeds), label, np.int32) if label is not None else \
+        (seeds % max(cfg.num_classes, 1)).astype(np.int32)
     return z, labels, generate(generator, z, labels, cfg.num_classes)
 
 

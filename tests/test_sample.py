@@ -35,6 +35,36 @@ def test_samples_can_be_made_again_from_their_latents(run):
     assert np.array_equal(np.load(second / "samples.npz")["images"], saved["images"])
 
 
+def test_an_image_is_its_seeds_whatever_is_drawn_beside_it(run):
+    """`--seeds 42` gives bit for bit the image 42 of `--seeds 40-49`, and of `-n 50`; samples.npz keeps the seeds,
+    kept in rank order by --keep-top."""
+    for args, out in ((["--seeds", "42"], "one"), (["--seeds", "7,40-49"], "many"), (["-n", "50"], "range"),
+                      (["--seeds", "40-49", "--keep-top", "3"], "ranked")):
+        result = runner.invoke(app, ["sample", str(run), *args, "--out", out])
+        assert result.exit_code == 0, result.output
+    one, many, whole, ranked = (np.load(f"{out}/samples.npz") for out in ("one", "many", "range", "ranked"))
+    assert list(many["seeds"]) == [7, *range(40, 50)] and list(whole["seeds"]) == list(range(50))
+    assert np.array_equal(one["z"][0], many["z"][3]) and np.array_equal(one["z"][0], whole["z"][42])
+    assert np.array_equal(one["images"][0], many["images"][3]) and np.array_equal(one["images"][0], whole["images"][42])
+    assert not np.array_equal(many["images"][3], many["images"][4])
+    assert np.array_equal(ranked["z"], many["z"][1 + ranked["seeds"] - 40])  # each kept latent is its seed's
+
+
+def test_truncation_pulls_every_latent_toward_the_mean_keeping_its_seed(run):
+    for args, out in ((["--seeds", "0-7"], "whole"), (["--seeds", "0-7", "--trunc", "0.5"], "half"),
+                      (["--seeds", "0-7", "--trunc", "0.5", "--mean", "0.2"], "shifted")):
+        assert runner.invoke(app, ["sample", str(run), *args, "--out", out]).exit_code == 0
+    whole, half, shifted = (np.load(f"{out}/samples.npz")["z"] for out in ("whole", "half", "shifted"))
+    np.testing.assert_allclose(half, 0.5 * whole, rtol=1e-6)
+    np.testing.assert_allclose(shifted, 0.2 + 0.5 * whole, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("text", ["", "4-2", "-3", "a,b", "1,,2", "0-100000"])
+def test_seeds_that_name_no_images_are_one_line(run, text):
+    result = runner.invoke(app, ["sample", str(run), "--seeds", text])
+    assert result.exit_code == 2 and "--seeds takes seeds and ranges" in result.stderr
+
+
 def test_rank_orders_by_the_discriminator_and_keeps_the_best(run):
     result = runner.invoke(app, ["sample", str(run), "-n", "12", "--keep-top", "5", "--out", "best"])
     assert result.exit_code == 0, result.output
@@ -70,6 +100,11 @@ def test_an_unfinished_run_samples_from_its_newest_checkpoint(run):
     (["-n", "4", "--label", "1"], "not conditional"),
     (["-n", "4", "--keep-top", "9"], "--keep-top between 1 and n"),
     (["-n", "1", "--interpolate", "4"], "needs at least 2"),
+    (["-n", "0"], "-n must be positive"),
+    (["--seed", "-1"], "--seed must be at least 0"),
+    (["--seeds", "3", "-n", "4"], "without -n and --seed"),
+    (["--trunc", "-0.5"], "--trunc at least 0"),
+    (["--std", "0"], "--std must be positive"),
 ])
 def test_sample_errors(run, args, message):
     result = runner.invoke(app, ["sample", str(run), *args])

@@ -15,7 +15,7 @@ from facegan.analysis.sample import SampleOptions, parse_mean
 from facegan.cli import app
 from facegan.config import TrainConfig, upgraded
 from facegan.errors import FaceganError
-from facegan.inference import draw_latents
+from facegan.inference import seeded_latents
 
 # Each seed model's notebook settings, as docs/seeds.md quotes them.
 NOTEBOOK_SETTINGS = {
@@ -141,12 +141,13 @@ def test_a_run_made_before_resumes_with_its_own_networks(faces_npz, tmp_path):
 
 
 def test_the_vae_notebooks_random_mean_per_dimension():
-    """μ_i ~ U(-1, 1) for i = 1..32 and variance 0.05: one mean vector, drawn by the seed, the latents around it."""
-    options = SampleOptions(n=4000, seed=7, mean=parse_mean("uniform:-1,1"), std=0.05 ** 0.5)
+    """μ_i ~ U(-1, 1) for i = 1..32 and variance 0.05: one mean vector, drawn by the first seed, the latents
+    around it."""
+    options = SampleOptions(seeds=tuple(range(7, 4007)), mean=parse_mean("uniform:-1,1"), std=0.05 ** 0.5)
     mean = options.prior_mean(32)
     assert mean.shape == (32,) and -1 <= mean.min() < -0.5 and 0.5 < mean.max() <= 1
-    assert np.array_equal(mean, SampleOptions(seed=7, mean=(-1.0, 1.0)).prior_mean(32))
-    z = draw_latents(options.n, 32, options.seed, mean, options.std)
+    assert np.array_equal(mean, SampleOptions(seeds=(7,), mean=(-1.0, 1.0)).prior_mean(32))
+    z = seeded_latents(options.seeds, 32, mean, options.std)
     np.testing.assert_allclose(z.mean(axis=0), mean, atol=0.02)
     np.testing.assert_allclose(z.var(axis=0), 0.05, rtol=0.1)
     for bad in ("uniform:1,-1", "uniform:x", "half"):

@@ -16,12 +16,12 @@ from facegan.metrics.blur import blur_factor
 
 
 def fresh_samples(run: Path, n: int, epoch: int | None = None) -> tuple[str, np.ndarray]:
-    """n new uint8 samples of a run's generator (with `epoch`, the one --keep-every kept then; latent seed 0)."""
+    """n new uint8 samples of a run's generator (with `epoch`, the one --keep-every kept then; seeds 0 to n - 1)."""
     from facegan.checkpoints import load_networks
     from facegan.inference import new_samples
 
     generator = load_networks(run, epoch=epoch)["generator"]
-    return f"{n} new samples", imaging.to_uint8(new_samples(generator, TrainConfig.read(run), n, seed=0)[2])
+    return f"{n} new samples", imaging.to_uint8(new_samples(generator, TrainConfig.read(run), range(n))[2])
 
 
 def data_blur(run: Path) -> float:

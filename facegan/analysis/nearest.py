@@ -94,7 +94,8 @@ def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = Non
         from facegan.checkpoints import load_networks
         from facegan.inference import new_samples
 
-        generated = imaging.to_uint8(new_samples(load_networks(run, epoch=epoch)["generator"], cfg, n, seed)[2])
+        generator = load_networks(run, epoch=epoch)["generator"]
+        generated = imaging.to_uint8(new_samples(generator, cfg, range(seed, seed + n))[2])
     index, distance = nearest(generated, faces.images, metric)
     held_out = None if data else load_held_out_faces(cfg, faces)
     if held_out is not None:  # faces the run never saw, measured against all it trained on
@@ -109,7 +110,7 @@ def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = Non
     summary = {**memorization(distance, held_distance),
                "settings": {"metric": metric, "n": len(generated), "train_images": len(faces.images),
                             "held_out_images": held_count, "held_out_from": calibrated_on, "held_out_seed": seed,
-                            "samples": str(samples) if samples else f"new, seed {seed}",
+                            "samples": str(samples) if samples else f"new, seeds {seed}-{seed + n - 1}",
                             **({"epoch": epoch} if epoch is not None else {})}}
     target = folder or run / "nearest"
     imaging.write_png(target / "nearest.png", imaging.grid(np.concatenate([generated, faces.images[index]]),

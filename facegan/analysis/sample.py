@@ -21,36 +21,58 @@ from facegan.inference import generate, new_samples, scores
 
 @dataclass(frozen=True)
 class SampleOptions:
-    n: int = 64
-    seed: int = 0
+    seeds: tuple[int, ...] = tuple(range(64))  # image i is drawn from seeds[i] alone
     grid: bool = True
     keep_top: int | None = None  # keep the K best by the discriminator's score (ranks them)
     rank: bool = False
     interpolate: int | None = None  # steps of a latent walk between pairs of samples
     label: int | None = None  # the class of every sample (conditional models)
     # the latent prior N(mean, std^2): its mean one number for every dimension, or (low, high), the uniform
-    # distribution each dimension's mean is drawn from (by seed)
+    # distribution each dimension's mean is drawn from (by the first seed)
     mean: float | tuple[float, float] = 0.0
     std: float = 1.0
+    trunc: float = 1.0  # the truncation trick: each latent pulled toward the prior's mean, mean + trunc (z - mean)
     best: bool = False  # from checkpoints/best
     epoch: int | None = None  # from the checkpoint --keep-every kept at this epoch's end
 
+    @property
+    def n(self) -> int:
+        return len(self.seeds)
+
     def prior_mean(self, latent_dim: int) -> float | np.ndarray:
-        """The latent prior's mean: a number, or (latent_dim,) means drawn from U(low, high), the same for a seed
+        """The latent prior's mean: a number, or (latent_dim,) means drawn from U(low, high) by the first seed
         (from a stream of its own: the latents' noise is the same whichever mean is asked for)."""
         if isinstance(self.mean, tuple):
-            return np.random.default_rng([self.seed, 1]).uniform(*self.mean, latent_dim).astype(np.float32)
+            return np.random.default_rng([self.seeds[0], 1]).uniform(*self.mean, latent_dim).astype(np.float32)
         return self.mean
 
     def check(self, cfg: TrainConfig) -> None:
         if self.n < 1 or (self.keep_top is not None and not 1 <= self.keep_top <= self.n):
             raise FaceganError(f"-n must be positive and --keep-top between 1 and n ({self.n})")
+        if not (self.std > 0 and math.isfinite(self.std) and 0 <= self.trunc and math.isfinite(self.trunc)):
+            raise FaceganError(f"--std must be positive and --trunc at least 0 (got {self.std} and {self.trunc})")
         if self.interpolate is not None and (self.interpolate < 2 or self.n < 2):
             raise FaceganError("--interpolate needs at least 2 steps and 2 samples")
         if self.label is not None and not cfg.num_classes:
             raise FaceganError(f"{cfg.model} is not conditional: --label does not apply")
         if self.label is not None and not 0 <= self.label < cfg.num_classes:
             raise FaceganError(f"--label must be a class of this conditional model (0..{cfg.num_classes - 1})")
+
+
+def parse_seeds(text: str, most: int = 100_000) -> tuple[int, ...]:
+    """--seeds: "3,7,40-49" -> (3, 7, 40, ..., 49), in the order given; seeds are whole numbers from 0."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            low, high = int(first), int(last or first)
+            if not 0 <= low <= high or len(seeds) + high - low >= most:
+                raise ValueError
+            seeds.extend(range(low, high + 1))
+    except ValueError:
+        raise FaceganError(f"--seeds takes seeds and ranges of them from 0, such as 3,7,40-49 (at most {most:,} "
+                           f"in all), got {text!r}") from None
+    return tuple(seeds)
 
 
 def parse_mean(text: str) -> float | tuple[float, float]:
@@ -68,6 +90,17 @@ def parse_mean(text: str) -> float | tuple[float, float]:
                        f"got {text!r}")
 
 
+def seed_text(seeds) -> str:
+    """(40, 41, 42, 7) -> "40-42,7": seeds as --seeds takes them."""
+    runs: list[list[int]] = []
+    for seed in map(int, seeds):
+        if runs and seed == runs[-1][1] + 1:
+            runs[-1][1] = seed
+        else:
+            runs.append([seed, seed])
+    return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in runs)
+
+
 def interpolate(z: np.ndarray, steps: int) -> np.ndarray:
     """(pairs, steps, latent_dim): straight lines from z[0] to z[1], z[2] to z[3], ..."""
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
@@ -82,16 +115,16 @@ def write_samples(run: Path, options: SampleOptions, folder: Path | None = None)
     rank = options.rank or options.keep_top is not None
     if rank and "discriminator" not in nets:
         raise FaceganError(f"{cfg.model} has no discriminator to rank by")
-    mean = options.prior_mean(cfg.latent_dim)
-    z, labels, images = new_samples(nets["generator"], cfg, options.n, options.seed, mean, options.std, options.label)
-    record = {"run": str(run), "model": cfg.model, "n": options.n, "seed": options.seed,
+    seeds, mean = np.asarray(options.seeds, np.int64), options.prior_mean(cfg.latent_dim)
+    z, labels, images = new_samples(nets["generator"], cfg, seeds, mean, options.std * options.trunc, options.label)
+    record = {"run": str(run), "model": cfg.model, "n": options.n, "seeds": seed_text(seeds),
               "checkpoint": checkpoint_name(options.best, options.epoch)}
-    saved = {"z": z, "labels": labels}
+    saved = {"z": z, "labels": labels, "seeds": seeds}
     if rank:
         score = scores(nets["discriminator"], images, labels, cfg.num_classes)
         order = np.argsort(-score, kind="stable")[:options.keep_top or options.n]
         z, labels, images, score = z[order], labels[order], images[order], score[order]
-        saved.update(z=z, labels=labels, scores=score, drawn_index=order)
+        saved.update(z=z, labels=labels, seeds=seeds[order], scores=score, drawn_index=order)
         record.update(kept=len(order), best_score=float(score[0]), worst_kept_score=float(score[-1]))
     folder = folder or rundir.next_numbered(home / rundir.SAMPLES, "sample")
     pictures = imaging.to_uint8(images)
@@ -101,7 +134,8 @@ def write_samples(run: Path, options: SampleOptions, folder: Path | None = None)
         imaging.write_png(folder / "grid.png", imaging.grid(pictures, 8))
     if options.interpolate is not None:
         write_interpolation(folder, nets["generator"], cfg, z, labels, options.interpolate)
-    files.write_npz(folder / "samples.npz", images=pictures, mean=mean, std=options.std, seed=options.seed, **saved)
+    files.write_npz(folder / "samples.npz", images=pictures, mean=mean, std=options.std,
+                    trunc=options.trunc, **saved)
     return {**record, "folder": str(folder)}
 
 

@@ -24,7 +24,9 @@ def nearest(
         help="Held-out real images (at most 10% of the data) measured against the rest.")] = 100,
     fail_above: Annotated[Optional[float], typer.Option(
         help="Exit with code 1 when the copy rate is above RATE.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the new samples and of the held-out split.")] = 0,
+    seed: Annotated[int, typer.Option(
+        help="Seed of the held-out split, and the first new sample's: sample i is `facegan sample --seeds SEED+i`'s "
+             "image.")] = 0,
     epoch: EPOCH = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/nearest).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,

@@ -13,9 +13,16 @@ from facegan.commands import EPOCH, GENERATOR_HELP, N_ALIAS, import_tensorflow, 
 
 def sample(
     run: Annotated[Optional[Path], typer.Argument(help=GENERATOR_HELP)] = None,
-    n: Annotated[int, typer.Option("-n", "--num", help="Images to generate.")] = 64,
+    n: Annotated[Optional[int], typer.Option(
+        "-n", "--num", help="Images to generate: seeds --seed to --seed + n - 1 (default 64, a grid of 8x8).",
+        show_default=False)] = None,
     n_alias: N_ALIAS = None,
-    seed: Annotated[int, typer.Option(help="Seed of the latent vectors.")] = 0,
+    seed: Annotated[Optional[int], typer.Option(
+        help="The first image's seed (default 0); image i is drawn from seed --seed + i alone.",
+        show_default=False)] = None,
+    seeds: Annotated[Optional[str], typer.Option(
+        help="The images' seeds, such as 3,7,40-49: each image is drawn from its own seed, the same image "
+             "whatever else is drawn (instead of -n and --seed).", show_default=False)] = None,
     grid: Annotated[bool, typer.Option("--grid/--no-grid", help="Also write all images as one grid.png.")] = True,
     rank: Annotated[bool, typer.Option(
         "--rank", help="Order by the discriminator's (critic's) score, best first.")] = False,
@@ -28,7 +35,14 @@ def sample(
         help="Mean of the latent prior: a number for every dimension, or uniform:LOW,HIGH, each dimension's mean "
              "drawn from U(LOW, HIGH) by --seed (the VAE notebook's last experiment: --mean uniform:-1,1 --std "
              "0.2236, a variance of 0.05).")] = "0",
-    std: Annotated[float, typer.Option(help="Standard deviation of the latent prior.")] = 1.0,
+    std: Annotated[float, typer.Option(
+        help="Standard deviation of the latent prior around --mean. The GANs were trained on N(0, 1) noise and "
+             "the VAE has it as its prior: below 1 gives more typical, less varied faces. The AE-GANs' decoders "
+             "learned their encoder's codes only, whatever their spread.")] = 1.0,
+    trunc: Annotated[float, typer.Option(
+        help="The truncation trick: each latent pulled toward the prior's mean, mean + TRUNC (z - mean), keeping "
+             "each seed's face (StyleGAN's psi; 0.7 is common). facegan's generators have no mapping network, so "
+             "this scales --std.")] = 1.0,
     best: Annotated[bool, typer.Option(
         "--best", help="Use the checkpoint of the run's best evaluation (checkpoints/best).")] = False,
     epoch: EPOCH = None,
@@ -41,6 +55,7 @@ def sample(
     Examples:
       facegan sample
       facegan sample runs/002-dcgan -n 64 --rank --keep-top 16
+      facegan sample runs/001-fastgan --seeds 42,40-49 --trunc 0.7
       facegan sample runs/004-vae --interpolate 8 --std 0.5
       facegan sample runs/004-vae --mean uniform:-1,1 --std 0.2236
     """
@@ -48,15 +63,32 @@ def sample(
     from facegan import rundir
 
     with user_errors():
+        chosen = image_seeds(n, seed, seeds)
         run = rundir.resolve_generator_source(run)
         import_tensorflow()
         from facegan.analysis.sample import SampleOptions, parse_mean, write_samples
 
-        options = SampleOptions(n=n, seed=seed, grid=grid, keep_top=keep_top, rank=rank, interpolate=interpolate,
-                                label=label, mean=parse_mean(mean), std=std, best=best, epoch=epoch)
+        options = SampleOptions(seeds=chosen, grid=grid, keep_top=keep_top, rank=rank, interpolate=interpolate,
+                                label=label, mean=parse_mean(mean), std=std, trunc=trunc, best=best,
+                                epoch=epoch)
         record = write_samples(run, options, out_dir)
     if as_json:
         print(json.dumps(record, indent=2))
     else:
-        say(f"{record.get('kept', n)} images of {record['model']} -> {record['folder']}")
+        say(f"{record.get('kept', record['n'])} images of {record['model']} -> {record['folder']}")
         out.print(record["folder"])
+
+
+def image_seeds(n: int | None, seed: int | None, seeds: str | None) -> tuple[int, ...]:
+    """The images' seeds: --seeds as given, else --seed to --seed + n - 1."""
+    from facegan.analysis.sample import parse_seeds
+    from facegan.errors import FaceganError
+
+    if seeds is not None:
+        if n is not None or seed is not None:
+            raise FaceganError("--seeds names every image's seed: give it without -n and --seed")
+        return parse_seeds(seeds)
+    n, seed = 64 if n is None else n, seed or 0
+    if seed < 0:
+        raise FaceganError(f"--seed must be at least 0, got {seed}")
+    return tuple(range(seed, seed + n))
