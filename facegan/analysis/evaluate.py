@@ -15,17 +15,18 @@ from typing import Callable
 import numpy as np
 
 from facegan import files, imaging, rundir
+from facegan.analysis.reference import chosen, fid_of_run, fid_of_sources, native_size
 from facegan.checkpoints import checkpoint_name, load_networks
 from facegan.config import EVAL_METRICS, TrainConfig
-from facegan.data import load_faces, load_held_out_faces, load_training_faces, open_source
+from facegan.data import load_faces, load_held_out_faces, load_training_faces
 from facegan.errors import FaceganError
-from facegan.imaging import read_image
 from facegan.inference import generated_images
 from facegan.metrics import swd
 from facegan.metrics.blur import blur_factor
 from facegan.metrics.evalset import eval_set, flat_figures
 from facegan.metrics.fid_inception import INPUT_SIZE, weights_path
 from facegan.metrics.inception import inception_figures
+from facegan.metrics.stats import is_stats_file
 
 
 def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int, run: Path | None = None,
@@ -58,6 +59,9 @@ def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 
     (default: its data's held-out split where it has one, as during training, else its training images), with
     min(n, half the images) images per set; SWD always, KID, FID, precision and recall when `metrics` name KID or
     FID; the figures also go to RUN/eval.json."""
+    if data and is_stats_file(data):
+        wants_inception(n, metrics, inception_weights, statistics=True)
+        return fid_of_run(run, data, n, seed, best, epoch, raw, inception_weights, progress)
     inception = wants_inception(n, metrics, inception_weights)
     cfg = TrainConfig.read(run)
     nets = load_networks(run, best, epoch, raw)
@@ -75,15 +79,19 @@ def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 
     return result
 
 
-def wants_inception(n: int, metrics: tuple[str, ...], weights: Path | None) -> bool:
-    """Whether `metrics` (checked) ask for the Inception figures; their weights are found before any work."""
+def wants_inception(n: int, metrics: tuple[str, ...], weights: Path | None, statistics: bool = False) -> bool:
+    """Whether `metrics` (checked) ask for the Inception figures; their weights are found before any work. Against
+    `statistics` (a file of them), FID is the one figure there is."""
     if n < 1:
         raise FaceganError("-n must be positive")
     unknown = set(metrics) - set(EVAL_METRICS)
     if unknown:
         raise FaceganError(f"--metric takes {', '.join(EVAL_METRICS)}, comma-separated; "
                            f"unknown: {', '.join(sorted(unknown))}")
-    inception = bool({"kid", "fid"} & set(metrics))
+    if statistics and "kid" in metrics:
+        raise FaceganError("a statistics file holds a mean and a covariance: it gives FID, not KID, precision, "
+                           "recall or SWD (--metric fid)")
+    inception = statistics or bool({"kid", "fid"} & set(metrics))
     if inception:
         weights_path(weights)
     return inception
@@ -96,25 +104,20 @@ def compare_sources(a: str, b: str, n: int = 2048, seed: int = 0, image_size: in
     as `python -m pytorch_fid A B` does: SWD always, and FID, KID, precision and recall where asked, of B
     against A, on min(n, either's images) images of each (chosen by the seed) at `image_size` (default: the shorter side
     of A's first image, at most 299) and `channels`."""
-    inception = wants_inception(n, metrics, weights)
+    statistics = is_stats_file(a) or is_stats_file(b)
+    inception = wants_inception(n, metrics, weights, statistics)
     for source in (a, b):
         if rundir.is_run_dir(Path(source).expanduser()):  # its folder holds sample grids, not samples
             raise FaceganError(f"{source} is a run: measure it with `facegan eval {source}`, or give its samples "
                                "(facegan sample writes them to samples.npz)")
+    if statistics:
+        return fid_of_sources(a, b, n, seed, image_size, channels, weights, progress)
     size = image_size or min(native_size(a), INPUT_SIZE)
     first, second = (load_faces(source, size, channels).images for source in (a, b))
     count = min(n, len(first), len(second))  # SWD compares sets of one size
-    first, second = (images[np.sort(np.random.default_rng(seed).permutation(len(images))[:count])]
-                     for images in (first, second))  # the same draw: a source against itself is the same set
+    first, second = (chosen(images, count, seed) for images in (first, second))  # a source against itself: one set
     result = {**flat_figures("swd", swd.sliced_wasserstein(first, [second], seed)[0]),
               "settings": {**swd.settings(count, size, seed), "a": a, "b": b, "channels": channels}}
     if inception:
         result.update(inception_figures(first, {"": second}, seed, weights, progress))
     return result
-
-
-def native_size(source: str) -> int:
-    """The shorter side of a source's first image."""
-    opened, _ = open_source(source)
-    first = opened.array[0] if opened.array is not None else read_image(opened.paths[0])
-    return int(min(first.shape[:2]))

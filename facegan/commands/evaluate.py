@@ -25,7 +25,8 @@ def evaluate(
         "-n", "--num", help="Images per set: generated, real reference, real noise floor.")] = 2048,
     n_alias: N_ALIAS = None,
     data: Annotated[Optional[str], typer.Option(
-        help="Real images to measure a run against (default: the run's training data).")] = None,
+        help="Real images to measure a run against (default: the run's training data), or a statistics file "
+             "(--save-stats'), against which FID is the one figure.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the real sets, latents, patches and projections.")] = 0,
     best: Annotated[bool, typer.Option(
         "--best", help="Evaluate the checkpoint of the run's best evaluation during training.")] = False,
@@ -43,6 +44,10 @@ def evaluate(
     image_size: Annotated[Optional[int], typer.Option(
         help="With two sources: the side both are read at (default: the first's shorter side, at most 299).",
         show_default=False)] = None,
+    save_stats: Annotated[Optional[Path], typer.Option(
+        help="Save the FID Inception features' mean and covariance of SOURCE's images (min(n, all), read as "
+             "--image-size says) to this .npz, in pytorch-fid's format (mu, sigma) with how they were made. "
+             "Give the file where a real set goes: SOURCE, OTHER or --data.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ):
     """Sample quality by measure: the sliced Wasserstein distance (SWD) between generated and real images.
@@ -62,22 +67,29 @@ def evaluate(
     With two sources, A and B are measured against each other, with no run: FID, KID, precision and
     recall of B against A (where asked), and SWD.
 
+    --save-stats keeps a real set's statistics, as pytorch-fid's --save-stats does, to compute once and
+    share: a statistics file in place of a real set gives FID (the one figure a mean and a covariance
+    give), the images read at the side the file records.
+
     Examples:
       facegan eval
       facegan eval runs/003-dcgan -n 512 --seed 1
       facegan eval runs/003-dcgan --best --metric swd,kid,fid --json
       facegan eval ~/data/celeba samples/samples.npz --metric fid,kid
+      facegan eval ~/data/celeba -n 50000 --image-size 64 --save-stats celeba64.npz
+      facegan eval runs/003-dcgan --data celeba64.npz -n 10000
     """
     n = n if n_alias is None else n_alias
     metrics = tuple(name.strip() for name in metric.split(","))
     with user_errors():
         import_tensorflow()
-        if other is not None:
+        if (save_stats is not None or other is not None) and (data is not None or best or raw or epoch is not None):
+            raise FaceganError("--data, --best, --raw and --epoch are for a run: sources are read as they are")
+        if save_stats is not None:
+            result = saved_stats(source, other, save_stats, n, seed, image_size, inception_weights)
+        elif other is not None:
             from facegan.analysis.evaluate import compare_sources
 
-            if data is not None or best or raw or epoch is not None:
-                raise FaceganError("--data, --best, --raw and --epoch are for a run: two sources are measured against "
-                                   "each other as they are")
             result = compare_sources(source, other, n, seed, image_size, 3, metrics, inception_weights,
                                      CountProgress("features", err))
         else:
@@ -87,12 +99,41 @@ def evaluate(
             run = rundir.resolve_run(Path(source) if source else None)
             result = evaluate_run(run, n, data, seed, best, metrics, inception_weights,
                                   CountProgress("features", err), epoch, raw)
-            if result["settings"]["images"] < n:
+            if "swd" in result and result["settings"]["images"] < n:
                 say(f"the data is too small for two real sets of {n}: two sets of {result['settings']['images']}")
     if as_json:
         print(json.dumps(result, indent=2))
+    elif save_stats is not None:
+        out.print(str(save_stats))
+    elif "swd" not in result:
+        out.print(statistics_table(result))
     else:
         out.print(two_sources_table(result) if other is not None else run_table(run, result, seed))
+
+
+def saved_stats(source: str | None, other: str | None, path: Path, n: int, seed: int, image_size: int | None,
+                weights: Path | None) -> dict:
+    from facegan.analysis.reference import save_source_stats
+    from facegan.errors import FaceganError
+
+    if source is None or other is not None:
+        raise FaceganError("--save-stats takes one source of real images: facegan eval SOURCE --save-stats FILE")
+    record = save_source_stats(source, path, n, seed, image_size, 3, weights, CountProgress("features", err))
+    say(f"the statistics of {record['images']} images of {source} at {record['resolution']} px -> {path}")
+    return record
+
+
+def statistics_table(result: dict) -> Table:
+    settings = result["settings"]
+    reference = settings["reference"]
+    made = (f"{reference['images']} images of {reference.get('source')} at {reference.get('resolution')} px"
+            if reference else "a file without facegan's record")
+    table = Table(box=box.SIMPLE_HEAD, caption=f"against statistics of {made}", caption_justify="left")
+    table.add_column("figure")
+    measured = settings.get("b") or f"{settings['images']} {settings['generated']} ({result['checkpoint']})"
+    table.add_column(measured, justify="right")
+    table.add_row("FID", f"{result['fid']:.2f}")
+    return table
 
 
 def inception_rows(table: Table, result: dict, columns: tuple[str, ...]) -> None:

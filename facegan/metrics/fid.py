@@ -26,9 +26,12 @@ BLOCK = 1024  # rows of a block of pairwise distances
 
 def fid(a: np.ndarray, b: np.ndarray) -> float:
     """Frechet distance between Gaussians fitted to features a (N, D) and b (M, D)."""
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    return frechet_distance(mu_a, cov_a, mu_b, cov_b)
+    return frechet_distance(*gaussian(a), *gaussian(b))
+
+
+def gaussian(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean (D,) and covariance (D, D) of features (N, D), computed as pytorch-fid computes them."""
+    return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
 def frechet_distance(mu_a, cov_a, mu_b, cov_b) -> float:
