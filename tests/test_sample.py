@@ -59,10 +59,10 @@ def test_truncation_pulls_every_latent_toward_the_mean_keeping_its_seed(run):
     np.testing.assert_allclose(shifted, 0.2 + 0.5 * whole, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("text", ["", "4-2", "-3", "a,b", "1,,2", "0-100000"])
+@pytest.mark.parametrize("text", ["", "4-2", "-3", "a,b", "1,,2", "0-100000", "4294967296"])
 def test_seeds_that_name_no_images_are_one_line(run, text):
     result = runner.invoke(app, ["sample", str(run), "--seeds", text])
-    assert result.exit_code == 2 and "--seeds takes seeds and ranges" in result.stderr
+    assert result.exit_code == 2 and "--seeds takes seeds from 0" in result.stderr
 
 
 def test_rank_orders_by_the_discriminator_and_keeps_the_best(run):
@@ -101,7 +101,7 @@ def test_an_unfinished_run_samples_from_its_newest_checkpoint(run):
     (["-n", "4", "--keep-top", "9"], "--keep-top between 1 and n"),
     (["-n", "1", "--interpolate", "4"], "needs at least 2"),
     (["-n", "0"], "-n must be positive"),
-    (["--seed", "-1"], "--seed must be at least 0"),
+    (["--seed", "-1"], "--seed must be from 0"),
     (["--seeds", "3", "-n", "4"], "without -n and --seed"),
     (["--trunc", "-0.5"], "--trunc at least 0"),
     (["--std", "0"], "--std must be positive"),

@@ -69,13 +69,18 @@ def test_statistics_files_and_their_options_are_checked_in_one_line(trained_runs
     installed_weights()
     a, b = map(str, folders)
     np.savez(tmp_path / "small.npz", mu=np.zeros(3), sigma=np.eye(3))
+    np.savez(tmp_path / "nan.npz", mu=np.full(2048, np.nan), sigma=np.eye(2048))
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "small.npz").read_bytes()[:100])
     for args, message in (
             ([str(trained_runs["dcgan"]), "--save-stats", "x.npz"], "is a run or statistics"),
             ([a, b, "--save-stats", "x.npz"], "one source of real images"),
             ([a, "--save-stats", "x.npz", "--best"], "for a run"),
             (["small.npz", b, "--metric", "fid"], "is not FID statistics"),
             (["small.npz", b, "--metric", "kid"], "gives FID, not KID"),
-            ([str(trained_runs["dcgan"]), "--data", "small.npz", "--metric", "fid"], "is not FID statistics")):
+            ([str(trained_runs["dcgan"]), "--data", "small.npz", "--metric", "fid"], "is not FID statistics"),
+            ([str(trained_runs["dcgan"]), "--data", "nan.npz"], "must be finite floats"),
+            (["cut.npz", b, "--metric", "fid"], "cannot read"),  # a cut archive is no statistics, nor images
+            ([a, "--save-stats", str(tmp_path / "small.npz" / "in-a-file.npz")], "cannot write")):
         result = runner.invoke(app, ["eval", *args])
         assert result.exit_code == 2 and message in result.stderr, (args, result.output)
         assert len(result.stderr.strip().splitlines()) == 1

@@ -47,8 +47,11 @@ def save_source_stats(source: str, path: Path, n: int, seed: int = 0, image_size
     size = image_size or min(native_size(source), INPUT_SIZE)
     images = load_faces(source, size, channels).images
     picked = chosen(images, min(n, len(images)), seed)
-    return write_stats(path, features(picked, weights, progress), {"source": source, "resolution": size,
-                                                                     "channels": channels, "seed": seed})
+    found = features(picked, weights, progress)
+    try:
+        return write_stats(path, found, {"source": source, "resolution": size, "channels": channels, "seed": seed})
+    except OSError as error:  # an unwritable folder, a full disk: nothing half-written stays (files.write_bytes)
+        raise FaceganError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def stats_or_images(source: str, n: int, seed: int, size: int, channels: int, weights: Path | None,

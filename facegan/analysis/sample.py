@@ -60,18 +60,18 @@ class SampleOptions:
 
 
 def parse_seeds(text: str, most: int = 100_000) -> tuple[int, ...]:
-    """--seeds: "3,7,40-49" -> (3, 7, 40, ..., 49), in the order given; seeds are whole numbers from 0."""
+    """--seeds: "3,7,40-49" -> (3, 7, 40, ..., 49), in the order given; seeds are whole numbers from 0 to 2^32 - 1."""
     seeds: list[int] = []
     try:
         for part in text.split(","):
             first, _, last = part.strip().partition("-")
             low, high = int(first), int(last or first)
-            if not 0 <= low <= high or len(seeds) + high - low >= most:
+            if not 0 <= low <= high < 2 ** 32 or len(seeds) + high - low >= most:
                 raise ValueError
             seeds.extend(range(low, high + 1))
     except ValueError:
-        raise FaceganError(f"--seeds takes seeds and ranges of them from 0, such as 3,7,40-49 (at most {most:,} "
-                           f"in all), got {text!r}") from None
+        raise FaceganError(f"--seeds takes seeds from 0 to 2^32 - 1 and ranges of them, such as 3,7,40-49 (at "
+                           f"most {most:,} in all), got {text!r}") from None
     return tuple(seeds)
 
 

@@ -89,6 +89,6 @@ def image_seeds(n: int | None, seed: int | None, seeds: str | None) -> tuple[int
             raise FaceganError("--seeds names every image's seed: give it without -n and --seed")
         return parse_seeds(seeds)
     n, seed = 64 if n is None else n, seed or 0
-    if seed < 0:
-        raise FaceganError(f"--seed must be at least 0, got {seed}")
+    if not 0 <= seed < 2 ** 32:
+        raise FaceganError(f"--seed must be from 0 to 2^32 - 1, got {seed}")
     return tuple(range(seed, seed + n))

@@ -8,6 +8,7 @@ side they were read at, their fitting and the network), since FIDs agree only be
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def is_stats_file(source: str) -> bool:
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {"mu", "sigma"} <= set(archive.files)
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # not an archive: read (and refused) as images
         return False
 
 
@@ -64,10 +65,11 @@ def read_stats(source: str) -> Stats:
         with np.load(path, allow_pickle=False) as archive:
             mu, sigma = np.asarray(archive["mu"]), np.asarray(archive["sigma"])
             settings = json.loads(str(archive["facegan"])) if "facegan" in archive.files else {}
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise FaceganError(f"{source} cannot be read as FID statistics: {error}") from None
-    if mu.shape != (FEATURES,) or sigma.shape != (FEATURES, FEATURES) or not (np.isfinite(mu).all()
-                                                                          and np.isfinite(sigma).all()):
+    if mu.shape != (FEATURES,) or sigma.shape != (FEATURES, FEATURES):
         raise FaceganError(f"{source} is not FID statistics: it needs mu ({FEATURES},) and sigma ({FEATURES}, "
-                           f"{FEATURES}), finite; it has mu {mu.shape} and sigma {sigma.shape}")
+                           f"{FEATURES}); it has mu {mu.shape} and sigma {sigma.shape}")
+    if mu.dtype.kind != "f" or sigma.dtype.kind != "f" or not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+        raise FaceganError(f"{source} is not FID statistics: its mu and sigma must be finite floats")
     return Stats(mu, sigma, settings if isinstance(settings, dict) else {}, str(source))
