@@ -33,8 +33,8 @@ def sample(
         help="Class of every sample (conditional models; default: cycle the classes).")] = None,
     mean: Annotated[str, typer.Option(
         help="Mean of the latent prior: a number for every dimension, or uniform:LOW,HIGH, each dimension's mean "
-             "drawn from U(LOW, HIGH) by --seed (the VAE notebook's last experiment: --mean uniform:-1,1 --std "
-             "0.2236, a variance of 0.05).")] = "0",
+             "drawn from U(LOW, HIGH) by the first seed (the VAE notebook's last experiment: --mean uniform:-1,1 "
+             "--std 0.2236, a variance of 0.05).")] = "0",
     std: Annotated[float, typer.Option(
         help="Standard deviation of the latent prior around --mean. The GANs were trained on N(0, 1) noise and "
              "the VAE has it as its prior: below 1 gives more typical, less varied faces. The AE-GANs' decoders "
