@@ -48,7 +48,7 @@ def test_fid_against_saved_statistics_is_fid_against_their_images(folders, tmp_p
     assert images > 1
     assert fid_of("ref.npz", b)["fid"] == pytest.approx(images, rel=1e-6)
     assert fid_of(b, "ref.npz")["fid"] == pytest.approx(images, rel=1e-6)
-    assert fid_of("ref.npz", "ref.npz")["fid"] == pytest.approx(0, abs=1e-6)
+    assert abs(fid_of("ref.npz", "ref.npz")["fid"]) < 1e-3  # as a folder against itself: rounding, no more
 
 
 @pytest.mark.slow
