@@ -65,12 +65,13 @@ def test_a_run_against_statistics_is_its_samples_against_them(trained_runs, face
     assert fid_of("ref.npz", "s/samples.npz")["fid"] == pytest.approx(measured["fid"], rel=1e-6)
 
 
-def test_statistics_files_and_their_options_are_checked_in_one_line(trained_runs, folders, tmp_path):
+def test_statistics_files_their_options_and_empty_sources_are_one_line(trained_runs, folders, tmp_path):
     installed_weights()
     a, b = map(str, folders)
     np.savez(tmp_path / "small.npz", mu=np.zeros(3), sigma=np.eye(3))
     np.savez(tmp_path / "nan.npz", mu=np.full(2048, np.nan), sigma=np.eye(2048))
     (tmp_path / "cut.npz").write_bytes((tmp_path / "small.npz").read_bytes()[:100])
+    (tmp_path / "empty").mkdir()
     for args, message in (
             ([str(trained_runs["dcgan"]), "--save-stats", "x.npz"], "is a run or statistics"),
             ([a, b, "--save-stats", "x.npz"], "one source of real images"),
@@ -80,7 +81,9 @@ def test_statistics_files_and_their_options_are_checked_in_one_line(trained_runs
             ([str(trained_runs["dcgan"]), "--data", "small.npz", "--metric", "fid"], "is not FID statistics"),
             ([str(trained_runs["dcgan"]), "--data", "nan.npz"], "must be finite floats"),
             (["cut.npz", b, "--metric", "fid"], "cannot read"),  # a cut archive is no statistics, nor images
-            ([a, "--save-stats", str(tmp_path / "small.npz" / "in-a-file.npz")], "cannot write")):
+            ([a, "--save-stats", str(tmp_path / "small.npz" / "in-a-file.npz")], "cannot write"),
+            (["empty", b, "--metric", "swd"], "has no usable image"),
+            (["empty", "--save-stats", "x.npz"], "has no usable image")):
         result = runner.invoke(app, ["eval", *args])
         assert result.exit_code == 2 and message in result.stderr, (args, result.output)
         assert len(result.stderr.strip().splitlines()) == 1

@@ -30,6 +30,8 @@ def chosen(images: np.ndarray, count: int, seed: int) -> np.ndarray:
 def native_size(source: str) -> int:
     """The shorter side of a source's first image."""
     opened, _ = open_source(source)
+    if not opened.names:
+        raise FaceganError(f"data source {source!r} has no usable image")
     first = opened.array[0] if opened.array is not None else read_image(opened.paths[0])
     return int(min(first.shape[:2]))
 
