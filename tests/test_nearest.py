@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from facegan.analysis.nearest import memorization, nearest, split_held_out
 from facegan.cli import app
 from facegan.data import load_faces
+from facegan.imaging import read_image, tiles
 
 runner = CliRunner()
 
@@ -68,6 +69,28 @@ def test_a_training_image_fed_back_is_at_distance_0_and_a_copy(run, tmp_path):
     assert float(rows[0]["distance"]) == 0 and float(rows[2]["distance"]) > 0
     assert json.loads((run / "nearest.json").read_text())["copy_rate"] == summary["copy_rate"]
     assert (run / "nearest" / "nearest.png").exists()
+
+
+def test_a_run_that_trained_on_mirror_images_counts_a_mirrored_face_as_a_copy(run, tmp_path):
+    config = json.loads((run / "config.json").read_text())
+    faces = load_faces(config["config"]["data"], 16, 1)
+    np.savez(tmp_path / "mirrored.npz", images=faces.images[[7, 30]][:, :, ::-1])
+
+    def check() -> tuple[dict, list[dict]]:
+        result = runner.invoke(app, ["nearest", str(run), "--samples", str(tmp_path / "mirrored.npz"), "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout), list(csv.DictReader(open(run / "nearest" / "nearest.csv")))
+
+    unflipped, rows = check()  # a run without --flip never saw the mirror images
+    assert not unflipped["settings"]["mirror_images"] and min(float(row["distance"]) for row in rows) > 0
+    config["config"]["flip"] = True
+    (run / "config.json").write_text(json.dumps(config))
+    flipped, rows = check()
+    assert flipped["settings"]["mirror_images"] and flipped["copy_rate"] == 1
+    assert [row["train"] for row in rows] == [f"{faces.names[7]} (mirrored)", f"{faces.names[30]} (mirrored)"]
+    assert [float(row["distance"]) for row in rows] == [0, 0]
+    shown = read_image(run / "nearest" / "nearest.png")
+    assert np.array_equal(*tiles(shown, 16)[[0, 2]])  # each sample above the training face as the run saw it
 
 
 def test_new_samples_by_default_and_the_copy_rate_in_compare(run):

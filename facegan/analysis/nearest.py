@@ -47,6 +47,19 @@ def nearest(queries: np.ndarray, train: np.ndarray, metric: str = "l1") -> tuple
     return index, best / pixels / 127.5
 
 
+def nearest_as_trained(queries: np.ndarray, train: np.ndarray, metric: str, mirrored: bool
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`nearest` among the training images as a run saw them: with `mirrored` (runs trained with --flip) their
+    mirror images too, searched as the mirrored queries against the images (the same distances, no copy of the
+    training set). Returns (index, distance, whether the nearest is the mirror image)."""
+    index, distance = nearest(queries, train, metric)
+    if not mirrored:
+        return index, distance, np.zeros(len(queries), bool)
+    mirror_index, mirror_distance = nearest(queries[:, :, ::-1], train, metric)
+    flipped = mirror_distance < distance
+    return np.where(flipped, mirror_index, index), np.minimum(distance, mirror_distance), flipped
+
+
 def l1_sums(query: np.ndarray, train: np.ndarray) -> np.ndarray:
     """(N,) exact sums |train - query| of uint8 rows: |a - b| = max - min in uint8, then uint16 partial
     sums over groups of 256 pixels (at most 255 * 256 < 2**16), then int64."""
@@ -96,26 +109,29 @@ def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = Non
 
         generator = load_networks(run, epoch=epoch)["generator"]
         generated = imaging.to_uint8(new_samples(generator, cfg, range(seed, seed + n))[2])
-    index, distance = nearest(generated, faces.images, metric)
+    mirrored = cfg.flip_images and not data  # the run trained on mirror images too
+    index, distance, flipped = nearest_as_trained(generated, faces.images, metric, mirrored)
     held_out = None if data else load_held_out_faces(cfg, faces)
     if held_out is not None:  # faces the run never saw, measured against all it trained on
         chosen = np.sort(np.random.default_rng(seed).permutation(len(held_out.images))[:calibration])
-        _, held_distance = nearest(held_out.images[chosen], faces.images, metric)
+        held_distance = nearest_as_trained(held_out.images[chosen], faces.images, metric, mirrored)[1]
         held_count, calibrated_on = len(chosen), f"{held_out.split} split"
-    else:  # a random 10% of the training images, against the other 90%
+    else:  # a random 10% of the training images, against the other 90% (and their mirror images)
         held, rest = split_held_out(len(faces.images), 0.1, seed)
         held = held[:calibration]
-        _, held_distance = nearest(faces.images[held], faces.images[rest], metric)
+        held_distance = nearest_as_trained(faces.images[held], faces.images[rest], metric, mirrored)[1]
         held_count, calibrated_on = len(held), "training images"
     summary = {**memorization(distance, held_distance),
                "settings": {"metric": metric, "n": len(generated), "train_images": len(faces.images),
+                            "mirror_images": bool(mirrored),
                             "held_out_images": held_count, "held_out_from": calibrated_on, "held_out_seed": seed,
                             "samples": str(samples) if samples else f"new, seeds {seed}-{seed + n - 1}",
                             **({"epoch": epoch} if epoch is not None else {})}}
     target = folder or run / "nearest"
-    imaging.write_png(target / "nearest.png", imaging.grid(np.concatenate([generated, faces.images[index]]),
-                                                           len(generated)))
-    rows = [[i, faces.names[j], f"{d:.6g}"] for i, (j, d) in enumerate(zip(index, distance))]
+    matches = np.stack([faces.images[j][:, ::-1] if f else faces.images[j] for j, f in zip(index, flipped)])
+    imaging.write_png(target / "nearest.png", imaging.grid(np.concatenate([generated, matches]), len(generated)))
+    rows = [[i, faces.names[j] + (" (mirrored)" if f else ""), f"{d:.6g}"]
+            for i, (j, d, f) in enumerate(zip(index, distance, flipped))]
     files.write_text(target / "nearest.csv", files.csv_text([["sample", "train", "distance"], *rows]))
     files.write_json(target / "nearest.json", summary)
     if folder is None:
