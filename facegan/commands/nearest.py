@@ -33,7 +33,8 @@ def nearest(
 ):
     """The memorization check: the exact nearest training image of each generated image.
 
-    Compares with every training image, at the model's resolution and value range. A random 10%
+    Compares with every training image as the run saw it, at the model's resolution and value range,
+    mirror images included for a run trained with --flip. A random 10%
     of the real images (at most --calibration) measured against the other 90% calibrates what
     "near" means; the copy rate is the share of samples nearer to a training image than the 1st
     percentile of those real-to-real distances.
