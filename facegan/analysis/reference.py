@@ -19,7 +19,7 @@ from facegan.inference import new_samples, reconstruct
 from facegan.metrics.fid import frechet_distance, gaussian
 from facegan.metrics.fid_inception import INPUT_SIZE, weights_path
 from facegan.metrics.inception import features
-from facegan.metrics.stats import Stats, is_stats_file, read_stats, write_stats
+from facegan.metrics.stats import is_stats_file, read_stats, write_stats
 
 
 def chosen(images: np.ndarray, count: int, seed: int) -> np.ndarray:
@@ -56,32 +56,34 @@ def save_source_stats(source: str, path: Path, n: int, seed: int = 0, image_size
         raise FaceganError(f"cannot write {path}: {error.strerror or error}") from None
 
 
-def stats_or_images(source: str, n: int, seed: int, size: int, channels: int, weights: Path | None,
-                    progress: Callable | None) -> tuple[Stats | None, np.ndarray | None]:
-    """A statistics file's statistics, or the Inception features of min(n, all) of an image source's images."""
-    if is_stats_file(source):
-        return read_stats(source), None
+def source_features(source: str, n: int, seed: int, size: int, channels: int, weights: Path | None,
+                    progress: Callable | None) -> np.ndarray:
+    """The Inception features of min(n, all) of an image source's images (picked by the seed), read at `size`."""
     images = load_faces(source, size, channels).images
-    return None, features(chosen(images, min(n, len(images)), seed), weights, progress)
+    return features(chosen(images, min(n, len(images)), seed), weights, progress)
 
 
 def fid_of_sources(a: str, b: str, n: int, seed: int, image_size: int | None, channels: int,
                    weights: Path | None, progress: Callable | None) -> dict:
     """FID of B against A where either (or both) is a statistics file; an image source is read at `image_size`,
     else at the side the statistics were made at (the file's record), else at its own."""
-    recorded = [read_stats(s).settings for s in (a, b) if is_stats_file(s)]
-    images = next((s for s in (a, b) if not is_stats_file(s)), None)
-    size = image_size or next((r["resolution"] for r in recorded if "resolution" in r), None)
+    stats = {source: read_stats(source) for source in (a, b) if is_stats_file(source)}  # each file read once
+    images = next((source for source in (a, b) if source not in stats), None)
+    size = image_size or next((s.settings["resolution"] for s in stats.values() if "resolution" in s.settings), None)
     if images is not None and size is None:
         size = min(native_size(images), INPUT_SIZE)
     gaussians, counts = [], []
     for source in (b, a):  # B's Gaussian first, as `fid(B's features, A's)` of two image sources
-        stats, found = stats_or_images(source, n, seed, size, channels, weights, progress)
-        gaussians.extend((stats.mu, stats.sigma) if stats else gaussian(found))
-        counts.append(stats.settings.get("images") if stats else len(found))
+        if source in stats:
+            gaussians += [stats[source].mu, stats[source].sigma]
+            counts.append(stats[source].settings.get("images"))
+        else:
+            found = source_features(source, n, seed, size, channels, weights, progress)
+            gaussians += gaussian(found)
+            counts.append(len(found))
     return {"fid": frechet_distance(*gaussians),
             "settings": {"a": a, "b": b, "images_a": counts[1], "images_b": counts[0], "resolution": size,
-                         "channels": channels, "seed": seed, "reference": recorded[0]}}
+                         "channels": channels, "seed": seed, "reference": next(iter(stats.values())).settings}}
 
 
 def fid_of_run(run: Path, stats_path: str, n: int, seed: int = 0, best: bool = False, epoch: int | None = None,
@@ -96,7 +98,8 @@ def fid_of_run(run: Path, stats_path: str, n: int, seed: int = 0, best: bool = F
         warnings.warn(f"the statistics were made from images read at {made} px and this run's are {cfg.image_size} "
                       "px: both are resized to 299 for the network, but a FID between them mixes in the "
                       "difference in sharpness", FaceganWarning)
-    if registry.get(cfg.model).reconstructs:
+    reconstructs = registry.get(cfg.model).reconstructs
+    if reconstructs:
         training = load_training_faces(cfg)
         faces = (load_held_out_faces(cfg, training) or training).images
         generated = reconstruct(nets, imaging.to_float(chosen(faces, min(n, len(faces)), seed)))
@@ -106,7 +109,7 @@ def fid_of_run(run: Path, stats_path: str, n: int, seed: int = 0, best: bool = F
     result = {"fid": frechet_distance(*gaussian(found), stats.mu, stats.sigma),
               "settings": {"images": len(found), "seed": seed, "model": cfg.model, "statistics": stats_path,
                            "reference": stats.settings,
-                           "generated": "reconstructions" if registry.get(cfg.model).reconstructs else "samples"},
+                           "generated": "reconstructions" if reconstructs else "samples"},
               "checkpoint": checkpoint_name(best, epoch) + (" (raw)" if raw else "")}
     files.write_json(run / rundir.EVAL, result)
     return result

@@ -6,6 +6,7 @@ their norm) and back to its first. Frames are (H, W, C) uint8 grids.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,8 @@ def write_walk(run: Path, options: WalkOptions, folder: Path | None = None) -> d
     if options.format not in imaging.VIDEO_FORMATS or options.steps < 1 or options.fps <= 0 or min(options.grid) < 1:
         raise FaceganError(f"--format is one of {', '.join(imaging.VIDEO_FORMATS)}; --steps, --fps and the grid's "
                            "sides must be positive")
+    if not 0 <= options.trunc < math.inf:
+        raise FaceganError(f"--trunc must be at least 0, got {options.trunc}")
     if options.format == "mp4":
         imaging.check_video_writer()
     cfg, nets, home = open_generator_source(run, options.best, options.epoch)

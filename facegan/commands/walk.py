@@ -82,8 +82,6 @@ def walk_options(seeds, source, grid, steps, fps, trunc, label, video_format, fr
         columns, rows = (int(side) for side in grid.lower().split("x"))
     except ValueError:
         raise FaceganError(f"--grid takes COLUMNSxROWS, such as 4x2; got {grid!r}") from None
-    if not 0 <= trunc < float("inf"):
-        raise FaceganError(f"--trunc must be at least 0, got {trunc}")
     return WalkOptions(seeds=parse_seeds(seeds) if seeds is not None else (), source=source, grid=(columns, rows),
                        steps=steps, trunc=trunc, label=label, fps=fps, format=plain(video_format), frames=frames,
                        best=best, epoch=epoch)

@@ -34,7 +34,6 @@ class Stats:
     mu: np.ndarray  # (2048,)
     sigma: np.ndarray  # (2048, 2048)
     settings: dict  # how they were made; {} for a file made elsewhere (pytorch-fid's)
-    path: str
 
 
 def write_stats(path: Path, features: np.ndarray, settings: dict) -> dict:
@@ -72,4 +71,4 @@ def read_stats(source: str) -> Stats:
                            f"{FEATURES}); it has mu {mu.shape} and sigma {sigma.shape}")
     if mu.dtype.kind != "f" or sigma.dtype.kind != "f" or not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
         raise FaceganError(f"{source} is not FID statistics: its mu and sigma must be finite floats")
-    return Stats(mu, sigma, settings if isinstance(settings, dict) else {}, str(source))
+    return Stats(mu, sigma, settings if isinstance(settings, dict) else {})
