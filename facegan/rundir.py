@@ -65,9 +65,11 @@ def best_grid(run: Path) -> Path:
 
 
 def next_numbered(parent: Path, prefix: str) -> Path:
-    """parent/prefix-NNN with the next free number (samples/sample-001, ...)."""
+    """parent/prefix-NNN with the next free number (samples/sample-001, ...), made here and now, so that two
+    commands at once never share one."""
+    parent.mkdir(parents=True, exist_ok=True)
     taken = [int(p.name.rsplit("-", 1)[1]) for p in parent.glob(f"{prefix}-*") if p.name.rsplit("-", 1)[1].isdigit()]
-    return parent / f"{prefix}-{max(taken, default=0) + 1:03d}"
+    return claim(parent, lambda number: f"{prefix}-{number:03d}", max(taken, default=0) + 1)
 
 
 def new_run_dir(model: str, root: Path = RUNS_ROOT) -> Path:
@@ -75,13 +77,17 @@ def new_run_dir(model: str, root: Path = RUNS_ROOT) -> Path:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     numbers = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d+)-", p.name))]
-    number = max(numbers, default=0) + 1
+    return claim(root, lambda number: f"{number:03d}-{model}", max(numbers, default=0) + 1)
+
+
+def claim(parent: Path, name, number: int) -> Path:
+    """parent/name(number), made, at `number` or the first free number after it."""
     while True:
-        path = root / f"{number:03d}-{model}"
+        path = parent / name(number)
         try:
             path.mkdir()
             return path
-        except FileExistsError:  # another run took this number a moment ago
+        except FileExistsError:  # another process took this number a moment ago
             number += 1
 
 

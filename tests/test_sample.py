@@ -65,6 +65,16 @@ def test_seeds_that_name_no_images_are_one_line(run, text):
     assert result.exit_code == 2 and "--seeds takes seeds from 0" in result.stderr
 
 
+def test_a_numbered_output_folder_is_claimed_when_chosen(tmp_path):
+    """Two commands at once (two `sample`s, two `walk`s) each get their own folder: the first to choose a number
+    makes its folder there and then, and the next chooses the number after it."""
+    from facegan.rundir import next_numbered
+
+    first, second = next_numbered(tmp_path / "samples", "walk"), next_numbered(tmp_path / "samples", "walk")
+    assert (first.name, second.name) == ("walk-001", "walk-002") and first.is_dir() and second.is_dir()
+    assert next_numbered(tmp_path / "samples", "sample").name == "sample-001"
+
+
 def test_rank_orders_by_the_discriminator_and_keeps_the_best(run):
     result = runner.invoke(app, ["sample", str(run), "-n", "12", "--keep-top", "5", "--out", "best"])
     assert result.exit_code == 0, result.output
