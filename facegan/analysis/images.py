@@ -67,3 +67,16 @@ def load_samples(path: Path, shape: tuple) -> tuple[np.ndarray, np.ndarray | Non
         raise FaceganError(f"{path}: z must hold one finite latent vector per image, got {latents.dtype} "
                            f"{latents.shape}")
     return images, latents
+
+
+def saved_latents(path: Path, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """(latents, labels or None) of a samples.npz or projected.npz made with this model: `sample --from` and
+    `walk --from` take them."""
+    _, z = load_samples(path, (cfg.image_size, cfg.image_size, cfg.channels))
+    if z is None or z.shape[1] != cfg.latent_dim:
+        raise FaceganError(f"{path} holds no latents of this model's {cfg.latent_dim} dimensions")
+    with np.load(path) as saved:
+        labels = saved["labels"] if "labels" in saved and saved["labels"].shape == z.shape[:1] else None
+    if labels is not None and cfg.num_classes and not ((0 <= labels) & (labels < cfg.num_classes)).all():
+        raise FaceganError(f"{path}: labels outside this conditional model's classes 0..{cfg.num_classes - 1}")
+    return z, labels

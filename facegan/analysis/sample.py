@@ -13,15 +13,17 @@ from pathlib import Path
 import numpy as np
 
 from facegan import files, imaging, rundir
+from facegan.analysis.images import saved_latents
 from facegan.checkpoints import checkpoint_name, open_generator_source
 from facegan.config import TrainConfig
 from facegan.errors import FaceganError
-from facegan.inference import generate, new_samples, scores
+from facegan.inference import cycle_labels, generate, new_samples, scores
 
 
 @dataclass(frozen=True)
 class SampleOptions:
     seeds: tuple[int, ...] = tuple(range(64))  # image i is drawn from seeds[i] alone
+    source: Path | None = None  # or the latents (and labels) of a samples.npz or projected.npz, in its order
     grid: bool = True
     keep_top: int | None = None  # keep the K best by the discriminator's score (ranks them)
     rank: bool = False
@@ -46,12 +48,12 @@ class SampleOptions:
             return np.random.default_rng([self.seeds[0], 1]).uniform(*self.mean, latent_dim).astype(np.float32)
         return self.mean
 
-    def check(self, cfg: TrainConfig) -> None:
-        if self.n < 1 or (self.keep_top is not None and not 1 <= self.keep_top <= self.n):
-            raise FaceganError(f"-n must be positive and --keep-top between 1 and n ({self.n})")
+    def check(self, cfg: TrainConfig, n: int) -> None:
+        if n < 1 or (self.keep_top is not None and not 1 <= self.keep_top <= n):
+            raise FaceganError(f"-n must be positive and --keep-top between 1 and n ({n})")
         if not (self.std > 0 and math.isfinite(self.std) and 0 <= self.trunc and math.isfinite(self.trunc)):
             raise FaceganError(f"--std must be positive and --trunc at least 0 (got {self.std} and {self.trunc})")
-        if self.interpolate is not None and (self.interpolate < 2 or self.n < 2):
+        if self.interpolate is not None and (self.interpolate < 2 or n < 2):
             raise FaceganError("--interpolate needs at least 2 steps and 2 samples")
         if self.label is not None and not cfg.num_classes:
             raise FaceganError(f"{cfg.model} is not conditional: --label does not apply")
@@ -111,20 +113,33 @@ def write_samples(run: Path, options: SampleOptions, folder: Path | None = None)
     """Generate, rank, interpolate and write to `folder` (default RUN/samples/sample-NNN); returns the record
     of what was written. `run` may also be a bare generator .keras file (its folder then takes samples/)."""
     cfg, nets, home = open_generator_source(run, options.best, options.epoch)
-    options.check(cfg)
+    if options.source is not None:  # the latents of a file, each pulled toward the prior's mean 0 by --trunc
+        z, labels = saved_latents(options.source, cfg)
+        options.check(cfg, len(z))
+        z = (z * options.trunc).astype(np.float32)
+        if options.label is not None or labels is None:
+            labels = np.full(len(z), options.label) if options.label is not None else cycle_labels(len(z),
+                                                                                                    cfg.num_classes)
+        labels = labels.astype(np.int32)
+        images, mean = generate(nets["generator"], z, labels, cfg.num_classes), 0.0
+        saved, origin = {"z": z, "labels": labels}, {"latents_of": str(options.source)}
+    else:
+        options.check(cfg, options.n)
+        seeds, mean = np.asarray(options.seeds, np.int64), options.prior_mean(cfg.latent_dim)
+        z, labels, images = new_samples(nets["generator"], cfg, seeds, mean, options.std * options.trunc,
+                                        options.label)
+        saved, origin = {"z": z, "labels": labels, "seeds": seeds}, {"seeds": seed_text(seeds)}
     rank = options.rank or options.keep_top is not None
     if rank and "discriminator" not in nets:
         raise FaceganError(f"{cfg.model} has no discriminator to rank by")
-    seeds, mean = np.asarray(options.seeds, np.int64), options.prior_mean(cfg.latent_dim)
-    z, labels, images = new_samples(nets["generator"], cfg, seeds, mean, options.std * options.trunc, options.label)
-    record = {"run": str(run), "model": cfg.model, "n": options.n, "seeds": seed_text(seeds),
+    record = {"run": str(run), "model": cfg.model, "n": len(z), **origin,
               "checkpoint": checkpoint_name(options.best, options.epoch)}
-    saved = {"z": z, "labels": labels, "seeds": seeds}
     if rank:
         score = scores(nets["discriminator"], images, labels, cfg.num_classes)
-        order = np.argsort(-score, kind="stable")[:options.keep_top or options.n]
+        order = np.argsort(-score, kind="stable")[:options.keep_top or len(z)]
         z, labels, images, score = z[order], labels[order], images[order], score[order]
-        saved.update(z=z, labels=labels, seeds=seeds[order], scores=score, drawn_index=order)
+        saved = {name: values[order] for name, values in saved.items()}
+        saved.update(z=z, labels=labels, scores=score, drawn_index=order)
         record.update(kept=len(order), best_score=float(score[0]), worst_kept_score=float(score[-1]))
     folder = folder or rundir.next_numbered(home / rundir.SAMPLES, "sample")
     pictures = imaging.to_uint8(images)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from facegan import files, imaging, rundir
-from facegan.analysis.images import load_samples
+from facegan.analysis.images import saved_latents
 from facegan.analysis.sample import seed_text
 from facegan.checkpoints import open_generator_source
 from facegan.config import TrainConfig
@@ -63,10 +63,7 @@ def keyframes(options: WalkOptions, cfg: TrainConfig) -> tuple[np.ndarray, str]:
     """(cells, keyframes per cell, latent_dim) and where they came from."""
     cells = options.grid[0] * options.grid[1]
     if options.source is not None:
-        _, z = load_samples(options.source, image_shape(cfg))
-        if z is None or z.shape[1] != cfg.latent_dim:
-            raise FaceganError(f"{options.source} holds no latents of this model's {cfg.latent_dim} dimensions")
-        z, origin = z * options.trunc, str(options.source)
+        z, origin = saved_latents(options.source, cfg)[0] * options.trunc, str(options.source)
     else:
         z, origin = seeded_latents(options.seeds, cfg.latent_dim, std=options.trunc), seed_text(options.seeds)
     if len(z) < 2 * cells or len(z) % cells:

@@ -23,6 +23,9 @@ def sample(
     seeds: Annotated[Optional[str], typer.Option(
         help="The images' seeds, such as 3,7,40-49: each image is drawn from its own seed, the same image "
              "whatever else is drawn (instead of -n and --seed).", show_default=False)] = None,
+    source: Annotated[Optional[Path], typer.Option(
+        "--from", help="The latents (and classes) of a samples.npz or projected.npz instead of seeds, in its order.",
+        show_default=False)] = None,
     grid: Annotated[bool, typer.Option("--grid/--no-grid", help="Also write all images as one grid.png.")] = True,
     rank: Annotated[bool, typer.Option(
         "--rank", help="Order by the discriminator's (critic's) score, best first.")] = False,
@@ -58,19 +61,24 @@ def sample(
       facegan sample runs/001-fastgan --seeds 42,40-49 --trunc 0.7
       facegan sample runs/004-vae --interpolate 8 --std 0.5
       facegan sample runs/004-vae --mean uniform:-1,1 --std 0.2236
+      facegan sample runs/001-fastgan --from projected.npz --trunc 0.7
     """
     n = n if n_alias is None else n_alias
     from facegan import rundir
+    from facegan.errors import FaceganError
 
     with user_errors():
-        chosen = image_seeds(n, seed, seeds)
+        if source is not None and (n, seed, seeds, mean, std) != (None, None, None, "0", 1.0):
+            raise FaceganError("--from takes the latents of a file: give it without -n, --seed, --seeds, --mean "
+                               "and --std")
+        chosen = image_seeds(n, seed, seeds) if source is None else ()
         run = rundir.resolve_generator_source(run)
         import_tensorflow()
         from facegan.analysis.sample import SampleOptions, parse_mean, write_samples
 
-        options = SampleOptions(seeds=chosen, grid=grid, keep_top=keep_top, rank=rank, interpolate=interpolate,
-                                label=label, mean=parse_mean(mean), std=std, trunc=trunc, best=best,
-                                epoch=epoch)
+        options = SampleOptions(seeds=chosen, source=source, grid=grid, keep_top=keep_top, rank=rank,
+                                interpolate=interpolate, label=label, mean=parse_mean(mean), std=std, trunc=trunc,
+                                best=best, epoch=epoch)
         record = write_samples(run, options, out_dir)
     if as_json:
         print(json.dumps(record, indent=2))
