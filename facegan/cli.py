@@ -21,6 +21,7 @@ from facegan.commands import (
     export,
     models,
     nearest,
+    project,
     sample,
     show_warnings_as_lines,
     train,
@@ -71,6 +72,6 @@ def flowing(doc: str) -> str:
 
 for name, function in [("models", models.models), ("train", train.train), ("dataset", dataset.dataset),
                        ("eval", evaluate.evaluate), ("blur", blur.blur), ("compare", compare.compare),
-                       ("sample", sample.sample), ("walk", walk.walk), ("nearest", nearest.nearest),
-                       ("arithmetic", arithmetic.arithmetic), ("export", export.export)]:
+                       ("sample", sample.sample), ("walk", walk.walk), ("project", project.project),
+                       ("nearest", nearest.nearest), ("arithmetic", arithmetic.arithmetic), ("export", export.export)]:
     app.command(name, help=flowing(function.__doc__))(function)

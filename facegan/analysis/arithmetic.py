@@ -1,8 +1,8 @@
 """`facegan arithmetic`: each term's average latent, their signed sum, decoded.
 
 The latent of a real face comes from the encoder (the VAE's z_mean, the AE-GAN encoder), or for
-generator-only models from projection: a batch of latents optimized (Adam, compiled, a fixed
-number of steps) so that the generator reproduces the faces. Images (N, H, W, C) in [-1, 1].
+generator-only models from `facegan project`'s projector on the pixel distance alone (a projected.npz term
+brings latents that `facegan project` found with its perceptual distance too). Images (N, H, W, C) in [-1, 1].
 """
 
 from __future__ import annotations
@@ -10,33 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from facegan import files, imaging
 from facegan.analysis import terms
+from facegan.analysis.projector import ProjectOptions, project
 from facegan.checkpoints import open_generator_source
 from facegan.config import TrainConfig
 from facegan.data import load_training_faces
 from facegan.errors import FaceganError
-from facegan.inference import draw_latents, encode, generate
-
-
-def project(generator, x: np.ndarray, latent_dim: int, steps: int, seed: int, lr: float = 0.05) -> np.ndarray:
-    """Latents z (N, latent_dim) minimizing MSE(generator(z), x), from N(0, I) starts."""
-    z = tf.Variable(draw_latents(len(x), latent_dim, seed))
-    optimizer = tf.keras.optimizers.Adam(lr)
-    optimizer.build([z])
-    target = tf.constant(x, tf.float32)
-
-    @tf.function
-    def run():
-        for _ in tf.range(steps):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(tf.cast(generator(z, training=False), tf.float32) - target))
-            optimizer.apply_gradients([(tape.gradient(loss, z), z)])
-
-    run()
-    return z.numpy()
+from facegan.inference import encode, generate
 
 
 def reconstruction_mse(generator, z: np.ndarray, x: np.ndarray) -> float:
@@ -75,7 +57,8 @@ def decode_signed_sum(run: Path, plus: list[str], minus: list[str], n_per_term: 
         elif "encoder" in nets:
             z, source = encode(nets["encoder"], x), "encoder"
         else:
-            z, source = project(generator, x, cfg.latent_dim, projection_steps, seed), "projection"
+            options = ProjectOptions(steps=projection_steps, seed=seed, perceptual=0.0)
+            z, source = project(nets, cfg, term.images, options).z, "projection"
         latents.append(z)
         report.append({"term": term.spec, "sign": sign, "members": len(z), "latent_from": source,
                        "reconstruction_mse": reconstruction_mse(generator, z, x)})

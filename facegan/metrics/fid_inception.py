@@ -193,7 +193,8 @@ def fid_inception(weights: Path | None = None):
 # --- features of images ----------------------------------------------------------
 
 def preprocess(images):
-    """uint8 images (N, H, W, C), C 1 or 3 -> the network's input (N, 299, 299, 3) float32, as FidHelper()."""
+    """Images (N, H, W, C), C 1 or 3, uint8 or float in [0, 255] -> the network's input (N, 299, 299, 3) float32,
+    as FidHelper() (differentiable in float images)."""
     import tensorflow as tf
 
     x = tf.cast(images, tf.float32)  # 0..255, the [0, 1] of FidHelper times 255
