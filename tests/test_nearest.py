@@ -107,3 +107,8 @@ def test_samples_of_another_shape_are_refused(run, tmp_path):
     np.savez(tmp_path / "big.npz", images=np.zeros((2, 32, 32, 1), np.uint8))
     result = runner.invoke(app, ["nearest", str(run), "--samples", str(tmp_path / "big.npz")])
     assert result.exit_code == 2 and "this run's are (16, 16, 1)" in result.stderr
+
+
+def test_l2_is_a_pixel_distance_refused_in_the_inception_space(run):
+    result = runner.invoke(app, ["nearest", str(run), "--space", "inception", "--l2"])
+    assert result.exit_code == 2 and "--l2 is a pixel distance" in result.stderr

@@ -3,16 +3,18 @@ and the memorization test beside `nearest --space inception`."""
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
-from helpers import TINY, working_in
+from helpers import TINY, tiny_config, working_in, write_faces
 from test_fid_inception import installed_weights
 from typer.testing import CliRunner
 
 from facegan.analysis.project import separation
 from facegan.analysis.projector import learning_rate
 from facegan.cli import app
+from facegan.data import load_faces, load_training_faces, load_unseen_faces, unseen_from
 from facegan.imaging import read_image, tiles, write_png
 
 runner = CliRunner()
@@ -98,6 +100,19 @@ def test_a_generated_face_is_projected_back_and_its_latents_serve_sample_walk_an
     np.testing.assert_array_equal(np.load("walk/walk.npz")["keyframes"][0], saved["z"])
     sums = runner.invoke(app, ["arithmetic", str(run), "--plus", f"{folder / 'projected.npz'}:0", "--json"])
     assert sums.exit_code == 0 and json.loads(sums.stdout)["terms"][0]["latent_from"] == "saved"
+
+
+def test_the_faces_a_max_images_subset_left_out_are_the_unseen_ones(tmp_path):
+    data = write_faces(tmp_path / "faces.npz")
+    cfg = tiny_config("dcgan", data=str(data), channels=1, max_images=8)
+    trained = load_training_faces(cfg)
+    unseen = load_unseen_faces(cfg, trained)
+    assert len(trained.names) == 8 and len(unseen.names) == 32 and not set(trained.names) & set(unseen.names)
+    every = load_faces(str(data), 16, 1)
+    np.testing.assert_array_equal(unseen.images, every.images[[every.names.index(n) for n in unseen.names]])
+    assert unseen_from(unseen) == "images its --max-images subset left out"
+    everything = replace(cfg, max_images=None)
+    assert load_unseen_faces(everything, load_training_faces(everything)) is None
 
 
 @pytest.mark.parametrize("arguments, message", [

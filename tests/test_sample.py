@@ -115,6 +115,8 @@ def test_an_unfinished_run_samples_from_its_newest_checkpoint(run):
     (["--seeds", "3", "-n", "4"], "without -n and --seed"),
     (["--trunc", "-0.5"], "--trunc at least 0"),
     (["--std", "0"], "--std must be positive"),
+    (["--from", "x.npz", "-n", "4"], "--from takes the latents of a file"),
+    (["--from", "x.npz"], "cannot read images from x.npz"),
 ])
 def test_sample_errors(run, args, message):
     result = runner.invoke(app, ["sample", str(run), *args])

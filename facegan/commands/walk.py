@@ -20,7 +20,8 @@ def walk(
         help="The keyframes' seeds, such as 1,5,9 or 0-15 (sample's faces of those seeds), cell after cell "
              "of the grid.", show_default=False)] = None,
     source: Annotated[Optional[Path], typer.Option(
-        "--from", help="Keyframes from the latents of a samples.npz (facegan sample's), in its order.",
+        "--from", help="Keyframes from the latents of a samples.npz (facegan sample's) or a projected.npz "
+        "(facegan project's), in its order.",
         show_default=False)] = None,
     grid: Annotated[str, typer.Option(
         help="Walks side by side, COLUMNSxROWS; the keyframes are shared out in order, the same number to each.")]
