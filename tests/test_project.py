@@ -4,6 +4,7 @@ and the memorization test beside `nearest --space inception`."""
 import json
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,29 +26,36 @@ def run(trained_runs, tmp_path):
     return shutil.copytree(trained_runs["dcgan"], tmp_path / "run")
 
 
-@pytest.fixture(scope="module")
-def memorizing(tmp_path_factory):
-    """A run deliberately trained to memorize: a CelebA-style folder whose train split is 4 faces, each 32 times,
-    and whose valid split is 32 other faces (which the run never sees), 100 epochs at a high learning rate."""
+def four_faces_many_times(root):
+    """A CelebA-style folder whose train split is 4 faces, each 32 times, and whose valid split is 32 other faces."""
     import imageio.v3 as iio
     from skimage.data import lfw_subset
 
-    with working_in(tmp_path_factory.mktemp("memorizing")) as root:
-        faces = (lfw_subset()[:36] * 255).astype(np.uint8)
-        rows = [(faces[i % 4], 0) for i in range(128)] + [(face, 1) for face in faces[4:]]
-        (root / "celeba" / "images").mkdir(parents=True)
-        names = [f"{i + 1:06d}.png" for i in range(len(rows))]
-        for name, (face, _) in zip(names, rows):
-            iio.imwrite(root / "celeba" / "images" / name, face)
-        (root / "celeba" / "list_attr_celeba.txt").write_text(
-            f"{len(rows)}\nSmiling\n" + "".join(f"{name} -1\n" for name in names))
-        (root / "celeba" / "list_eval_partition.txt").write_text(
-            "".join(f"{name} {part}\n" for name, (_, part) in zip(names, rows)))
-        result = runner.invoke(app, ["train", "dcgan", "--data", str(root / "celeba"), "--split", "train",
-                                     "--channels", "1", "--lr", "0.002", "--epochs", "100", "--sample-every", "0",
-                                     "--out", str(root / "run"), *TINY])
-        assert result.exit_code == 0, result.output
-        yield root / "run"
+    faces = (lfw_subset()[:36] * 255).astype(np.uint8)
+    rows = [(faces[i % 4], 0) for i in range(128)] + [(face, 1) for face in faces[4:]]
+    (root / "celeba" / "images").mkdir(parents=True)
+    names = [f"{i + 1:06d}.png" for i in range(len(rows))]
+    for name, (face, _) in zip(names, rows):
+        iio.imwrite(root / "celeba" / "images" / name, face)
+    (root / "celeba" / "list_attr_celeba.txt").write_text(
+        f"{len(rows)}\nSmiling\n" + "".join(f"{name} -1\n" for name in names))
+    (root / "celeba" / "list_eval_partition.txt").write_text(
+        "".join(f"{name} {part}\n" for name, (_, part) in zip(names, rows)))
+    return root / "celeba"
+
+
+@pytest.fixture(scope="module")
+def runs_on_four_faces(tmp_path_factory):
+    """Two runs on `four_faces_many_times`, which never see its valid split: one deliberately trained to memorize
+    (100 epochs, 1,600 steps, at a high learning rate), one stopped after its first epoch."""
+    with working_in(tmp_path_factory.mktemp("four")) as root:
+        data = four_faces_many_times(root)
+        for name, epochs in (("memorized", "100"), ("barely-trained", "1")):
+            result = runner.invoke(app, ["train", "dcgan", "--data", str(data), "--split", "train", "--channels",
+                                         "1", "--lr", "0.002", "--epochs", epochs, "--sample-every", "0",
+                                         "--out", str(root / name), *TINY])
+            assert result.exit_code == 0, result.output
+        yield root
 
 
 def test_the_learning_rate_ramps_up_then_down():
@@ -121,27 +129,36 @@ def test_the_faces_a_max_images_subset_left_out_are_the_unseen_ones(tmp_path):
     (["missing.png"], "missing.png"),
     (["--memorization", "4"], "the memorization test needs faces it never saw"),
     (["x.png", "--steps", "0"], "--steps and -n must be positive"),
+    (["notes.txt"], "notes.txt is neither an image file"),
+    (["photo.png", "--out", "taken", "--steps", "1", "--perceptual", "0"], "File exists"),
 ])
 def test_bad_input_is_one_line(run, arguments, message):
+    Path("notes.txt").write_text("not a photo")
+    Path("taken").write_text("a file where the output folder would go")
+    write_png(Path("photo.png"), np.full((16, 16, 1), 128, np.uint8))
     result = runner.invoke(app, ["project", str(run), *arguments])
     assert result.exit_code == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_run_that_memorized_is_flagged_by_projection_and_by_inception_neighbours(memorizing):
+@pytest.mark.parametrize("run_name, flagged", [("memorized", True), ("barely-trained", False)])
+def test_a_run_that_memorized_is_flagged_by_projection_and_by_inception_neighbours(runs_on_four_faces, run_name,
+                                                                                    flagged):
     installed_weights()
-    result = runner.invoke(app, ["project", str(memorizing), "--memorization", "8", "--steps", "60", "--perceptual",
-                                 "0", "--json"])
+    run = runs_on_four_faces / run_name
+    result = runner.invoke(app, ["project", str(run), "--memorization", "8", "--steps", "60", "--perceptual", "0",
+                                 "--json"])
     assert result.exit_code == 0, result.output
     verdict = json.loads(result.stdout)
-    assert verdict["memorized"] and verdict["l1"]["p_value"] < 0.01, verdict
+    assert verdict["memorized"] == flagged and (verdict["l1"]["p_value"] < 0.01) == flagged, verdict
     assert verdict["settings"]["unseen_from"] == "valid split"
-    assert verdict["trained"]["l1"]["median"] < verdict["unseen"]["l1"]["median"] / 2
-    copies = runner.invoke(app, ["nearest", str(memorizing), "--space", "inception", "-n", "32", "--json"])
+    assert (verdict["trained"]["l1"]["median"] < verdict["unseen"]["l1"]["median"] / 2) == flagged
+    copies = runner.invoke(app, ["nearest", str(run), "--space", "inception", "-n", "32", "--json"])
     assert copies.exit_code == 0, copies.output
     summary = json.loads(copies.stdout)
     assert summary["settings"]["metric"] == "inception" and summary["settings"]["held_out_images"] == 32
-    assert summary["copy_rate"] > 0.5, summary
+    assert (summary["copy_rate"] > 0.5) == flagged, summary
+    assert flagged or summary["copy_rate"] < 0.1, summary
 
 
 def test_the_inception_space_sees_through_a_shift_the_pixel_space_does_not(run, tmp_path):

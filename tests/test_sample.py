@@ -123,6 +123,13 @@ def test_sample_errors(run, args, message):
     assert result.exit_code == 2 and message in result.stderr
 
 
+def test_an_output_folder_that_is_a_file_is_one_line(run, tmp_path):
+    (tmp_path / "taken").write_text("a file where the output folder would go")
+    result = runner.invoke(app, ["sample", str(run), "-n", "2", "--out", str(tmp_path / "taken")])
+    assert result.exit_code == 2 and "File exists" in result.stderr and str(tmp_path / "taken") in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_a_run_without_generator_or_directory(tmp_path, run):
     shutil.rmtree(run / "checkpoints")
     (run / "generator.keras").unlink()

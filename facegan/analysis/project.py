@@ -36,6 +36,9 @@ def load_photos(specs: list[str], size: int, channels: int, n: int | None = None
         if path.is_file() and path.suffix.lower() in imaging.IMAGE_EXTENSIONS:
             photos.append(imaging.fit_image(imaging.read_image(path), size, channels)[None])
             names.append(str(spec))
+        elif path.is_file() and path.suffix.lower() not in (".npz", ".npy"):
+            raise FaceganError(f"{spec} is neither an image file ({', '.join(sorted(imaging.IMAGE_EXTENSIONS))}) "
+                               "nor a data source")
         else:
             faces = load_faces(spec, size, channels)
             photos.append(np.asarray(faces.images))

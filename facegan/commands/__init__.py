@@ -118,14 +118,15 @@ def say(text: str) -> None:
 
 @contextmanager
 def user_errors(*kinds: type[Exception]):
-    """Turn a FaceganError (and `kinds`) into one red line on stderr and exit code 2; TrainingStopped into
-    its message and its own exit code."""
+    """Turn a FaceganError, an OSError (a file that cannot be written or read: a full disk, an --out that is a
+    file, no permission) and `kinds` into one red line on stderr and exit code 2; TrainingStopped into its
+    message and its own exit code."""
     try:
         yield
     except TrainingStopped as stopped:
         err.print(Text(str(stopped), style="red"), soft_wrap=True)
         raise typer.Exit(stopped.exit_code) from None
-    except (FaceganError, *kinds) as error:
+    except (FaceganError, OSError, *kinds) as error:
         err.print(Text.assemble(("error:", "red"), f" {error}"), soft_wrap=True)
         raise typer.Exit(2) from None
 

@@ -41,7 +41,7 @@ def blur(
     """
     from facegan.analysis.blur import measure_paths
 
-    with user_errors(ValueError, OSError):
+    with user_errors(ValueError):
         if per_image and as_json:
             raise FaceganError("--per-image prints CSV and --json JSON: give one of them")
         if generate:

@@ -37,7 +37,7 @@ def dataset(
     """
     from facegan.data import load_faces, packed
 
-    with user_errors(ValueError, OSError):
+    with user_errors(ValueError):
         if out.exists() and packed.read_sidecar(out) is None:
             raise ValueError(f"{out} exists and is not a packed data set: choose another OUT")
         faces = load_faces(source, image_size, channels, split.value, max_images, seed,

@@ -123,7 +123,8 @@ def load_faces(source: str, image_size: int, channels: int, split: str = "all", 
     else:
         meta = decode_to_cache(opened, image_size, channels, images_path, meta_path, progress, workers)
     if not meta["names"]:
-        raise FaceganError(f"data source {source!r} has no usable image ({skipped_text(meta['skipped'])})")
+        skipped = f" ({skipped_text(meta['skipped'])})" if meta["skipped"] else ""
+        raise FaceganError(f"data source {source!r} has no usable image{skipped}")
     attributes, labels = opened.labels_for(meta["names"])
     return Faces(np.load(images_path, mmap_mode="r"), meta["names"], attributes, labels, source, meta["skipped"],
                  meta["digest"], split)
