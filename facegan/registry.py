@@ -63,6 +63,8 @@ def imported(path: str):
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
+# the model to start with: the best faces for the least training (docs/measured.md)
+START = "fastgan"
 
 
 def register(spec: ModelSpec) -> ModelSpec:

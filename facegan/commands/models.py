@@ -70,8 +70,8 @@ def layer_rows(network) -> list[dict]:
 
 def registry_table() -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
-                  caption="parameters: total (trainable, where fewer); `facegan models MODEL` for one model's "
-                          "defaults and layers")
+                  caption=f"Start with {registry.START}: the best faces for the least training. Parameters: total "
+                          "(trainable, where fewer); `facegan models MODEL` for one model's defaults and layers")
     table.add_column("model", min_width=20, max_width=20, overflow="fold")
     table.add_column("image", no_wrap=True)
     table.add_column("latent", no_wrap=True, justify="right")
@@ -82,7 +82,8 @@ def registry_table() -> Table:
         spec = registry.get(name)
         size, channels = spec.defaults["image_size"], spec.defaults["channels"]
         counts = [format_count(*spec.params[net]) if net in spec.params else "-" for net in networks]
-        table.add_row(f"[bold]{name}[/bold]\n[dim]{spec.description}[/dim]", f"{size}x{size}x{channels}",
+        start = " [green](start here)[/green]" if name == registry.START else ""
+        table.add_row(f"[bold]{name}[/bold]{start}\n[dim]{spec.description}[/dim]", f"{size}x{size}x{channels}",
                       str(spec.defaults["latent_dim"]), *counts, end_section=True)
     return table
 
@@ -90,7 +91,7 @@ def registry_table() -> Table:
 def registry_record(name: str) -> dict:
     """A model's line of the registry table, as JSON: defaults of its shape, and its networks' parameter counts."""
     spec = registry.get(name)
-    return {"model": name, "description": spec.description, "family": spec.family,
+    return {"model": name, "description": spec.description, "family": spec.family, "start_here": name == registry.START,
             "image_size": spec.defaults["image_size"], "channels": spec.defaults["channels"],
             "latent_dim": spec.defaults["latent_dim"],
             "params": {net: {"total": total, "trainable": trainable}
