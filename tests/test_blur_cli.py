@@ -32,12 +32,15 @@ def test_a_run_prints_one_number_the_mean_over_its_newest_grid(trained_runs, tmp
 
 def test_autoencoder_runs_score_only_the_reconstructions(trained_runs, tmp_path):
     run = shutil.copytree(trained_runs["aegan-v5"], tmp_path / "run")
-    result = runner.invoke(app, ["blur", str(run), "--data", "--json"])
+    result = runner.invoke(app, ["blur", str(run), "--training-data", "--json"])
     assert result.exit_code == 0, result.output
     details = json.loads(result.stdout)
     assert details["images"] == 16  # 16 reconstructions, not their 16 inputs
     stored = json.loads((run / "blur.json").read_text())
     assert stored["dataset_raw"] > 0 and stored["blur"] == pytest.approx(details["blur"])
+    earlier = runner.invoke(app, ["blur", str(run), "--data", "--json"])  # the flag's earlier name, hidden
+    assert earlier.exit_code == 0 and json.loads(earlier.stdout)["runs"] == details["runs"]
+    assert "--data" not in runner.invoke(app, ["blur", "--help"], env={"COLUMNS": "200"}).stdout
 
 
 def test_generate_scores_fresh_samples_of_the_generator(trained_runs, tmp_path):

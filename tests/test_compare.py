@@ -21,7 +21,7 @@ def two_runs(trained_runs, tmp_path):
     runs.mkdir()
     a = shutil.copytree(trained_runs["dcgan"], runs / "001-dcgan")
     b = shutil.copytree(trained_runs["aegan-v5"], runs / "002-aegan-v5")
-    assert runner.invoke(app, ["blur", str(b), "--data"]).exit_code == 0  # only b has blur figures
+    assert runner.invoke(app, ["blur", str(b), "--training-data"]).exit_code == 0  # only b has blur figures
     (b / "nearest.json").write_text(json.dumps({"copy_rate": 0.25, "distance": "l1", "held_out": 4}))
     return a, b
 

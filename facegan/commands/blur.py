@@ -16,8 +16,10 @@ def blur(
     paths: Annotated[list[Path], typer.Argument(help="Run directories, image folders or image files.")],
     per_image: Annotated[bool, typer.Option("--per-image", help="Print CSV: image, blur factor.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
-    data: Annotated[bool, typer.Option(
-        "--data", help="For a run: also the training data's blur at the run's resolution.")] = False,
+    training_data: Annotated[bool, typer.Option(
+        "--training-data", help="For a run: also the blur of its training images at the run's resolution.")]
+        = False,
+    data_alias: Annotated[bool, typer.Option("--data", hidden=True)] = False,  # the flag's earlier name
     generate: Annotated[Optional[int], typer.Option(
         help="For a run: score N fresh samples of its generator instead of its grid.")] = None,
     epoch: Annotated[Optional[int], typer.Option(
@@ -34,7 +36,7 @@ def blur(
     Examples:
       facegan blur runs/003-aegan-v4
       facegan blur runs/* | sort -k2 -g
-      facegan blur runs/003-aegan-v4 --data --json
+      facegan blur runs/003-aegan-v4 --training-data --json
       facegan blur runs/003-aegan-v4 --generate 256
       facegan blur runs/003-aegan-v4 --epoch 40
       facegan blur ~/data/celeba/img_align_celeba --per-image > blur.csv
@@ -46,7 +48,7 @@ def blur(
             raise FaceganError("--per-image prints CSV and --json JSON: give one of them")
         if generate:
             import_tensorflow()
-        result = measure_paths(paths, data, generate, epoch)
+        result = measure_paths(paths, training_data or data_alias, generate, epoch)
     if result["unreadable"]:
         warn(f"{len(result['unreadable'])} unreadable files skipped (the first: {result['unreadable'][0]})")
     for run, record in result.get("runs", {}).items():
