@@ -36,6 +36,11 @@ def test_compare_plot_draws_one_figure_of_several_runs(faces_npz, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "compare_g_loss.png"
     assert read_image(tmp_path / "compare_g_loss.png").std() > 10
+    result = runner.invoke(app, ["compare", str(tmp_path / "a"), "--plot", "g_loss", "--out", "plots/loss.png"])
+    assert result.exit_code == 0 and result.stdout.strip() == "plots/loss.png"
+    assert read_image(tmp_path / "plots" / "loss.png").std() > 10
+    result = runner.invoke(app, ["compare", str(tmp_path / "a"), "--out", "table.png"])
+    assert result.exit_code == 2 and "--out names the --plot's PNG" in result.stderr
     result = runner.invoke(app, ["compare", str(tmp_path / "a"), "--plot", "no_such_figure"])
     assert result.exit_code == 2 and "no run has the figure 'no_such_figure'" in result.output
 
