@@ -299,8 +299,11 @@ def parse_cadence(option: str, text: str) -> tuple[int, int]:
 
 def default_text(name: str) -> str:
     """What `train --help` says of a field's default: TrainConfig's, or the models' where they differ
-    ("default: the model's: dcgan, cgan 0.3; gan-baseline 0.4; others 0.0")."""
+    ("default: the model's: dcgan, cgan 0.3; gan-baseline 0.4; others 0.0"); an on/off setting as its flag
+    ("default: no-xla"), as Typer shows the other commands' flags."""
     def shown(value) -> str:
+        if isinstance(value, bool):
+            return ("" if value else "no-") + name.replace("_", "-")
         return "none" if value in ("", None) else str(value)
 
     default = next(f.default for f in dataclasses.fields(TrainConfig) if f.name == name)

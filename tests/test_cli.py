@@ -68,6 +68,8 @@ def test_every_help_screen_fits_80_columns_with_clicks_metavars(command):
     prose = [line for line in text if not line.startswith(("facegan ", "--", "Examples:"))]  # one example a line
     ragged = [a for a, b in zip(prose, prose[1:]) if a and b and len(a) < 50]
     assert not ragged, ragged  # a short line, then more of its paragraph: wrapped by hand, not by the terminal
+    wide = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "400"}, terminal_width=400).stdout
+    assert not re.search(r"\(default[: ]", wide) and "default: False" not in wide  # one style: [default: ...]
 
 
 def test_fixed_choices_are_listed_and_defaults_said_once():
@@ -96,9 +98,10 @@ def test_train_help_groups_its_options_in_panels_that_say_each_default():
     assert {"Model", "Data", "Optimization", "Evaluation and the health guard", "Precision and devices",
             "Output and resume"} <= set(panels.values())
     assert panels["--lr"] == "Optimization" and panels["--data"] == "Data" and panels["--resume"] == "Output and resume"
-    assert ("Adam learning rate. (default: the model's: aegan-v0, aegan-v1, aegan-v4, aegan-v5 0.0001; vae 0.001; "
-            "cgan 5e-05; others 0.0002)") in result.stdout
-    assert "Newest checkpoints kept. (default: 3)" in result.stdout
+    assert ("Adam learning rate. [default: the model's: aegan-v0, aegan-v1, aegan-v4, aegan-v5 0.0001; vae 0.001; "
+            "cgan 5e-05; others 0.0002]") in result.stdout
+    assert "Newest checkpoints kept. [default: 3]" in result.stdout
+    assert "[default: no-xla]" in result.stdout and "(default" not in result.stdout
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(faces_npz, tmp_path):
@@ -171,6 +174,13 @@ def test_models_json_lists_every_model():
     dcgan = listed[registry.names().index("dcgan")]
     assert dcgan["params"]["generator"]["total"] == registry.get("dcgan").params["generator"][0]
     assert (dcgan["image_size"], dcgan["channels"]) == (64, 1)
+    assert [m["model"] for m in listed if m["start_here"]] == ["fastgan"]
+
+
+def test_the_model_table_says_which_model_to_start_with():
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
+    assert "fastgan (start here)" in result.stdout and result.stdout.count("(start here)") == 1
+    assert "Start with fastgan" in result.stdout
 
 def test_the_readmes_first_command_trains_long_enough_to_learn(tmp_path):
     """The quick start's command, as the README writes it, makes at least 300 steps (fastgan's 360 give faces;

@@ -27,8 +27,8 @@ from facegan.errors import FaceganError, FaceganWarning, TrainingStopped
 err = Console(stderr=True)
 out = Console(soft_wrap=True)  # never hard-wrap results: scripts read them
 
-RUN_HELP = "Run directory (default: the newest under ./runs)."
-GENERATOR_HELP = "Run directory, or a generator .keras file (default: the newest run under ./runs)."
+RUN_HELP = "Run directory. \\[default: the newest under ./runs]"
+GENERATOR_HELP = "Run directory, or a generator .keras file. \\[default: the newest run under ./runs]"
 
 
 def choices(name: str, values) -> type[Enum]:

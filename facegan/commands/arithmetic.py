@@ -20,7 +20,7 @@ def arithmetic(
     projection_steps: Annotated[int, typer.Option(help="Optimization steps when a model has no encoder.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed for choosing faces and starting projections.")] = 0,
     epoch: EPOCH = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/arithmetic).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder. \\[default: RUN/arithmetic]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
 ):
     """Latent arithmetic: decode the signed sum of each term's average latent.

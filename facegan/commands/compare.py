@@ -25,24 +25,27 @@ class Format(str, Enum):
 
 def compare(
     runs: Annotated[Optional[list[Path]], typer.Argument(
-        help="Run directories (default: every run under ./runs).")] = None,
+        help="Run directories. \\[default: every run under ./runs]")] = None,
     format: Annotated[Format, typer.Option(help="Output format.")] = Format.table,
     sort: Annotated[Optional[str], typer.Option(help="Order the runs by this figure, e.g. blur or g_loss.")] = None,
     transpose: Annotated[bool, typer.Option("--transpose", help="One row per run instead of one column.")] = False,
     plot: Annotated[Optional[str], typer.Option(
-        help="Draw this figure of epochs.csv (swd, g_loss, diversity, ...) of the runs over epochs into "
-             "compare_FIGURE.png, instead of the table.")] = None,
+        help="Draw this figure of epochs.csv (swd, g_loss, diversity, ...) of the runs over epochs into a PNG, "
+             "instead of the table.")] = None,
+    out_file: Annotated[Optional[Path], typer.Option(
+        "--out", help="The --plot's PNG. \\[default: compare_FIGURE.png in the current folder]", show_default=False)]
+        = None,
 ):
     """Compare runs in the metrics table of the original experiments (reads files only).
 
-    A figure never computed shows as a dash. Run `facegan blur RUN --data` first to fill the
+    A figure never computed shows as a dash. Run `facegan blur RUN --training-data` first to fill the
     blur rows.
 
     Examples:
       facegan compare
       facegan compare runs/001-aegan-v1 runs/002-aegan-v4 --format markdown
       facegan compare --sort blur --transpose --format csv > table.csv
-      facegan compare runs/001-dcgan runs/002-dcgan --plot swd
+      facegan compare runs/001-dcgan runs/002-dcgan --plot swd --out swd.png
     """
     from facegan import files, rundir
     from facegan.analysis import compare as comparison
@@ -54,8 +57,10 @@ def compare(
         if plot is not None:
             from facegan.curves import plot_runs
 
-            out.print(plot_runs(run_paths, plot, Path(f"compare_{plot}.png")))
+            out.print(plot_runs(run_paths, plot, out_file or Path(f"compare_{plot}.png")))
             return
+        if out_file is not None:
+            raise FaceganError("--out names the --plot's PNG; the table goes to stdout")
         keys, columns = comparison.table(run_paths, sort)
         differ = comparison.not_comparable(run_paths, keys)
     if format is Format.json:

@@ -20,7 +20,7 @@ def export(
         "--best", help="Export the checkpoint of the run's best evaluation (checkpoints/best).")] = False,
     epoch: EPOCH = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Where to write it (default RUN/export/saved_model or RUN/export/generator.keras).")] = None,
+        "--out", help="Where to write it. \\[default: RUN/export/saved_model or RUN/export/generator.keras]")] = None,
 ):
     """Export a run's generator: a SavedModel that serves latents -> uint8 images without facegan, or a
     .keras file that sample and arithmetic take in place of the run.

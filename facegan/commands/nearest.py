@@ -31,13 +31,14 @@ def nearest(
     space: Annotated[Space, typer.Option(
         help="Compare pixels, or FID Inception features (Euclidean), which a shift of a few pixels does not fool; "
              "both calibrated alike.")] = "pixels",
-    n: Annotated[int, typer.Option("-n", "--num", help="New samples to check (ignored with --samples).")] = 15,
+    n: Annotated[int, typer.Option("-n", "--num", help="New samples to check (ignored with --samples); 15 fill one "
+                                   "row of nearest.png, a few hundred give a copy rate to a percent or so.")] = 15,
     n_alias: N_ALIAS = None,
-    data: Annotated[Optional[str], typer.Option(help="Training data (default: the run's own).")] = None,
+    data: Annotated[Optional[str], typer.Option(help="Training data. \\[default: the run's own]")] = None,
     samples: Annotated[Optional[Path], typer.Option(
         help="A samples.npz (from `facegan sample`) to check instead of new samples.")] = None,
     calibration: Annotated[int, typer.Option(
-        help="Held-out real images (at most 10% of the data) measured against the rest.")] = 100,
+        help="Real images the run never saw (or 10% of its data) measured against its training images.")] = 100,
     fail_above: Annotated[Optional[float], typer.Option(
         help="Exit with code 1 when the copy rate is above RATE.")] = None,
     seed: Annotated[int, typer.Option(
@@ -45,17 +46,18 @@ def nearest(
              "image.")] = 0,
     epoch: EPOCH = None,
     inception_weights: INCEPTION_WEIGHTS = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default RUN/nearest).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder. \\[default: RUN/nearest]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ):
     """The memorization check: the exact nearest training image of each generated image.
 
     Compares with every training image as the run saw it, at the model's resolution, mirror images
     included for a run trained with --flip: pixel by pixel, or with --space inception in the FID
-    Inception's feature space. A random 10%
-    of the real images (at most --calibration) measured against the other 90% calibrates what
-    "near" means; the copy rate is the share of samples nearer to a training image than the 1st
-    percentile of those real-to-real distances.
+    Inception's feature space. Real faces the run never saw (CelebA's valid split for a run on
+    --split train, the images a --max-images subset left out; otherwise a random 10% of the
+    training images, against the other 90%), at most --calibration of them, calibrate what "near"
+    means: the copy rate is the share of samples nearer to a training image than the 1st
+    percentile of those real-to-training distances.
 
     Examples:
       facegan nearest

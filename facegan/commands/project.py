@@ -17,7 +17,7 @@ def project(
         help="Image files, folders or a data source (a .npz, a CelebA folder, lfw), fitted to the model's size as "
              "train fits its data.", show_default=False)] = None,
     n: Annotated[Optional[int], typer.Option(
-        "-n", "--num", help="Project at most N of the photos (default: all).", show_default=False)] = None,
+        "-n", "--num", help="Project at most N of the photos. \\[default: all]", show_default=False)] = None,
     steps: Annotated[int, typer.Option(help="Optimization steps per photo (and a fifth more to pick its start).")]
         = 100,
     starts: Annotated[int, typer.Option(
@@ -38,7 +38,7 @@ def project(
     epoch: EPOCH = None,
     inception_weights: INCEPTION_WEIGHTS = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Output folder (default RUN/samples/project-NNN, or memorization-NNN).")] = None,
+        "--out", help="Output folder. \\[default: RUN/samples/project-NNN, or memorization-NNN]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
 ):
     """Find the latent that makes the generator draw each photo (projection).

@@ -14,11 +14,11 @@ from facegan.commands import EPOCH, GENERATOR_HELP, N_ALIAS, import_tensorflow, 
 def sample(
     run: Annotated[Optional[Path], typer.Argument(help=GENERATOR_HELP)] = None,
     n: Annotated[Optional[int], typer.Option(
-        "-n", "--num", help="Images to generate: seeds --seed to --seed + n - 1 (default 64, a grid of 8x8).",
+        "-n", "--num", help="Images to generate: seeds --seed to --seed + n - 1. \\[default: 64, a grid of 8x8]",
         show_default=False)] = None,
     n_alias: N_ALIAS = None,
     seed: Annotated[Optional[int], typer.Option(
-        help="The first image's seed (default 0); image i is drawn from seed --seed + i alone.",
+        help="The first image's seed; image i is drawn from seed --seed + i alone. \\[default: 0]",
         show_default=False)] = None,
     seeds: Annotated[Optional[str], typer.Option(
         help="The images' seeds, such as 3,7,40-49: each image is drawn from its own seed, the same image "
@@ -33,7 +33,7 @@ def sample(
     interpolate: Annotated[Optional[int], typer.Option(
         help="Also walk the latent space in STEPS between pairs of samples.")] = None,
     label: Annotated[Optional[int], typer.Option(
-        help="Class of every sample (conditional models; default: cycle the classes).")] = None,
+        help="Class of every sample (conditional models). \\[default: the classes in turn]")] = None,
     mean: Annotated[str, typer.Option(
         help="Mean of the latent prior: a number for every dimension, or uniform:LOW,HIGH, each dimension's mean "
              "drawn from U(LOW, HIGH) by the first seed (the VAE notebook's last experiment: --mean uniform:-1,1 "
@@ -50,7 +50,7 @@ def sample(
         "--best", help="Use the checkpoint of the run's best evaluation (checkpoints/best).")] = False,
     epoch: EPOCH = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Output folder (default RUN/samples/sample-NNN).")] = None,
+        "--out", help="Output folder. \\[default: RUN/samples/sample-NNN]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
 ):
     """Generate images from a run's generator; samples.npz keeps every latent so that each image can be made again.

@@ -148,8 +148,9 @@ def format_losses(metrics: dict) -> str:
 
 
 def option(help: str, panel: str, *declarations: str, field: str | None = None):
-    """A train option in its --help panel; `field` (a TrainConfig field) adds what its default is."""
-    return typer.Option(*declarations, help=f"{help} ({default_text(field)})" if field else help,
+    """A train option in its --help panel; `field` (a TrainConfig field) adds what its default is, as Typer shows
+    the other commands' defaults: [default: ...] (its bracket escaped from Rich's markup)."""
+    return typer.Option(*declarations, help=f"{help} \\[{default_text(field)}]" if field else help,
                         rich_help_panel=panel)
 
 
@@ -194,11 +195,11 @@ def train(
         "CelebA partition to train on (sources without one: all).", DATA,
         field="split")] = None,
     max_images: Annotated[Optional[int], option(
-        "Train on at most N images of the data, chosen by --seed (default: all).", DATA)] = None,
+        "Train on at most N images of the data, chosen by --seed. \\[default: all]", DATA)] = None,
     label: Annotated[Optional[str], option(
         "CelebA attribute used as class label (conditional models).", DATA, field="label")] = None,
     flip: Annotated[Optional[bool], option(
-        "Add mirror images (default: on for lfw, off otherwise).", DATA, "--flip/--no-flip")] = None,
+        "Add mirror images. \\[default: on for lfw, off otherwise]", DATA, "--flip/--no-flip")] = None,
     epochs: Annotated[Optional[int], option(
         "Epochs to train (with --resume: the new total).", OPTIMIZATION, field="epochs")] = None,
     batch_size: Annotated[Optional[int], option("Batch size.", OPTIMIZATION, field="batch_size")] = None,
@@ -242,7 +243,7 @@ def train(
     seed: Annotated[Optional[int], option(
         "Random seed (same seed, same machine: same run).", OPTIMIZATION, field="seed")] = None,
     eval_every: Annotated[Optional[str], option(
-        "Epochs between SWD evaluations, or images: 50k, 2M (default: 10 per run; 0: none).", HEALTH)] = None,
+        "Epochs between SWD evaluations, or images: 50k, 2M. \\[default: 10 per run; 0: none]", HEALTH)] = None,
     eval_images: Annotated[Optional[int], option(
         "Images per evaluation (and per real set of its noise floor).", HEALTH, field="eval_images")] = None,
     eval_metric: Annotated[Optional[EvalMetric], option(
@@ -281,10 +282,10 @@ def train(
     strategy: Annotated[Strategy, option("tf.distribute strategy.", DEVICES)] = Strategy.auto,
     devices: Annotated[int, option("Split the CPU into N logical devices: a mirrored run on one machine.",
                                    DEVICES)] = 1,
-    out_dir: Annotated[Optional[Path], option("Run directory (default: runs/NNN-MODEL).", OUTPUT, "--out")] = None,
+    out_dir: Annotated[Optional[Path], option("Run directory. \\[default: runs/NNN-MODEL]", OUTPUT, "--out")] = None,
     resume: Annotated[Optional[Path], option("Continue this run directory from its newest checkpoint.", OUTPUT)] = None,
     sample_every: Annotated[Optional[str], option(
-        "Epochs between sample grids, or images: 50k, 2M (default: 10 grids per run).", OUTPUT)] = None,
+        "Epochs between sample grids, or images: 50k, 2M. \\[default: 10 grids per run]", OUTPUT)] = None,
     checkpoint_minutes: Annotated[Optional[float], option(
         "Minutes between checkpoints inside an epoch (0: only at epoch ends).", OUTPUT,
         field="checkpoint_minutes")] = None,

@@ -31,7 +31,7 @@ def walk(
     trunc: Annotated[float, typer.Option(
         help="Truncation: every latent pulled toward the prior's mean by this factor (as sample --trunc).")] = 1.0,
     label: Annotated[Optional[int], typer.Option(
-        help="Class of every walk (conditional models; default: the cells' classes in turn).",
+        help="Class of every walk (conditional models). \\[default: the cells' classes in turn]",
         show_default=False)] = None,
     video_format: Annotated[VideoFormat, typer.Option(
         "--format", help=f"mp4 needs FFmpeg: {VIDEO_INSTALL}.")] = "gif",
@@ -40,7 +40,7 @@ def walk(
         "--best", help="Use the checkpoint of the run's best evaluation (checkpoints/best).")] = False,
     epoch: EPOCH = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Output folder (default RUN/samples/walk-NNN).", show_default=False)] = None,
+        "--out", help="Output folder. \\[default: RUN/samples/walk-NNN]", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
 ):
     """Walk the latent space: a looping video from keyframe to keyframe along great circles (spherical
