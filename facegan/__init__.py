@@ -37,7 +37,7 @@ class Model:
         from facegan.inference import new_samples
 
         seeds = range(seed, seed + n)
-        SampleOptions(seeds=tuple(seeds), label=label).check(self.config)
+        SampleOptions(seeds=tuple(seeds), label=label).check(self.config, len(seeds))
         return to_uint8(new_samples(self.networks["generator"], self.config, seeds, label=label)[2])
 
     def encode(self, images):

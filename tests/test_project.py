@@ -129,6 +129,7 @@ def test_the_faces_a_max_images_subset_left_out_are_the_unseen_ones(tmp_path):
     (["missing.png"], "missing.png"),
     (["--memorization", "4"], "the memorization test needs faces it never saw"),
     (["x.png", "--steps", "0"], "--steps and -n must be positive"),
+    (["photo.png", "--starts", "0"], "dcgan has no encoder to start from"),
     (["notes.txt"], "notes.txt is neither an image file"),
     (["photo.png", "--out", "taken", "--steps", "1", "--perceptual", "0"], "File exists"),
 ])

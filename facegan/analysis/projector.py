@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from facegan import imaging
+from facegan.errors import FaceganError
 from facegan.inference import conditional_inputs, encode, generate, seeded_latents
 
 SCREEN_SHARE = 0.2  # of the steps, pixel loss only, over every start
@@ -119,6 +120,8 @@ def starts(nets: dict, cfg, photos: np.ndarray, options: ProjectOptions) -> tupl
     if "encoder" in nets:
         z = np.concatenate([encode(nets["encoder"], photos)[:, None], z], 1)
         names.insert(0, "encoder")
+    if not names:
+        raise FaceganError(f"{cfg.model} has no encoder to start from: give --starts 1 or more")
     labels = np.arange(len(names)) % cfg.num_classes if cfg.num_classes else np.zeros(len(names), np.int64)
     return z.reshape(-1, cfg.latent_dim), np.tile(labels, len(photos)).astype(np.int32), names
 
