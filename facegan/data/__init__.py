@@ -9,7 +9,7 @@ read data without it.
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -100,24 +100,28 @@ def open_source(source: str, split: str = "all") -> tuple[Source, str]:
     return opened.select(chosen, ["split", split]), split
 
 
-def _selected(source: str, image_size: int, channels: int, split: str, max_images: int | None, seed: int):
+def _selected(source: str, image_size: int, channels: int, split: str, max_images: int | None, seed: int,
+              left_out: bool = False):
     """(the items a load takes, their split, the cache entry's images and meta paths): what load_faces and
     survey share."""
     opened, split = open_source(source, split)
-    opened = subset(opened, max_images, seed)
+    opened = subset(opened, max_images, seed, left_out)
     images_path, meta_path = cache_paths([*opened.key, image_size, channels])
     return opened, split, images_path, meta_path
 
 
 def load_faces(source: str, image_size: int, channels: int, split: str = "all", max_images: int | None = None,
-               seed: int = 0, progress: Callable | None = None, workers: int | None = None) -> Faces:
+               seed: int = 0, progress: Callable | None = None, workers: int | None = None,
+               left_out: bool = False) -> Faces:
     """Load a data source at the model's size and channel count (see the module docstring): its `split`, at
-    most `max_images` of it chosen by the seed. A first load decodes it into the cache with `workers`
-    processes (default: one per core), calling progress(done, total) as it goes."""
+    most `max_images` of it chosen by the seed (with `left_out`, the images that choice leaves out). A first load
+    decodes it into the cache with `workers` processes (default: one per core), calling progress(done, total) as
+    it goes."""
     if (record := packed.opened(source, image_size, channels, split, max_images)) is not None:  # no decoding, no cache
         return Faces(np.load(Path(source).expanduser(), mmap_mode="r"), record["names"], packed.attributes_of(record),
                      packed.labels_of(record), source, record["skipped"], record["sha256"], record["split"])
-    opened, split, images_path, meta_path = _selected(source, image_size, channels, split, max_images, seed)
+    opened, split, images_path, meta_path = _selected(source, image_size, channels, split, max_images, seed,
+                                                      left_out)
     if images_path.exists() and meta_path.exists():
         meta = files.read_json(meta_path)
     else:
@@ -167,21 +171,16 @@ LEFT_OUT = "left out"  # the split of the faces a --max-images subset left out
 
 def load_unseen_faces(cfg, training: Faces) -> Faces | None:
     """Faces the run never saw, for the copy checks: its held-out faces (`load_held_out_faces`), else the images of
-    its data that its --max-images subset left out (the whole source decoded once into the cache); None where it
+    its data that its --max-images subset left out (decoded into the cache as any subset is); None where it
     trained on every image."""
     held_out = load_held_out_faces(cfg, training)
     if held_out is not None or cfg.max_images is None:
         return held_out
-    every = load_faces(cfg.data, cfg.image_size, cfg.channels, training.split)
-    trained = set(training.names)
-    left = np.array([i for i, name in enumerate(every.names) if name not in trained], int)
-    if not len(left):
+    if cfg.max_images >= len(open_source(cfg.data, training.split)[0].names):
         return None
-    images = np.ascontiguousarray(every.images[left])
-    return Faces(images, [every.names[i] for i in left],
-                 {k: v[left] for k, v in every.attributes.items()} if every.attributes else None,
-                 None if every.labels is None else every.labels[left], every.source, every.skipped,
-                 hashlib.sha256(images.data).hexdigest(), LEFT_OUT)
+    faces = load_faces(cfg.data, cfg.image_size, cfg.channels, training.split, cfg.max_images, cfg.seed,
+                       left_out=True)
+    return dataclasses.replace(faces, split=LEFT_OUT)
 
 
 def unseen_from(unseen: Faces) -> str:

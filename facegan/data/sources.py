@@ -41,13 +41,16 @@ def fingerprint(paths: list[Path]) -> list:
     return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
 
 
-def subset(source: Source, max_images: int | None, seed: int) -> Source:
-    """At most max_images items, chosen by the seed (kept in their order)."""
+def subset(source: Source, max_images: int | None, seed: int, left_out: bool = False) -> Source:
+    """At most max_images items, chosen by the seed (kept in their order); with `left_out`, the items that choice
+    leaves out (none where it takes them all)."""
     if max_images is None or max_images >= len(source.names):
-        return source
+        return source.select(np.zeros(0, int), ["left_out"]) if left_out else source
     if max_images < 1:
         raise FaceganError(f"--max-images must be positive, got {max_images}")
     chosen = np.sort(np.random.default_rng([seed, 7]).choice(len(source.names), max_images, replace=False))
+    if left_out:
+        return source.select(np.setdiff1d(np.arange(len(source.names)), chosen), ["left_out", max_images, seed])
     return source.select(chosen, ["max_images", max_images, seed])
 
 
