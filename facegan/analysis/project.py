@@ -112,9 +112,9 @@ def separation(trained: np.ndarray, unseen: np.ndarray, seed: int) -> dict:
     values, rng = np.concatenate([trained, unseen]), np.random.default_rng(seed)
     null = np.array([share(p[:len(trained)], p[len(trained):])
                      for p in (rng.permutation(values) for _ in range(PERMUTATIONS))])
-    return {"nearer_share": measured, "threshold": float(np.percentile(null, 99)),
-            "p_value": float((1 + (null >= measured).sum()) / (1 + PERMUTATIONS)),
-            "memorized": bool(measured > np.percentile(null, 99))}
+    threshold = float(np.percentile(null, 99))
+    return {"nearer_share": measured, "threshold": threshold,
+            "p_value": float((1 + (null >= measured).sum()) / (1 + PERMUTATIONS)), "memorized": measured > threshold}
 
 
 def memorization_test(run: Path, n: int, options: ProjectOptions, gif: bool = False, folder: Path | None = None,
