@@ -123,6 +123,17 @@ def test_sample_errors(run, args, message):
     assert result.exit_code == 2 and message in result.stderr
 
 
+def test_a_samples_file_cut_off_is_one_line(run, tmp_path):
+    made = runner.invoke(app, ["sample", str(run), "-n", "4", "--out", str(tmp_path / "made")])
+    assert made.exit_code == 0, made.output
+    whole = (tmp_path / "made" / "samples.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(whole[:len(whole) // 2])
+    for command in (["sample", str(run), "--from"], ["walk", str(run), "--from"], ["nearest", str(run), "--samples"]):
+        result = runner.invoke(app, [*command, str(tmp_path / "cut.npz")])
+        assert result.exit_code == 2 and "cannot read images from" in result.stderr, (command, result.output)
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_an_output_folder_that_is_a_file_is_one_line(run, tmp_path):
     (tmp_path / "taken").write_text("a file where the output folder would go")
     result = runner.invoke(app, ["sample", str(run), "-n", "2", "--out", str(tmp_path / "taken")])

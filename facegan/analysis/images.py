@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -51,13 +52,15 @@ def image_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def load_samples(path: Path, shape: tuple) -> tuple[np.ndarray, np.ndarray | None]:
-    """(images, latents or None) of a samples.npz (as `facegan sample` writes it): uint8 images of the run's
-    (H, W, C), and where it has them one finite latent vector per image."""
+def load_samples(path: Path, shape: tuple) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(images, latents or None, labels or None) of a samples.npz (as `facegan sample` writes it, or `facegan
+    project`'s projected.npz), read once: uint8 images of the run's (H, W, C), and where it has them one finite
+    latent vector and one label per image."""
     try:
-        saved = np.load(path)
-        images, latents = saved["images"], saved["z"] if "z" in saved else None
-    except (OSError, KeyError, ValueError, EOFError) as error:
+        with np.load(path) as saved:
+            images = saved["images"]
+            latents, labels = (saved[key] if key in saved else None for key in ("z", "labels"))
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise FaceganError(f"cannot read images from {path}: {error}") from None
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != tuple(shape):
         raise FaceganError(f"{path}: images of shape {images.shape[1:]} ({images.dtype}); "
@@ -66,17 +69,17 @@ def load_samples(path: Path, shape: tuple) -> tuple[np.ndarray, np.ndarray | Non
                                 or latents.ndim != 2 or not np.isfinite(latents).all()):
         raise FaceganError(f"{path}: z must hold one finite latent vector per image, got {latents.dtype} "
                            f"{latents.shape}")
-    return images, latents
+    if labels is not None and labels.shape != images.shape[:1]:
+        labels = None  # not one class per image: a file made elsewhere; its images and latents still serve
+    return images, latents, labels
 
 
 def saved_latents(path: Path, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray | None]:
     """(latents, labels or None) of a samples.npz or projected.npz made with this model: `sample --from` and
     `walk --from` take them."""
-    _, z = load_samples(path, (cfg.image_size, cfg.image_size, cfg.channels))
+    _, z, labels = load_samples(path, (cfg.image_size, cfg.image_size, cfg.channels))
     if z is None or z.shape[1] != cfg.latent_dim:
         raise FaceganError(f"{path} holds no latents of this model's {cfg.latent_dim} dimensions")
-    with np.load(path) as saved:
-        labels = saved["labels"] if "labels" in saved and saved["labels"].shape == z.shape[:1] else None
     if labels is not None and cfg.num_classes and not ((0 <= labels) & (labels < cfg.num_classes)).all():
         raise FaceganError(f"{path}: labels outside this conditional model's classes 0..{cfg.num_classes - 1}")
     return z, labels

@@ -28,7 +28,7 @@ class Term:
 
 def _samples(spec: str, n: int, shape: tuple) -> Term:
     path, _, indices = spec.rpartition(":")
-    images, latents = load_samples(Path(path), shape)
+    images, latents, _ = load_samples(Path(path), shape)
     if latents is None:
         raise FaceganError(f"{path} holds no latents (z); take samples written by `facegan sample`")
     try:
