@@ -6,9 +6,11 @@ import csv
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -132,16 +134,22 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def train_on_two_workers(args: list[str], scratch) -> list[str]:
-    """`facegan train *args` as two worker processes of a localhost cluster (TF_CONFIG), each on one
-    CPU device; their stderr once both have finished, successfully."""
-    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
+def start_two_workers(args: list[str], scratch, cluster: dict | None = None) -> list[subprocess.Popen]:
+    """`facegan train *args` as two worker processes of a localhost cluster (TF_CONFIG; new ports unless
+    `cluster` is given), each on one CPU device."""
+    cluster = cluster or {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     workers = []
     for index in range(2):
         env = {**os.environ, "TMPDIR": str(scratch),
                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
         workers.append(subprocess.Popen([sys.executable, "-m", "facegan", "train", *args],
                                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return workers
+
+
+def train_on_two_workers(args: list[str], scratch, cluster: dict | None = None) -> list[str]:
+    """`start_two_workers`; their stderr once both have finished, successfully."""
+    workers = start_two_workers(args, scratch, cluster)
     outputs = [worker.communicate(timeout=300) for worker in workers]
     for worker, (_, stderr) in zip(workers, outputs):
         assert worker.returncode == 0, stderr[-3000:]
@@ -167,6 +175,47 @@ def test_two_workers_on_localhost_train_one_run_that_resumes_on_one_process(face
     result = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "2", "--strategy", "single"])
     assert result.exit_code == 0, result.output
     assert json.loads((run / "summary.json").read_text())["epochs"] == 2
+
+
+def test_two_workers_whose_chief_is_killed_continue_by_their_own_commands_to_the_same_bits(faces_npz, tmp_path):
+    """The chief SIGKILLed inside the first epoch, the other worker stopped with it, then both started again
+    with their own command lines (as a cluster restarts a job): the run ends as one trained without a stop.
+    (With --sync-bn: without it each replica keeps batch-norm statistics of its own, and a checkpoint holds
+    their mean, so the figures of generated images, not the steps, would differ in their last digits.)"""
+    def args(run) -> list[str]:  # a checkpoint after every step
+        return ["dcgan", "--data", str(faces_npz), "--epochs", "2", "--eval-every", "0", "--checkpoint-minutes",
+                "0.00001", "--sync-bn", *TINY, "--out", str(tmp_path / run)]
+
+    train_on_two_workers(args("whole"), tmp_path)
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
+    chief, other = start_two_workers(args("parts"), tmp_path, cluster)
+    listed = tmp_path / "parts" / "checkpoints" / "checkpoint"
+    deadline = time.monotonic() + 180
+    while not (listed.exists() and '"ckpt-2"' in listed.read_text()) and time.monotonic() < deadline:
+        assert chief.poll() is None, chief.communicate()[1][-3000:]
+        time.sleep(0.005)
+    chief.kill()
+    assert chief.wait() == -signal.SIGKILL and not (tmp_path / "parts" / "summary.json").exists()
+    other.kill()  # it would wait for the chief's collectives
+    other.wait()
+    stderr = train_on_two_workers(args("parts"), tmp_path, cluster)
+    assert "holds a run of this configuration: continuing it" in stderr[0] + stderr[1]
+
+    for name in ("metrics.csv", "epochs.csv"):
+        assert rows(tmp_path / "parts" / name) == rows(tmp_path / "whole" / name), name
+    assert variables(tmp_path / "parts") == variables(tmp_path / "whole")
+
+
+def rows(path) -> list[dict]:
+    """A log's rows without its clock figures, which no two runs share."""
+    return [{k: v for k, v in row.items() if k not in ("images_per_s", "wall_s")} for row in csv.DictReader(open(path))]
+
+
+def variables(run) -> dict:
+    """Every variable of the run's newest checkpoint, as bytes (save_counter aside: it counts the saves)."""
+    path = tf.train.latest_checkpoint(str(run / "checkpoints"))
+    return {name: np.asarray(tf.train.load_variable(path, name)).tobytes() for name, _ in tf.train.list_variables(path)
+            if not name.startswith(("save_counter", "_CHECKPOINTABLE"))}
 
 
 @pytest.mark.parametrize("name,options", [  # one model of each loss family

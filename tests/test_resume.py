@@ -1,9 +1,9 @@
-"""Exact resume, walked over the registry: for every model, a run killed (SIGKILL, a real process) after a
-checkpoint inside an epoch, resumed and interrupted by SIGINT inside the next epoch, then resumed to its end,
-ends with the same variables (every one, bit for bit) and the same logs as the run trained in one go. It trains
-with augmentation (ADA's adaptive probability included) and the EMA on, where the model takes them.
-Also: the checkpoint list rebuilt from the files on disk, and checkpoints written before dropout masks were
-drawn by the step, or before each draw had a seed of its own, resume."""
+"""Exact resume, walked over the registry: for every model, a run killed (SIGKILL, a real process) after a checkpoint
+inside an epoch, resumed and interrupted by SIGINT inside the next epoch, then continued to its end by the killed
+process's own command line (as a cluster restarts a job), ends with the same variables (every one, bit for bit) and
+the same logs as the run trained in one go. It trains with augmentation (ADA's adaptive probability included) and
+the EMA on, where the model takes them. Also: the checkpoint list rebuilt from the files on disk, and checkpoints
+written before dropout masks were drawn by the step, or before each draw had a seed of its own, resume."""
 
 import csv
 import hashlib
@@ -52,13 +52,16 @@ def rows(path, drop=frozenset()) -> list[dict]:
     return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(open(path))]
 
 
+def command(model: str, data, run) -> list[str]:
+    """`facegan train`'s arguments for a run that checkpoints after every step."""
+    return [model, "--data", str(data), *options(model), "--checkpoint-minutes", "0.00001", "--out", str(run)]
+
+
 def kill_after_a_checkpoint_inside_the_first_epoch(model: str, data, run) -> int:
-    """Start a real training process that checkpoints after every step; SIGKILL it as soon as a checkpoint
-    inside its first epoch is listed. Returns that checkpoint's step."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "facegan", "train", model, "--data", str(data), *options(model),
-         "--checkpoint-minutes", "0.00001", "--out", str(run)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    """Start a real training process that checkpoints after every step (`command`); SIGKILL it as soon as a
+    checkpoint inside its first epoch is listed. Returns that checkpoint's step."""
+    process = subprocess.Popen([sys.executable, "-m", "facegan", "train", *command(model, data, run)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline, inside = time.monotonic() + 180, None
     while inside is None and time.monotonic() < deadline:
         state = run / "checkpoints" / "checkpoint"
@@ -100,7 +103,7 @@ def test_a_killed_and_interrupted_run_resumes_to_the_same_bits_as_an_uninterrupt
         training.train(resume=parts, reporter=InterruptInside(epoch=2, at=2))
     logged = [int(row["step"]) for row in rows(parts / "metrics.csv")]
     assert killed_at < logged[-1] == steps + 2  # the resumed run went on from the kill, and stopped inside epoch 2
-    train("--resume", str(parts))
+    train(*command(model, faces_npz, parts))  # the killed process's own command line continues the run
 
     assert variable_hashes(parts) == variable_hashes(whole)
     assert rows(parts / "metrics.csv") == rows(whole / "metrics.csv")

@@ -143,6 +143,29 @@ def test_resume_of_a_run_stopped_before_its_first_checkpoint_starts_again(faces_
     assert [line.split(",")[1] for line in log.read_text().splitlines()[1:]] == [str(i) for i in range(1, 6)]
 
 
+def test_the_same_command_again_continues_its_run_and_another_configuration_is_refused(faces_npz, tmp_path):
+    """A job restarted with its own command line (a cluster's requeue) continues; --epochs is the new total, as
+    with --resume; any other setting, or another model, is refused with what differs, and nothing changes."""
+    command = ["vae", "--data", str(faces_npz), "--out", "run", *TINY]
+    assert train(*command, "--epochs", "1").exit_code == 0
+    log = tmp_path / "run" / "metrics.csv"
+    logged = log.read_text()
+    again = train(*command, "--epochs", "1")
+    assert again.exit_code == 0, again.output
+    assert "run holds a run of this configuration: continuing it" in again.stderr
+    assert "resumed at epoch 1" in again.stderr and log.read_text() == logged  # complete: nothing trained twice
+    longer = train(*command, "--epochs", "2")
+    assert longer.exit_code == 0 and log.read_text().startswith(logged)
+    assert [line.split(",")[1] for line in log.read_text().splitlines()[1:]] == [str(i) for i in range(1, 11)]
+    for args, differ in (([*command, "--kl-weight", "0.5"], "(--kl-weight 5e-05 there, 0.5 here)"),
+                         ([*command, "--seed", "3", "--latent-dim", "4"], "8 there, 4 here; --seed 0 there, 3 here)"),
+                         (["dcgan", *command[1:]], "(model 'vae' there, 'dcgan' here)")):  # only the model said
+        refused = train(*args, "--epochs", "2")
+        assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.output
+        assert differ in refused.stderr and "continue it with --resume run, or choose another --out" in refused.stderr
+    assert log.read_text().count("\n") == 11
+
+
 OLD_CHECKPOINT_KEYS = {"step", "epoch", "rollbacks", "best_swd", "best_epoch", "generator", "discriminator",
                        "g_optimizer", "d_optimizer"}  # what every checkpoint of a GAN run has held
 

@@ -282,7 +282,9 @@ def train(
     strategy: Annotated[Strategy, option("tf.distribute strategy.", DEVICES)] = Strategy.auto,
     devices: Annotated[int, option("Split the CPU into N logical devices: a mirrored run on one machine.",
                                    DEVICES)] = 1,
-    out_dir: Annotated[Optional[Path], option("Run directory. \\[default: runs/NNN-MODEL]", OUTPUT, "--out")] = None,
+    out_dir: Annotated[Optional[Path], option(
+        "Run directory; one that holds a run of this configuration is continued (a restarted job's same command). "
+        "\\[default: runs/NNN-MODEL]", OUTPUT, "--out")] = None,
     resume: Annotated[Optional[Path], option("Continue this run directory from its newest checkpoint.", OUTPUT)] = None,
     sample_every: Annotated[Optional[str], option(
         "Epochs between sample grids, or images: 50k, 2M. \\[default: 10 grids per run]", OUTPUT)] = None,
@@ -330,7 +332,8 @@ def train(
         from facegan import training
 
         if dry_run:
-            plan = training.plan_run(config, resume, epochs, strategy, devices, RichReporter(), decode=False)
+            plan = training.plan_run(config, resume, epochs, strategy, devices, RichReporter(), decode=False,
+                                     out=out_dir)
             print(json.dumps(plan.dry_run(), indent=2))
             return
         run = training.train(config, out=out_dir, resume=resume, epochs=epochs, reporter=RichReporter(),

@@ -35,18 +35,19 @@ EXIT_WRITE_FAILED = 74  # a file of the run could not be written (a full disk): 
 def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path | None = None,
           epochs: int | None = None, reporter: Reporter | None = None, strategy_name: str = "auto",
           devices: int = 1) -> Path:
-    """Train a new run (cfg, written to `out` or the next runs/NNN-MODEL) or continue `resume`.
+    """Train a new run (cfg, written to `out` or the next runs/NNN-MODEL) or continue `resume`; a new run whose
+    `out` holds a run of the same configuration continues it (facegan.training.plan.continues).
 
     On resume the configuration comes from the run's config.json; only `epochs` may change (and the
     strategy and devices, which are not part of it). Returns the run directory; raises TrainingStopped
     when a signal or the health guard ended it early.
     """
     reporter = reporter or Reporter()
-    plan = plan_run(cfg, resume, epochs, strategy_name, devices, reporter)
+    plan = plan_run(cfg, resume, epochs, strategy_name, devices, reporter, out=out)
     cfg = plan.cfg
     if isinstance(plan.strategy, tf.distribute.MultiWorkerMirroredStrategy) and out is None and resume is None:
         raise FaceganError("multi-worker training needs --out: every worker must name the same run directory")
-    initial = init_networks(cfg) if resume is None and cfg.init else None  # checked before anything is written
+    initial = init_networks(cfg) if plan.resume is None and cfg.init else None  # checked before anything is written
     with ExitStack() as held:  # the run's lock, held until training ends
         run = open_run(plan, out, held)
         replicas = plan.strategy.num_replicas_in_sync

@@ -5,13 +5,14 @@ and `--dry-run`, so that a dry run prints the config that training then writes t
     -> what the data and the machine say: the class count, the precision, the batch size -> RunPlan
 
 A new run's config is settled here and never changes after; a resumed run keeps its own (only --epochs
-may change).
+may change). A new run's --out that already holds a run of the same configuration continues it, as --resume
+does: a job that a cluster restarts with the same command goes on where it stopped.
 """
 
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import keras
@@ -20,7 +21,7 @@ import tensorflow as tf
 
 import facegan
 from facegan import rundir
-from facegan.config import TrainConfig, read_record
+from facegan.config import RECORDED, TrainConfig, option_name, read_record
 from facegan.data import Faces, Survey, load_training_faces, skipped_text, survey
 from facegan.distribute import accelerators, describe, is_chief, make_strategy, resolve_precision
 from facegan.errors import FaceganError
@@ -61,12 +62,16 @@ class RunPlan:
 
 def plan_run(cfg: TrainConfig | None = None, resume: Path | None = None, epochs: int | None = None,
              strategy_name: str = "auto", devices: int = 1, reporter: Reporter | None = None,
-             decode: bool = True) -> RunPlan:
-    """The plan of a new run (cfg as the options give it) or of continuing `resume` (its config.json, with
-    `epochs` where given). With `decode`, the data is loaded (decoded into the cache the first time);
-    without, it is only surveyed, and nothing is written anywhere."""
+             decode: bool = True, out: Path | None = None) -> RunPlan:
+    """The plan of a new run (cfg as the options give it, to be written to `out`) or of continuing `resume` (its
+    config.json, with `epochs` where given); a new run whose `out` holds a run of the same configuration
+    continues that one. With `decode`, the data is loaded (decoded into the cache the first time); without, it
+    is only surveyed, and nothing is written anywhere."""
     reporter = reporter or Reporter()
     strategy = make_strategy(strategy_name, devices)  # first: --devices must split the CPU before TF starts
+    if resume is None and out is not None and continues(cfg, Path(out)):
+        reporter.notice(f"{out} holds a run of this configuration: continuing it, as --resume {out} does")
+        cfg, resume, epochs = None, Path(out), cfg.epochs
     if resume is not None:
         run = rundir.require_run_dir(resume)
         cfg = TrainConfig.read(run)
@@ -97,6 +102,30 @@ def plan_run(cfg: TrainConfig | None = None, resume: Path | None = None, epochs:
     check_replicas(cfg, batch_size, strategy.num_replicas_in_sync)
     return RunPlan(cfg, {**data, "images_per_epoch": images_per_epoch}, faces, labels, batch_size,
                    images_per_epoch, strategy, resume)
+
+
+def continues(cfg: TrainConfig, out: Path) -> bool:
+    """Whether a new run of `cfg` to `out` continues the run there: False where `out` holds none; True where it
+    holds one of the same configuration. Its --epochs may differ (the new total, as with --resume), and what a
+    plan settles from the data and the machine counts as the same where the options left it to the plan. A run
+    of another configuration is refused, with the settings that differ."""
+    if not rundir.is_run_dir(out):
+        return False
+    saved = TrainConfig.read(out)
+    given = cfg.replace(epochs=saved.epochs)
+    if given.precision == "auto":
+        given = given.replace(precision=saved.precision)
+    if given.batch_size > saved.batch_size == read_record(out)["data"].get("images_per_epoch"):
+        given = given.replace(batch_size=saved.batch_size)  # the data holds fewer images than a batch
+    if given.num_classes and saved.num_classes:
+        given = given.replace(num_classes=saved.num_classes)  # counted from the data
+    names = ["model"] if saved.model != given.model else [f.name for f in fields(TrainConfig)]
+    differ = [f"{name if name in RECORDED else option_name(name)} {getattr(saved, name)!r} there, "
+              f"{getattr(given, name)!r} here" for name in names if getattr(saved, name) != getattr(given, name)]
+    if differ:
+        raise FaceganError(f"{out} holds a run of another configuration ({'; '.join(differ)}): continue it with "
+                           f"--resume {out}, or choose another --out")
+    return True
 
 
 def class_labels(cfg: TrainConfig, found: Faces | Survey, count: int) -> np.ndarray:
