@@ -13,10 +13,11 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from facegan import files, registry, rundir
+from facegan import registry, rundir, runfiles
 from facegan.data.sources import SPLITS
 from facegan.errors import FaceganError
 from facegan.health import ON_COLLAPSE
+from facegan.runfiles import DamagedFile
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 ALTERNATE_MODES = ("batch", "threshold")
@@ -30,6 +31,10 @@ WEIGHT_DECAY_KINDS = ("decoupled", "l2")
 DEFINITION = 2  # the seed models as their notebooks define them, line by line; runs made before carry 1
 SEEDING = 2  # each draw of a step seeded by folding (seed, step, site) together (facegan/steps/draws.py)
 STRATEGIES = ("auto", "single", "mirrored", "multiworker")  # tf.distribute's, as facegan.distribute makes them
+# --devices, said once for the help, the README and docs/distributed.md (facegan.distribute.make_strategy does it)
+DEVICES_HELP = ("The devices of this machine to train on: N GPUs, or, on a machine without a GPU, the CPU split "
+                "into N logical devices (a mirrored run to try on a laptop).")
+DEVICES_DEFAULT = "every GPU, else the CPU as one device"
 EVAL_METRICS = ("swd", "fid", "kid")  # what judges a run's evaluations and picks checkpoints/best (lower is better)
 AUGMENTATIONS = ("translation", "cutout", "color", "ada")  # --augment's names (facegan/steps/augment.py)
 # The settings every model takes; a model's own are its registry entry's `settings`. The record's other fields
@@ -150,7 +155,7 @@ class TrainConfig:
                                f"are {', '.join(option_name(n) for n in spec.settings)} (and those every model takes: "
                                "facegan train --help)")
         settled = {}
-        for name in ("sample_every", "eval_every"):  # the API may give a number of epochs
+        for name in CADENCES:  # the API may give a number of epochs
             if name in given:
                 given[name] = str(given[name])
         if given.get("alternate") == "threshold" and "d_loss" not in given:
@@ -161,8 +166,18 @@ class TrainConfig:
 
     @classmethod
     def read(cls, run: Path) -> "TrainConfig":
-        """The configuration a run was trained with (its config.json)."""
-        return cls(**upgraded(read_record(run)["config"]))
+        """The configuration a run was trained with (its config.json), checked as the options are."""
+        path = Path(run) / rundir.CONFIG
+        try:
+            settings = upgraded(read_record(run)["config"])
+            runfiles.check_settings(path, settings, ANNOTATIONS)
+            cfg = cls(**settings)
+            cfg.validate()
+        except DamagedFile:
+            raise
+        except FaceganError as error:  # a value no option could give, or a model facegan does not know
+            raise DamagedFile(path, str(error)) from None
+        return cfg
 
     def replace(self, **changes) -> "TrainConfig":
         """A copy with `changes`, validated."""
@@ -247,6 +262,10 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+CADENCES = ("sample_every", "eval_every")  # epochs ("5") or images seen ("50k"), as text
+ANNOTATIONS = {field.name: field.type for field in dataclasses.fields(TrainConfig)}  # "int", "float | None", ...
+
+
 def upgraded(record: dict) -> dict:
     """A config.json's settings with what a run written before a setting existed was trained with: all images
     (before --split), its draws seeded the first way (before `seeding`), and definition 1 of the seed models
@@ -256,7 +275,7 @@ def upgraded(record: dict) -> dict:
     if "definition" not in record:
         legacy.update(definition=1, d_loss="mean" if registry.get(record["model"]).family == "gan-alt" else "sum")
     record = {**legacy, **record}
-    for name in ("sample_every", "eval_every"):  # before one setting each: epochs and images as two numbers
+    for name in CADENCES:  # before one setting each: epochs and images as two numbers
         epochs, images = record.get(name), record.pop(f"{name}_images", 0)
         if not isinstance(epochs, str):
             record[name] = f"{images / 1000:.15g}k" if images else "" if epochs is None else str(epochs)
@@ -265,7 +284,7 @@ def upgraded(record: dict) -> dict:
 
 def read_record(run: Path) -> dict:
     """A run's whole config.json: config, data, distribution and versions."""
-    return files.read_json(Path(run) / rundir.CONFIG)
+    return runfiles.read_record(Path(run) / rundir.CONFIG)
 
 
 def augment_policy(text: str | None) -> tuple[str, ...]:

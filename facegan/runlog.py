@@ -4,14 +4,12 @@ TensorBoard events (facegan.events).
 
 The CSV files grow by whole blocks of rows, each appended in one synced write; after a crash or a
 rollback they are cut back to the restored checkpoint (`truncate`), so no step is ever counted twice.
-Cells are written as files.csv_text writes them; reading gives every figure back as a float (an empty
-cell, or one that is not a number, as NaN).
+Cells are written as files.csv_text writes them; reading (facegan.runfiles.read_table) gives every figure back
+as a float (an empty cell, or one that is not a number, as NaN).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from pathlib import Path
@@ -20,23 +18,19 @@ import numpy as np
 
 from facegan import files, imaging, rundir
 from facegan.events import Events
+from facegan.runfiles import read_table
 
 HEALTH_COLUMNS = ["epoch", "step", "event", "detail", "action"]
 
 
-def read_table(path: Path) -> tuple[list[str], list[dict]]:
-    """(header, complete rows as {column: text}) of a CSV log; a last line cut short by a crash is left out."""
-    if not path.exists():
-        return [], []
-    text = path.read_text()
-    text = text[:text.rfind("\n") + 1]  # up to the end of the last complete line
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, [])
-    return header, [dict(zip(header, row)) for row in reader if len(row) == len(header)]
-
-
 def read_rows(path: Path) -> list[dict]:
     return read_table(path)[1]
+
+
+def check_logs(run: Path) -> None:
+    """Before a run is continued: each CSV log reads (facegan.runfiles.read_table), or the run stops here."""
+    for name in (rundir.METRICS, rundir.EPOCHS, rundir.EVALS, rundir.HEALTH):
+        read_table(Path(run) / name)
 
 
 def truncate_rows(path: Path, column: str, last: int) -> None:

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from facegan.cli import app
+from facegan.config import TrainConfig
 from facegan.imaging import read_image, tiles
 from facegan.metrics.blur import blur_factor
 
@@ -78,7 +79,8 @@ def test_blur_errors(tmp_path, args, message):
     (tmp_path / "empty").mkdir()
     if message is None:  # a run without any sample grid
         (tmp_path / "run").mkdir()
-        (tmp_path / "run" / "config.json").write_text(json.dumps({"config": {"model": "dcgan", "image_size": 16}}))
+        config = TrainConfig.resolve("dcgan", image_size=16).to_dict()
+        (tmp_path / "run" / "config.json").write_text(json.dumps({"config": config}))
         args, message = ["run"], "no sample grid"
     result = runner.invoke(app, ["blur", *args])
     assert result.exit_code == 2 and message in result.stderr

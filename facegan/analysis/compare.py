@@ -10,11 +10,12 @@ seed, data, ...); `not_comparable` names the figures whose settings differ betwe
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
-from facegan import files, rundir
+from facegan import rundir, runfiles
 from facegan.config import EVAL_METRICS
-from facegan.errors import FaceganError
+from facegan.errors import FaceganError, FaceganWarning
 
 # key -> label, in the order of the original metrics table
 ROWS = {
@@ -41,7 +42,17 @@ SETTINGS = [(rundir.SUMMARY, "eval_settings", lambda key: key in EVALUATED),
 
 
 def _read(path: Path) -> dict:
-    return files.read_json(path) if path.is_file() else {}
+    """A JSON file of a run by its reader ({} where there is none); a damaged one is said in a warning and its
+    figures are left out, so that one damaged run among many leaves the others' table."""
+    if not path.is_file():
+        return {}
+    reader = {rundir.SUMMARY: runfiles.read_summary, rundir.CONFIG: runfiles.read_record}.get(
+        path.name, runfiles.read_figures)
+    try:
+        return reader(path)
+    except runfiles.DamagedFile as error:
+        warnings.warn(f"{error}; its figures are left out", FaceganWarning, stacklevel=2)
+        return {}
 
 
 def figures(run: Path) -> dict:

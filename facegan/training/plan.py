@@ -25,6 +25,7 @@ from facegan.config import RECORDED, TrainConfig, option_name, read_record
 from facegan.data import Faces, Survey, load_training_faces, skipped_text, survey
 from facegan.distribute import accelerators, describe, is_chief, make_strategy, resolve_precision
 from facegan.errors import FaceganError
+from facegan.runlog import check_logs
 from facegan.training.reporter import Reporter
 
 
@@ -61,7 +62,7 @@ class RunPlan:
 
 
 def plan_run(cfg: TrainConfig | None = None, resume: Path | None = None, epochs: int | None = None,
-             strategy_name: str = "auto", devices: int = 1, reporter: Reporter | None = None,
+             strategy_name: str = "auto", devices: int | None = None, reporter: Reporter | None = None,
              decode: bool = True, out: Path | None = None) -> RunPlan:
     """The plan of a new run (cfg as the options give it, to be written to `out`) or of continuing `resume` (its
     config.json, with `epochs` where given); a new run whose `out` holds a run of the same configuration
@@ -75,6 +76,7 @@ def plan_run(cfg: TrainConfig | None = None, resume: Path | None = None, epochs:
     if resume is not None:
         run = rundir.require_run_dir(resume)
         cfg = TrainConfig.read(run)
+        check_logs(run)
         cfg = cfg.replace(epochs=epochs or cfg.epochs)
 
     # the data: a bad source stops here, before anything is written
@@ -85,7 +87,7 @@ def plan_run(cfg: TrainConfig | None = None, resume: Path | None = None, epochs:
                 "skipped": sum(faces.skipped.values()), "skipped_why": faces.skipped}
         if faces.skipped:
             reporter.notice(f"{data['skipped']} file(s) of {cfg.data} were left out ({skipped_text(faces.skipped)})")
-        if resume is not None and read_record(run)["data"]["sha256"] != faces.digest:
+        if resume is not None and read_record(run)["data"].get("sha256") != faces.digest:
             reporter.warning(f"{cfg.data} has changed since this run started (its sha256 differs)")
     else:
         faces = None
