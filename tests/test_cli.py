@@ -3,6 +3,7 @@ unknown model or of a setting the model does not take."""
 
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -33,6 +34,27 @@ def test_help_and_models_do_not_import_tensorflow():
     assert "3,576,576" in result.stdout  # the DCGAN generator
     help_text = subprocess.run([sys.executable, "-m", "facegan", "--help"], capture_output=True, text=True)
     assert help_text.returncode == 0 and "train" in help_text.stdout
+
+
+TF_LINE = re.compile(r"^[IWE]\d{4} |absl::InitializeLog", re.M)  # TensorFlow's C++ log lines, before logging starts
+
+
+@pytest.mark.slow
+def test_tensorflows_start_up_lines_are_hidden_unless_its_log_level_is_set(trained_runs, tmp_path):
+    """Every command that starts TensorFlow keeps its start-up lines off stderr; TF_CPP_MIN_LOG_LEVEL=0 (for a GPU
+    user looking for a driver's error) shows them."""
+    run = str(trained_runs["dcgan"])
+    quiet = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    for command in (["sample", run, "--seeds", "1,2", "--out", "s"], ["walk", run, "--seeds", "1,2", "--steps", "2",
+                    "--out", "w"], ["eval", run, "-n", "8", "--metric", "swd"], ["nearest", run, "-n", "2"],
+                    ["blur", run, "--generate", "4"], ["arithmetic", run, "--plus", "s/samples.npz:0", "--out", "a"],
+                    ["export", run, "--out", "e"], ["models", "dcgan"]):
+        result = subprocess.run([sys.executable, "-m", "facegan", *command], capture_output=True, text=True, env=quiet)
+        assert result.returncode == 0, result.stderr
+        assert not TF_LINE.search(result.stderr), (command, result.stderr)
+    shown = subprocess.run([sys.executable, "-m", "facegan", "sample", run, "-n", "1", "--out", "s0"],
+                           capture_output=True, text=True, env={**quiet, "TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert shown.returncode == 0 and TF_LINE.search(shown.stderr), shown.stderr
 
 
 def test_unknown_model_is_refused_by_the_cli():

@@ -68,12 +68,12 @@ def sample(
     from facegan.errors import FaceganError
 
     with user_errors():
+        import_tensorflow()  # first: the seeds are parsed by facegan.analysis.sample, which imports it
         if source is not None and (n, seed, seeds, mean, std) != (None, None, None, "0", 1.0):
             raise FaceganError("--from takes the latents of a file: give it without -n, --seed, --seeds, --mean "
                                "and --std")
         chosen = image_seeds(n, seed, seeds) if source is None else ()
         run = rundir.resolve_generator_source(run)
-        import_tensorflow()
         from facegan.analysis.sample import SampleOptions, parse_mean, write_samples
 
         options = SampleOptions(seeds=chosen, source=source, grid=grid, keep_top=keep_top, rank=rank,

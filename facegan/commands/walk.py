@@ -58,9 +58,9 @@ def walk(
     from facegan import rundir
 
     with user_errors():
+        import_tensorflow()  # first: the options are parsed by facegan.analysis, which imports it
         options = walk_options(seeds, source, grid, steps, fps, trunc, label, video_format, frames, best, epoch)
         run = rundir.resolve_generator_source(run)
-        import_tensorflow()
         from facegan.analysis.walk import write_walk
 
         record = write_walk(run, options, out_dir)
