@@ -1,11 +1,11 @@
-"""The devices a run trains on: the precision they compute in, the tf.distribute strategy, the CPU split of
---devices.
+"""The devices a run trains on: the precision they compute in, the tf.distribute strategy, and --devices (N GPUs,
+or without a GPU the CPU split into N logical devices; by default every GPU, else the CPU as one device).
 
     single       the default strategy: one device (the first GPU, else the CPU)
-    mirrored     MirroredStrategy over every GPU, or over the --devices logical CPUs
+    mirrored     MirroredStrategy over the GPUs, or over the --devices logical CPUs
     multiworker  MultiWorkerMirroredStrategy over the cluster that TF_CONFIG describes
-    auto         multiworker when TF_CONFIG names more than one task, mirrored when more than one
-                 GPU (or --devices N > 1 on a CPU) is visible, single otherwise
+    auto         multiworker when TF_CONFIG names more than one task, mirrored over more than one device,
+                 single otherwise
 """
 
 from __future__ import annotations
@@ -89,27 +89,47 @@ def cluster_tasks() -> int:
     return sum(len(cluster.get(role, [])) for role in ("chief", "worker"))
 
 
-def make_strategy(kind: str, devices: int) -> tf.distribute.Strategy:
+def make_strategy(kind: str, devices: int | None = None) -> tf.distribute.Strategy:
+    """The strategy of `kind` (STRATEGIES) over `devices` devices of this machine (config.DEVICES_HELP; None:
+    every GPU, else the CPU as one device). Must come before TensorFlow starts its runtime, which fixes the devices."""
     if kind not in STRATEGIES:
         raise FaceganError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {kind!r}")
-    if devices < 1:
+    if devices is not None and devices < 1:
         raise FaceganError(f"--devices must be positive, got {devices}")
+    if kind == "single" and (devices or 1) > 1:
+        raise FaceganError(f"--strategy single trains on one device; --devices {devices} asks for {devices}")
     gpus = tf.config.list_physical_devices("GPU")
-    if devices > 1 and not gpus:
+    if devices is not None and gpus:
+        gpus = use_gpus(gpus, devices)
+    elif devices is not None and devices > 1:
         split_cpu(devices)
     if kind == "auto":
         kind = ("multiworker" if cluster_tasks() > 1 else
-                "mirrored" if len(gpus) > 1 or (devices > 1 and not gpus) else "single")
+                "mirrored" if len(gpus) > 1 or (devices or 1) > 1 else "single")
     if kind == "single":
         return tf.distribute.get_strategy()
     if kind == "multiworker":
         if not cluster_tasks():
             raise FaceganError("--strategy multiworker needs TF_CONFIG describing the cluster (see the README)")
         return _strategy(kind, ())
-    if gpus:  # every GPU, or the first --devices of them
-        count = min(devices, len(gpus)) if devices > 1 else len(gpus)
-        return _strategy(kind, tuple(f"/gpu:{i}" for i in range(count)))
-    return _strategy(kind, tuple(device.name for device in tf.config.list_logical_devices("CPU")))
+    if gpus:
+        return _strategy(kind, tuple(f"/gpu:{i}" for i in range(len(gpus))))
+    cpus = tf.config.list_logical_devices("CPU")
+    return _strategy(kind, tuple(device.name for device in cpus[:devices or len(cpus)]))
+
+
+def use_gpus(gpus: list, devices: int) -> list:
+    """The first `devices` GPUs, made the only ones TensorFlow uses (before its runtime starts)."""
+    if devices > len(gpus):
+        raise FaceganError(f"--devices {devices}: this machine has {len(gpus)} GPU(s) (CUDA_VISIBLE_DEVICES "
+                           "chooses which are visible)")
+    try:
+        tf.config.set_visible_devices(gpus[:devices], "GPU")
+    except RuntimeError:
+        if len(tf.config.list_logical_devices("GPU")) != devices:
+            raise FaceganError(f"--devices {devices}: TensorFlow is already running on "
+                               f"{len(tf.config.list_logical_devices('GPU'))} GPU(s) in this process") from None
+    return gpus[:devices]
 
 
 @functools.lru_cache(maxsize=None)

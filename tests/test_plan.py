@@ -66,3 +66,38 @@ def test_a_resumed_runs_dry_run_prints_its_config_with_the_new_epochs(tmp_path, 
     assert dry.exit_code == 0, dry.output
     written = json.loads((run / "config.json").read_text())["config"]
     assert json.loads(dry.stdout)["config"] == {**written, "epochs": 3}
+
+
+@pytest.mark.parametrize("kind,devices,replicas", [("auto", None, 1), ("auto", 1, 1), ("auto", 2, 2),
+                                                   ("mirrored", 2, 2), ("single", None, 1), ("single", 1, 1)])
+def test_devices_is_the_number_of_devices_to_train_on_and_by_default_the_cpu_as_one(kind, devices, replicas):
+    """On a machine without a GPU (the tests split its CPU into two logical devices before TensorFlow starts):
+    --devices N trains on N of them, and without it on the CPU as one device."""
+    from facegan.distribute import make_strategy
+
+    assert make_strategy(kind, devices).num_replicas_in_sync == replicas
+
+
+def test_devices_that_cannot_be_had_are_refused_in_one_line():
+    from facegan.distribute import use_gpus
+    from facegan.errors import FaceganError
+
+    with pytest.raises(FaceganError, match=r"^--devices 3: this machine has 2 GPU\(s\) \(CUDA_VISIBLE_DEVICES"):
+        use_gpus(["gpu0", "gpu1"], 3)
+    for args, said in ((["--strategy", "single", "--devices", "2"], "--strategy single trains on one device"),
+                       (["--devices", "0"], "--devices must be positive")):
+        result = runner.invoke(app, ["train", "dcgan", *args, "--dry-run"])
+        assert result.exit_code == 2 and said in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_devices_is_said_in_one_sentence_in_the_help_the_readme_and_the_docs():
+    from pathlib import Path
+
+    from facegan.config import DEVICES_DEFAULT, DEVICES_HELP
+
+    root = Path(__file__).parent.parent
+    sentence = DEVICES_HELP.split(" (")[0].removeprefix("The ")
+    help_text = " ".join(runner.invoke(app, ["train", "--help"], terminal_width=200).stdout.replace("│", " ").split())
+    for text in (help_text, *((root / name).read_text() for name in ("README.md", "docs/distributed.md"))):
+        flat = " ".join(text.split())
+        assert sentence in flat and DEVICES_DEFAULT in flat

@@ -16,6 +16,8 @@ from facegan.commands import CountProgress, Split, choices, err, import_tensorfl
 from facegan.config import (
     ALTERNATE_MODES,
     D_LOSSES,
+    DEVICES_DEFAULT,
+    DEVICES_HELP,
     EVAL_METRICS,
     GAN_LOSSES,
     GP_INTERPOLATIONS,
@@ -280,8 +282,7 @@ def train(
         "Batch-norm statistics over every replica's batch.", DEVICES, "--sync-bn/--no-sync-bn",
         field="sync_bn")] = None,
     strategy: Annotated[Strategy, option("tf.distribute strategy.", DEVICES)] = Strategy.auto,
-    devices: Annotated[int, option("Split the CPU into N logical devices: a mirrored run on one machine.",
-                                   DEVICES)] = 1,
+    devices: Annotated[Optional[int], option(f"{DEVICES_HELP} \\[default: {DEVICES_DEFAULT}]", DEVICES)] = None,
     out_dir: Annotated[Optional[Path], option(
         "Run directory; one that holds a run of this configuration is continued (a restarted job's same command). "
         "\\[default: runs/NNN-MODEL]", OUTPUT, "--out")] = None,

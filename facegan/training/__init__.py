@@ -34,7 +34,7 @@ EXIT_WRITE_FAILED = 74  # a file of the run could not be written (a full disk): 
 
 def train(cfg: TrainConfig | None = None, out: Path | None = None, resume: Path | None = None,
           epochs: int | None = None, reporter: Reporter | None = None, strategy_name: str = "auto",
-          devices: int = 1) -> Path:
+          devices: int | None = None) -> Path:
     """Train a new run (cfg, written to `out` or the next runs/NNN-MODEL) or continue `resume`; a new run whose
     `out` holds a run of the same configuration continues it (facegan.training.plan.continues).
 
