@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facegan import system
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -30,7 +32,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~UMASK)  # as open() would make it (mkstemp makes 0600: unreadable to the group)
+        system.set_mode(fd, 0o666 & ~UMASK)  # as open() would make it (mkstemp makes 0600: unreadable to the group)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

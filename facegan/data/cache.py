@@ -2,7 +2,7 @@
 
 The first load of a source decodes its images over every core into a plain .npy file in the cache
 (FACEGAN_CACHE, default ~/.cache/facegan), keyed by source, selection, size and channels; every load
-then memory-maps that file, and training reads its batches from it with pread, so the data set is never
+then memory-maps that file, and training reads its batches from it at their offsets, so the data set is never
 the process's own memory. An entry appears whole or not at all.
 """
 
@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from facegan import files
+from facegan import files, system
 from facegan.data.sources import Source
 from facegan.errors import FaceganError
 from facegan.imaging import fit_image, read_image
@@ -66,7 +66,8 @@ def _decode_files(paths: list[Path], size: int, channels: int) -> tuple[np.ndarr
 
 
 def read_image_rows(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """images[rows] as a new array. From a memory-mapped .npy (as np.load maps it) the rows are read with pread:
+    """images[rows] as a new array. From a memory-mapped .npy (as np.load maps it) the rows are read at their
+    offsets (system.read_at):
     they pass through the page cache and never become the process's resident memory, as the pages of the map
     would, so a data set larger than the machine's memory is still read (from disk). A run of consecutive
     rows is one read."""
@@ -75,9 +76,9 @@ def read_image_rows(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
     row_bytes = int(np.prod(images.shape[1:])) * images.itemsize
     with open(images.filename, "rb") as f:
         if len(rows) and rows[-1] - rows[0] + 1 == len(rows) and np.all(np.diff(rows) == 1):
-            data = os.pread(f.fileno(), len(rows) * row_bytes, images.offset + int(rows[0]) * row_bytes)
+            data = system.read_at(f.fileno(), len(rows) * row_bytes, images.offset + int(rows[0]) * row_bytes)
         else:
-            data = b"".join(os.pread(f.fileno(), row_bytes, images.offset + int(r) * row_bytes) for r in rows)
+            data = b"".join(system.read_at(f.fileno(), row_bytes, images.offset + int(r) * row_bytes) for r in rows)
     return np.frombuffer(data, images.dtype).reshape(len(rows), *images.shape[1:]).copy()
 
 
