@@ -47,6 +47,9 @@ COMMON_SETTINGS = (
     "ema_rampup", "bad_steps", "rollback_lr", "max_rollbacks", "on_collapse", "collapse_patience", "min_diversity",
     "init", "init_best")
 RECORDED = ("model", "definition", "seeding", "num_classes", "aegan_loss")
+# settings renamed: their earlier names (the notebooks' alpha and beta), which options, the API and old config.json
+# files still give
+RENAMED = {"alpha": "ae_weight", "beta": "gan_weight", "beta_a": "slope_scale", "beta_window": "slope_window"}
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,14 @@ class TrainConfig:
     r2_weight: float = 0.0
     penalty_every: int = 1  # R1 and R2 in every Nth step only, weighted N times (lazy regularization)
     augment: str = ""
-    # AE-GAN: which loss mix, its weights, the v4 schedule constant and window, AE pretraining
+    # AE-GAN: which loss mix, the weights of its autoencoder and GAN terms (the notebooks' alpha and beta), v4's
+    # schedule of the GAN weight min(|slope_scale / slope|, 1) over the autoencoder loss's slope across slope_window
+    # steps, AE pretraining
     aegan_loss: str = "v0"
-    alpha: float = 1.0
-    beta: float = 0.0
-    beta_a: float = 2e-7
-    beta_window: int = 50
+    ae_weight: float = 1.0
+    gan_weight: float = 0.0
+    slope_scale: float = 2e-7
+    slope_window: int = 50
     pretrain_ae_epochs: int = 0
     # VAE
     kl_weight: float = 5e-5
@@ -146,6 +151,11 @@ class TrainConfig:
     def resolve(cls, model: str, **options) -> "TrainConfig":
         spec = registry.get(model)
         given = {key: value for key, value in options.items() if value is not None}
+        for old, new in RENAMED.items():  # the AE-GAN weights' earlier names, still taken
+            if old in given and new in given:
+                raise FaceganError(f"{option_name(old)} is the earlier name of {option_name(new)}: give one of them")
+            if old in given:
+                given[new] = given.pop(old)
         unknown = set(given) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise TypeError(f"unknown TrainConfig fields: {sorted(unknown)}")
@@ -187,7 +197,8 @@ class TrainConfig:
 
     def validate(self) -> None:
         positive = ["epochs", "batch_size", "image_size", "latent_dim", "lr", "critic_steps",
-                    "beta_window", "penalty_every", "keep_checkpoints", "eval_images", "bad_steps", "collapse_patience"]
+                    "slope_window", "penalty_every", "keep_checkpoints", "eval_images", "bad_steps",
+                    "collapse_patience"]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise FaceganError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
@@ -274,7 +285,7 @@ def upgraded(record: dict) -> dict:
     legacy = {"split": "all", "seeding": 1}
     if "definition" not in record:
         legacy.update(definition=1, d_loss="mean" if registry.get(record["model"]).family == "gan-alt" else "sum")
-    record = {**legacy, **record}
+    record = {**legacy, **{RENAMED.get(name, name): value for name, value in record.items()}}
     for name in CADENCES:  # before one setting each: epochs and images as two numbers
         epochs, images = record.get(name), record.pop(f"{name}_images", 0)
         if not isinstance(epochs, str):

@@ -1,5 +1,5 @@
 """Pictures of a run's logs, drawn with matplotlib (Agg, imported here only): RUN/curves.png, the losses and
-accuracies over steps (smoothed, the raw values faint behind), AE-GAN v4's beta and the slope of its AE loss over
+accuracies over steps (smoothed, the raw values faint behind), AE-GAN v4's GAN weight and the slope of its AE loss over
 steps, the diversity per epoch and the SWD per evaluation, as the seed notebooks plotted them after every run; and
 one figure of several runs over epochs (`facegan compare --plot`). No TensorFlow."""
 
@@ -79,7 +79,7 @@ def draw_curves(run: Path) -> Path:
             axis.set_ylabel("loss" if panel == "losses" else "accuracy")
             axis.legend(fontsize="small", ncol=3)
         elif panel == "schedule":
-            _schedule(axis, x, _columns(steps, ["beta", "ae_slope"]), stride)
+            _schedule(axis, x, _columns(steps, ["gan_weight", "ae_slope"]), stride)
         elif panel == "diversity":
             axis.plot([int(r["epoch"]) for r in epochs], _columns(epochs, ["diversity"])["diversity"], marker=".")
             axis.set_xlabel("epoch")
@@ -96,9 +96,9 @@ def draw_curves(run: Path) -> Path:
 
 
 def _schedule(axis, x, values: dict, stride: int) -> None:
-    """AE-GAN v4's beta (left axis) and the slope of the AE loss it comes from (right axis), over steps."""
-    axis.plot(x, values["beta"][::stride], color="C0", label="beta")
-    axis.set_ylabel("beta", color="C0")
+    """AE-GAN v4's GAN weight (left axis) and the slope of the AE loss it comes from (right axis), over steps."""
+    axis.plot(x, values["gan_weight"][::stride], color="C0", label="gan_weight")
+    axis.set_ylabel("gan_weight", color="C0")
     slope = axis.twinx()
     slope.plot(x, values["ae_slope"][::stride], color="C1", linewidth=0.8, label="ae_slope")
     slope.axhline(0.0, color="C1", alpha=0.3, linewidth=0.6)

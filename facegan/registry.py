@@ -94,7 +94,7 @@ def all_networks() -> tuple[str, ...]:
 
 ADVERSARIAL = ("dropout", "d_lr", "augment")  # a discriminator: its dropout, its own rate, its inputs augmented
 GAN = (*ADVERSARIAL, "gan_loss", "d_loss", "label_noise", "r1_weight", "r2_weight", "penalty_every")
-AEGAN = (*ADVERSARIAL, "gan_loss", "alpha", "beta", "beta_a", "beta_window", "pretrain_ae_epochs")
+AEGAN = (*ADVERSARIAL, "gan_loss", "ae_weight", "gan_weight", "slope_scale", "slope_window", "pretrain_ae_epochs")
 WGAN = (*ADVERSARIAL, "gp_weight", "critic_steps", "gp_interpolation")
 
 
@@ -122,11 +122,11 @@ register(ModelSpec(
 # v0's wrapper takes the cross-entropy from logits; v1, v4 and v5 take Keras's on probabilities.
 _AEGAN = {**_BASELINE, "lr": 1e-4}
 for _variant, _description, _extra in [
-    ("v0", "AE-GAN: alpha*ae + beta*gan", dict(alpha=1.0, beta=0.005)),
-    ("v1", "AE-GAN: alpha*ae + beta*gan/(alpha*ae)", dict(alpha=1.0, beta=0.0005, batch_size=256,
-                                                          gan_loss="bce-probs")),
-    ("v4", "AE-GAN: ae + beta_t*gan, beta_t from ae slope", dict(beta_a=2e-7, beta_window=50, batch_size=256,
-                                                                  gan_loss="bce-probs")),
+    ("v0", "AE-GAN: ae_weight*ae + gan_weight*gan", dict(ae_weight=1.0, gan_weight=0.005)),
+    ("v1", "AE-GAN: ae_weight*ae + gan_weight*gan/(ae_weight*ae)",
+     dict(ae_weight=1.0, gan_weight=0.0005, batch_size=256, gan_loss="bce-probs")),
+    ("v4", "AE-GAN: ae + gan_weight_t*gan, gan_weight_t from ae slope",
+     dict(slope_scale=2e-7, slope_window=50, batch_size=256, gan_loss="bce-probs")),
     ("v5", "AE-GAN: ae + min(ae, gan)", dict(batch_size=256, gan_loss="bce-probs")),
 ]:
     register(ModelSpec(

@@ -20,6 +20,7 @@ import json
 import re
 from pathlib import Path
 
+from facegan import rundir
 from facegan.errors import FaceganError
 
 
@@ -42,6 +43,8 @@ SUMMARY_OBJECTS = {"params": {"trainable": int, "non_trainable": int}, "distribu
                                                                                          "workers": int},
                    "eval_settings": {}}
 WHOLE_COLUMNS = ("epoch", "step")  # the CSV logs' columns of whole numbers
+KEY_COLUMNS = {rundir.METRICS: ("epoch", "step"), rundir.EPOCHS: ("epoch",), rundir.EVALS: ("step",),
+               rundir.HEALTH: ("epoch", "step")}  # what each log's rows are found by
 
 
 def read_json_object(path: Path) -> dict:
@@ -127,7 +130,8 @@ def read_figures(path: Path) -> dict:
 
 def read_table(path: Path) -> tuple[list[str], list[dict]]:
     """(header, complete rows as {column: text}) of a CSV log; a last line cut short by a crash is left out.
-    A file that is not UTF-8 text, or a row whose epoch or step is not a whole number, is damaged."""
+    A file that is not UTF-8 text, a header without the columns its rows are found by, or a row whose epoch or
+    step is not a whole number, is damaged."""
     if not path.exists():
         return [], []
     try:
@@ -137,6 +141,9 @@ def read_table(path: Path) -> tuple[list[str], list[dict]]:
     text = text[:text.rfind("\n") + 1]  # up to the end of the last complete line
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, [])
+    missing = [column for column in KEY_COLUMNS.get(path.name, ()) if header and column not in header]
+    if missing:
+        raise DamagedFile(path, f"its header {','.join(header)[:60]!r} has no {' and no '.join(missing)} column")
     rows = [dict(zip(header, row)) for row in reader if len(row) == len(header)]
     for number, row in enumerate(rows, 1):
         for column in WHOLE_COLUMNS:

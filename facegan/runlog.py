@@ -21,6 +21,7 @@ from facegan.events import Events
 from facegan.runfiles import read_table
 
 HEALTH_COLUMNS = ["epoch", "step", "event", "detail", "action"]
+RENAMED_COLUMNS = {"beta": "gan_weight"}  # figures logged under an earlier name (an AE-GAN's "beta")
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -34,12 +35,13 @@ def check_logs(run: Path) -> None:
 
 
 def truncate_rows(path: Path, column: str, last: int) -> None:
-    """Keep the header and the complete rows whose `column` is at most `last`."""
+    """Keep the header (its columns under their names of today) and the complete rows whose `column` is at most
+    `last`."""
     if not path.exists():
         return
     header, rows = read_table(path)
-    kept = [row for row in rows if row[column].isdigit() and int(row[column]) <= last]
-    files.write_text(path, files.csv_text([header] + [[row[name] for name in header] for row in kept]))
+    kept = [[row[name] for name in header] for row in rows if int(row[column]) <= last]
+    files.write_text(path, files.csv_text([[RENAMED_COLUMNS.get(name, name) for name in header]] + kept))
 
 
 def number(text: str) -> float:

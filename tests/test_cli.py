@@ -161,7 +161,7 @@ def test_models_model_lists_only_the_settings_the_model_takes():
     assert result.exit_code == 0, result.output
     shown = set(json.loads(result.stdout)["defaults"])
     assert shown == {*registry.get("fastgan").settings, *COMMON_SETTINGS}
-    assert not shown & {"kl_weight", "gp_weight", "aegan_loss", "beta_a", "critic_steps", "alternate"}
+    assert not shown & {"kl_weight", "gp_weight", "aegan_loss", "slope_scale", "critic_steps", "alternate"}
 
 
 @pytest.mark.parametrize("name", registry.names())

@@ -45,13 +45,13 @@ def test_compare_plot_draws_one_figure_of_several_runs(faces_npz, tmp_path):
     assert result.exit_code == 2 and "no run has the figure 'no_such_figure'" in result.output
 
 
-def test_aegan_v4s_beta_and_ae_slope_get_a_panel_of_their_own(tmp_path):
-    """As the v4 notebook plots them: beta and the slope of the AE loss it comes from, over steps."""
+def test_aegan_v4s_gan_weight_and_ae_slope_get_a_panel_of_their_own(tmp_path):
+    """As the v4 notebook plots them: its beta (the GAN weight) and the slope of the AE loss it comes from."""
     from facegan.curves import draw_curves
 
     heights = {}
-    for name, columns in (("v5", ["epoch", "step", "g_loss", "ae_loss", "beta"]),
-                          ("v4", ["epoch", "step", "g_loss", "ae_loss", "beta", "ae_slope"])):
+    for name, columns in (("v5", ["epoch", "step", "g_loss", "ae_loss", "gan_weight"]),
+                          ("v4", ["epoch", "step", "g_loss", "ae_loss", "gan_weight", "ae_slope"])):
         run = tmp_path / name
         run.mkdir()
         rows = [[1, step, 0.5, 0.1 - step * 1e-3, min(1.0, step / 50), -1e-3 + step * 1e-5] for step in range(1, 101)]

@@ -29,8 +29,8 @@ runner = CliRunner()
 
 
 OPTIONS = {"dcgan": {"sync_bn": True}, "wgan-gp": {"sync_bn": True}, "cgan": {"sync_bn": True},
-           "sngan": {"sync_bn": True}, "fastgan": {"sync_bn": True}, "aegan-v0": {"beta": 0.5},
-           "aegan-v1": {"beta": 0.5}, "aegan-v4": {"beta_window": 2}}
+           "sngan": {"sync_bn": True}, "fastgan": {"sync_bn": True}, "aegan-v0": {"gan_weight": 0.5},
+           "aegan-v1": {"gan_weight": 0.5}, "aegan-v4": {"slope_window": 2}}
 AUGMENT = "translation,cutout,color,ada"  # each replica draws its share of the global batch's transforms
 
 
@@ -40,7 +40,7 @@ def test_a_mirrored_step_equals_the_single_device_step_on_the_global_batch(name)
     (single, single_weights), (mirrored, mirrored_weights) = one_device_and_two(name, **options)
     assert_same_steps(name, single, single_weights, mirrored, mirrored_weights)
     if name == "aegan-v4":
-        assert single[-1]["beta"] > 0  # the schedule has started, on both
+        assert single[-1]["gan_weight"] > 0  # the schedule has started, on both
 
 
 @pytest.mark.parametrize("name", ["gan-alt", "aegan-v4", "vae", "wgan-gp", "cgan"])
@@ -219,7 +219,7 @@ def variables(run) -> dict:
 
 
 @pytest.mark.parametrize("name,options", [  # one model of each loss family
-    ("dcgan", ["--sync-bn"]), ("gan-alt", []), ("aegan-v4", ["--beta-window", "2"]), ("vae", []),
+    ("dcgan", ["--sync-bn"]), ("gan-alt", []), ("aegan-v4", ["--slope-window", "2"]), ("vae", []),
     ("cgan", ["--sync-bn"]), ("vae", ["--xla"])])
 def test_two_workers_train_as_one_process_does_on_the_global_batch(name, options, faces_npz, tmp_path):
     quiet = ["--label-noise", "0"] if "label_noise" in registry.get(name).settings else []

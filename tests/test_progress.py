@@ -17,7 +17,7 @@ DCGAN_ROW = {"epoch": 4, "d_loss": -0.0594, "d_loss_real": -0.0884, "d_loss_fake
              "d_acc_fake": 0.896, "d_acc": 0.909, "g_loss": 4.66, "g_acc": 0.104, "skipped": 2, "diversity": 0.716,
              "swd_32": 150.2, "swd_16": 80.1, "swd": 104.0, "images_per_s": 510.3, "wall_s": 0.42}
 AEGAN_ROW = {"epoch": 4, "d_loss": 1.23, "d_loss_real": 0.6, "d_loss_fake": 0.63, "d_acc_real": 0.5, "d_acc_fake": 0.5,
-             "d_acc": 0.5, "g_loss": 0.0345, "ae_loss": 0.0123, "gan_loss": 0.69, "beta": float("nan"),
+             "d_acc": 0.5, "g_loss": 0.0345, "ae_loss": 0.0123, "gan_loss": 0.69, "gan_weight": float("nan"),
              "skipped": 0, "diversity": 0.2, "swd": 114.0, "images_per_s": 15.2, "wall_s": 3612.0}
 
 

@@ -21,9 +21,9 @@ from facegan.inference import seeded_latents
 NOTEBOOK_SETTINGS = {
     "gan-baseline": dict(lr=2e-4, batch_size=128, label_noise=0.0, d_loss="sum", gan_loss="bce-logits"),
     "gan-alt": dict(lr=2e-4, batch_size=128, label_noise=0.0, d_loss="mean", alternate="batch"),
-    "aegan-v0": dict(lr=1e-4, batch_size=128, gan_loss="bce-logits", alpha=1.0, beta=0.005),
-    "aegan-v1": dict(lr=1e-4, batch_size=256, gan_loss="bce-probs", alpha=1.0, beta=0.0005),
-    "aegan-v4": dict(lr=1e-4, batch_size=256, gan_loss="bce-probs", beta_a=2e-7, beta_window=50),
+    "aegan-v0": dict(lr=1e-4, batch_size=128, gan_loss="bce-logits", ae_weight=1.0, gan_weight=0.005),
+    "aegan-v1": dict(lr=1e-4, batch_size=256, gan_loss="bce-probs", ae_weight=1.0, gan_weight=0.0005),
+    "aegan-v4": dict(lr=1e-4, batch_size=256, gan_loss="bce-probs", slope_scale=2e-7, slope_window=50),
     "aegan-v5": dict(lr=1e-4, batch_size=256, gan_loss="bce-probs"),
     "vae": dict(lr=1e-3, batch_size=64, weight_decay=1e-5, weight_decay_kind="l2", kl_weight=5e-5, latent_dim=32),
     "dcgan": dict(lr=2e-4, beta1=0.5, beta2=0.999, batch_size=128, label_noise=0.1, d_loss="mean",
@@ -173,8 +173,8 @@ def test_aegan_losses_are_the_formulas_its_notebooks_print(model):
         cross_entropy = lambda targets, logits: probability(targets, tf.sigmoid(logits))  # noqa: E731
     gan = float(cross_entropy(tf.ones_like(fake_out), fake_out))
     d_loss = float(cross_entropy(tf.ones_like(real_out), real_out) + cross_entropy(tf.zeros_like(fake_out), fake_out))
-    g_loss = {"aegan-v0": cfg.alpha * ae + cfg.beta * gan,
-              "aegan-v1": cfg.alpha * ae + cfg.beta * gan / (cfg.alpha * ae),
+    g_loss = {"aegan-v0": cfg.ae_weight * ae + cfg.gan_weight * gan,
+              "aegan-v1": cfg.ae_weight * ae + cfg.gan_weight * gan / (cfg.ae_weight * ae),
               "aegan-v5": ae + min(ae, gan)}[model]
     m = family.train_step(x, y)
     assert {k: float(m[k]) for k in ("ae_loss", "gan_loss", "g_loss", "d_loss")} == pytest.approx(

@@ -7,7 +7,7 @@ from helpers import batch, build, taken, tiny_config
 
 from facegan import registry
 from facegan.config import SEEDING
-from facegan.steps.aegan import v4_beta
+from facegan.steps.aegan import v4_gan_weight
 from facegan.steps.base import bce
 from facegan.steps.draws import Draws
 from facegan.steps.wgan import gradient_penalty
@@ -18,8 +18,8 @@ def weights(variables):
 
 
 @pytest.mark.slow
-def test_aegan_v0_with_beta_0_trains_exactly_like_a_plain_autoencoder():
-    cfg = tiny_config("aegan-v0", beta=0.0)
+def test_aegan_v0_with_gan_weight_0_trains_exactly_like_a_plain_autoencoder():
+    cfg = tiny_config("aegan-v0", gan_weight=0.0)
     _, aegan = build(cfg)
     _, autoencoder = build(cfg)  # same seed: same initial weights
     x, y = batch(cfg)
@@ -30,8 +30,8 @@ def test_aegan_v0_with_beta_0_trains_exactly_like_a_plain_autoencoder():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_aegan_v0_with_alpha_0_ignores_the_reconstruction():
-    cfg = tiny_config("aegan-v0", alpha=0.0, beta=1.0)
+def test_aegan_v0_with_ae_weight_0_ignores_the_reconstruction():
+    cfg = tiny_config("aegan-v0", ae_weight=0.0, gan_weight=1.0)
     _, family = build(cfg)
     x, y = batch(cfg)
     metrics = tf.function(family.train_step)(x, y)
@@ -39,7 +39,8 @@ def test_aegan_v0_with_alpha_0_ignores_the_reconstruction():
 
 
 def v4_reference(ae_values, a, window):
-    """The schedule computed by hand: beta_t = min(|a / ((ae_t - ae_{t-window}) / window)|, 1), 0 at first."""
+    """The schedule computed by hand: the notebook's beta_t = min(|a / ((ae_t - ae_{t-window}) / window)|, 1), 0 at
+    first."""
     betas = []
     for t, ae in enumerate(ae_values):
         if t < window:
@@ -50,28 +51,28 @@ def v4_reference(ae_values, a, window):
     return betas
 
 
-def test_v4_beta_schedule_matches_a_reference_on_a_known_sequence():
+def test_v4_gan_weight_schedule_matches_a_reference_on_a_known_sequence():
     window, a = 5, 2e-3
-    ae_values = [1.0 / (1 + t) for t in range(12)] + [0.05] * 8  # falling, then flat (slope 0 -> beta 1)
+    ae_values = [1.0 / (1 + t) for t in range(12)] + [0.05] * 8  # falling, then flat (slope 0 -> weight 1)
     history = tf.Variable(tf.zeros([window]))
     count = tf.Variable(0, dtype=tf.int64)
-    compiled = tf.function(lambda ae: v4_beta(ae, history, count, a, window)[0])
+    compiled = tf.function(lambda ae: v4_gan_weight(ae, history, count, a, window)[0])
     betas = [float(compiled(tf.constant(ae, tf.float32))) for ae in ae_values]
     np.testing.assert_allclose(betas, v4_reference(ae_values, a, window), rtol=1e-4)
     assert betas[:window] == [0.0] * window and betas[-1] == 1.0 and 0 < betas[window] < 1
 
 
-def test_v4_step_logs_beta_zero_for_the_first_window_steps():
-    cfg = tiny_config("aegan-v4", beta_window=2)
+def test_v4_step_logs_gan_weight_zero_for_the_first_window_steps():
+    cfg = tiny_config("aegan-v4", slope_window=2)
     _, family = build(cfg)
     x, y = batch(cfg)
     step = tf.function(family.train_step)
     figures = [step(x, y) for _ in range(3)]
-    betas = [float(f["beta"]) for f in figures]
+    betas = [float(f["gan_weight"]) for f in figures]
     slopes = [float(f["ae_slope"]) for f in figures]
     assert betas[:2] == [0.0, 0.0] and betas[2] > 0
     assert slopes[:2] == [0.0, 0.0] and slopes[2] != 0
-    assert betas[2] == pytest.approx(min(abs(cfg.beta_a / slopes[2]), 1.0), rel=1e-5)
+    assert betas[2] == pytest.approx(min(abs(cfg.slope_scale / slopes[2]), 1.0), rel=1e-5)
     assert int(family.ae_count.numpy()) == 3
 
 

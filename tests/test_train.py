@@ -94,7 +94,7 @@ def test_autoencoder_runs_save_the_encoder_and_show_reconstructions(faces_npz, t
     assert encoder(np.zeros((1, 16, 16, 3), np.float32)).shape == (1, 8)
     grid = keras.utils.load_img(tmp_path / "ae" / "samples" / "epoch_0001.png")
     assert grid.size == (8 * 66 + 2, 4 * 66 + 2)  # 16 inputs and 16 reconstructions, 8 a row, 16 px shown at 64
-    assert "ae_loss,gan_loss,beta" in (tmp_path / "ae" / "metrics.csv").read_text().splitlines()[0]
+    assert "ae_loss,gan_loss,gan_weight" in (tmp_path / "ae" / "metrics.csv").read_text().splitlines()[0]
 
 
 @pytest.mark.slow
@@ -164,6 +164,34 @@ def test_the_same_command_again_continues_its_run_and_another_configuration_is_r
         assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.output
         assert differ in refused.stderr and "continue it with --resume run, or choose another --out" in refused.stderr
     assert log.read_text().count("\n") == 11
+
+
+def test_the_ae_gan_weights_earlier_names_still_work_and_runs_written_with_them_resume(faces_npz, tmp_path):
+    """--alpha, --beta, --beta-a and --beta-window (the notebooks' names) are hidden aliases of --ae-weight,
+    --gan-weight, --slope-scale and --slope-window; a run whose config.json and logs use the earlier names resumes."""
+    plan = train("aegan-v0", "--alpha", "0.5", "--beta", "0.25", "--dry-run")
+    assert plan.exit_code == 0, plan.output
+    assert {k: json.loads(plan.stdout)["config"][k] for k in ("ae_weight", "gan_weight")} == \
+        {"ae_weight": 0.5, "gan_weight": 0.25}
+    both = train("aegan-v0", "--alpha", "0.5", "--ae-weight", "0.5", "--dry-run")
+    assert both.exit_code == 2 and "--alpha is the earlier name of --ae-weight: give one of them" in both.stderr
+    assert "--alpha" not in runner.invoke(app, ["train", "--help"]).stdout
+
+    result = train("aegan-v4", "--data", str(faces_npz), "--epochs", "1", "--beta-window", "2", "--out", "run", *TINY)
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "run"
+    record = json.loads((run / "config.json").read_text())
+    for old, new in (("alpha", "ae_weight"), ("beta", "gan_weight"), ("beta_a", "slope_scale"),
+                     ("beta_window", "slope_window")):
+        record["config"][old] = record["config"].pop(new)
+    (run / "config.json").write_text(json.dumps(record))
+    for log in ("metrics.csv", "epochs.csv"):
+        (run / log).write_text((run / log).read_text().replace("gan_weight", "beta", 1))
+    assert train("--resume", "run", "--epochs", "2").exit_code == 0
+    header = (run / "metrics.csv").read_text().splitlines()[0]
+    assert "gan_weight" in header and "beta" not in header
+    assert [row["step"] for row in csv.DictReader(open(run / "metrics.csv"))] == [str(i) for i in range(1, 11)]
+    assert json.loads((run / "summary.json").read_text())["epochs"] == 2
 
 
 OLD_CHECKPOINT_KEYS = {"step", "epoch", "rollbacks", "best_swd", "best_epoch", "generator", "discriminator",

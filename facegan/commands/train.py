@@ -42,7 +42,7 @@ EvalMetric = choices("EvalMetric", EVAL_METRICS)
 # (wrapped at figure boundaries where the terminal is too narrow); the others while they fit, then any other figure
 # a model's step logs (a new model's own figures show with no change here), in the order of its row.
 ESSENTIAL = ("d_loss", "g_loss", "ae_loss", "gp", "swd", "skipped")
-OPTIONAL = ("diversity", "augment_p", "r1", "kl_loss", "gan_loss", "beta", "d_acc", "g_acc", "d_loss_real",
+OPTIONAL = ("diversity", "augment_p", "r1", "kl_loss", "gan_loss", "gan_weight", "d_acc", "g_acc", "d_loss_real",
             "d_loss_fake", "d_acc_real", "d_acc_fake", "d_trained")
 NOT_FIGURES = ("epoch", "images_per_s", "wall_s")
 
@@ -167,13 +167,19 @@ def train(
     image_size: Annotated[Optional[int], option("Image side in pixels.", MODEL, field="image_size")] = None,
     channels: Annotated[Optional[int], option("1 (grayscale) or 3 (RGB).", MODEL, field="channels")] = None,
     dropout: Annotated[Optional[float], option("Discriminator dropout rate.", MODEL, field="dropout")] = None,
-    alpha: Annotated[Optional[float], option(
-        "AE-GAN weight of the autoencoder loss (v0, v1).", MODEL, field="alpha")] = None,
-    beta: Annotated[Optional[float], option("AE-GAN weight of the GAN loss (v0, v1).", MODEL, field="beta")] = None,
-    beta_a: Annotated[Optional[float], option(
-        "AE-GAN v4: the constant a of beta_t = min(|a/slope|, 1).", MODEL, field="beta_a")] = None,
-    beta_window: Annotated[Optional[int], option(
-        "AE-GAN v4: steps over which the ae slope is taken.", MODEL, field="beta_window")] = None,
+    ae_weight: Annotated[Optional[float], option(
+        "AE-GAN v0, v1: the weight of the autoencoder loss (the notebooks' alpha).", MODEL, field="ae_weight")] = None,
+    gan_weight: Annotated[Optional[float], option(
+        "AE-GAN v0, v1: the weight of the GAN loss (the notebooks' beta).", MODEL, field="gan_weight")] = None,
+    slope_scale: Annotated[Optional[float], option(
+        "AE-GAN v4: the GAN loss's weight is min(|scale / slope|, 1), where slope is the autoencoder loss's "
+        "(the notebook's a).", MODEL, field="slope_scale")] = None,
+    slope_window: Annotated[Optional[int], option(
+        "AE-GAN v4: steps over which the autoencoder loss's slope is taken.", MODEL, field="slope_window")] = None,
+    alpha: Annotated[Optional[float], typer.Option(hidden=True)] = None,  # the earlier names of the four above
+    beta: Annotated[Optional[float], typer.Option(hidden=True)] = None,
+    beta_a: Annotated[Optional[float], typer.Option(hidden=True)] = None,
+    beta_window: Annotated[Optional[int], typer.Option(hidden=True)] = None,
     pretrain_ae_epochs: Annotated[Optional[int], option(
         "AE-GAN: epochs of autoencoder-only training first.", MODEL, field="pretrain_ae_epochs")] = None,
     kl_weight: Annotated[Optional[float], option("VAE weight of the KL term.", MODEL, field="kl_weight")] = None,

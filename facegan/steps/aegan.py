@@ -2,9 +2,10 @@
 
 With ae = MSE(x, G(x)) and gan = BCE(real labels, D(G(x))) over the (global) batch (BCE: --gan-loss's cross-entropy,
 from logits for v0, on probabilities for v1, v4 and v5, as their notebooks take it), the generator loss is
-    v0: alpha*ae + beta*gan            v1: alpha*ae + beta*gan/(alpha*ae)
-    v4: ae + beta_t*gan (beta_t from the slope of ae, see v4_beta)
+    v0: ae_weight*ae + gan_weight*gan            v1: ae_weight*ae + gan_weight*gan/(ae_weight*ae)
+    v4: ae + gan_weight_t*gan (gan_weight_t from the slope of ae, see v4_gan_weight)
     v5: ae + min(ae, gan)
+(the notebooks' alpha, beta and beta_t are ae_weight, gan_weight and gan_weight_t.)
 `pretrain_step` trains the autoencoder alone (the first --pretrain-ae-epochs epochs).
 """
 
@@ -16,9 +17,9 @@ from facegan.steps.base import CROSS_ENTROPIES, Family, mse
 from facegan.steps.replicas import share, through_global, totals
 
 
-def v4_beta(ae, history: tf.Variable, count: tf.Variable, a: float, window: int):
-    """(beta_t, slope): beta_t = min(|a / slope|, 1), slope = (ae_t - ae_{t-window}) / window; both 0 for the
-    first `window` steps, which have no slope yet.
+def v4_gan_weight(ae, history: tf.Variable, count: tf.Variable, scale: float, window: int):
+    """(gan_weight_t, slope): gan_weight_t = min(|scale / slope|, 1), slope = (ae_t - ae_{t-window}) / window; both
+    0 for the first `window` steps, which have no slope yet.
 
     history (window,) is a ring buffer of the last `window` ae values and count the number
     of steps seen; both are updated in place, inside the compiled step.
@@ -26,23 +27,24 @@ def v4_beta(ae, history: tf.Variable, count: tf.Variable, a: float, window: int)
     slot = tf.cast(count % window, tf.int32)
     slope = (ae - history[slot]) / window
     warming = count < window
-    beta = tf.where(warming, 0.0, tf.minimum(tf.abs(a / slope), 1.0))  # a / 0 = inf -> 1
+    weight = tf.where(warming, 0.0, tf.minimum(tf.abs(scale / slope), 1.0))  # scale / 0 = inf -> 1
     history.assign(tf.tensor_scatter_nd_update(history, [[slot]], [ae]))
     count.assign_add(1)
-    return beta, tf.where(warming, 0.0, slope)
+    return weight, tf.where(warming, 0.0, slope)
 
 
 class AeganFamily(Family):
     metrics = ("d_loss", "d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake",
-               "g_loss", "ae_loss", "gan_loss", "beta", "skipped")
+               "g_loss", "ae_loss", "gan_loss", "gan_weight", "skipped")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.cfg.aegan_loss == "v4" and self.cfg.definition >= 2:
-            self.metrics = (*self.metrics[:-1], "ae_slope", "skipped")  # drawn beside beta, as the notebook plots it
+            self.metrics = (*self.metrics[:-1], "ae_slope", "skipped")  # drawn beside gan_weight, as the notebook
+            # plots its beta
         self.cross_entropy = CROSS_ENTROPIES[self.cfg.gan_loss]
         once = dict(trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)  # global values
-        self.ae_history = tf.Variable(tf.zeros([self.cfg.beta_window]), name="ae_history", **once)
+        self.ae_history = tf.Variable(tf.zeros([self.cfg.slope_window]), name="ae_history", **once)
         self.ae_count = tf.Variable(0, dtype=tf.int64, name="ae_count", **once)
 
     def state(self) -> dict:
@@ -63,20 +65,21 @@ class AeganFamily(Family):
 
     def generator_mix(self, ae, gan):
         """(mix, figures): the variant's generator loss as a function mix(ae, gan) of the global losses, and
-        {"beta": the weight it gives the gan term at the global values ae, gan} (v4 advances its schedule here,
-        and adds its "ae_slope")."""
+        {"gan_weight": the weight it gives the gan term at the global values ae, gan} (v4 advances its schedule
+        here, and adds its "ae_slope"; v5's is 1 where it takes gan, 0 where ae)."""
         cfg = self.cfg
+        constant = {"gan_weight": tf.constant(cfg.gan_weight)}
         if cfg.aegan_loss == "v0":
-            return lambda ae, gan: cfg.alpha * ae + cfg.beta * gan, {"beta": tf.constant(cfg.beta)}
+            return lambda ae, gan: cfg.ae_weight * ae + cfg.gan_weight * gan, constant
         if cfg.aegan_loss == "v1":
-            return lambda ae, gan: cfg.alpha * ae + cfg.beta * gan / (cfg.alpha * ae), {"beta": tf.constant(cfg.beta)}
+            return lambda ae, gan: cfg.ae_weight * ae + cfg.gan_weight * gan / (cfg.ae_weight * ae), constant
         if cfg.aegan_loss == "v4":
-            beta, slope = v4_beta(ae, self.ae_history, self.ae_count, cfg.beta_a, cfg.beta_window)
-            beta = tf.stop_gradient(beta)
-            figures = {"beta": beta, "ae_slope": slope} if "ae_slope" in self.metrics else {"beta": beta}
-            return lambda ae, gan: ae + beta * gan, figures
+            weight, slope = v4_gan_weight(ae, self.ae_history, self.ae_count, cfg.slope_scale, cfg.slope_window)
+            weight = tf.stop_gradient(weight)
+            figures = {"gan_weight": weight, **({"ae_slope": slope} if "ae_slope" in self.metrics else {})}
+            return lambda ae, gan: ae + weight * gan, figures
         if cfg.aegan_loss == "v5":
-            return lambda ae, gan: ae + tf.minimum(ae, gan), {"beta": tf.cast(gan < ae, tf.float32)}
+            return lambda ae, gan: ae + tf.minimum(ae, gan), {"gan_weight": tf.cast(gan < ae, tf.float32)}
         raise ValueError(f"unknown AE-GAN loss {cfg.aegan_loss!r}")
 
     def train_step(self, x, y):
