@@ -109,7 +109,7 @@ def _schedule(axis, x, values: dict, stride: int) -> None:
 def plot_runs(runs: list[Path], figure_name: str, out: Path) -> Path:
     """One figure of epochs.csv (g_loss, swd, diversity, ...) of several runs over epochs, in one PNG."""
     if not figure_name.replace("_", "").isalnum():
-        raise FaceganError(f"{figure_name!r} is not a figure name (a column of epochs.csv, such as swd or g_loss)")
+        raise FaceganError(f"{figure_name!r} is not a metric (a column of epochs.csv, such as swd or g_loss)")
     pyplot, figure, (axis,) = _figure(1)
     drawn = 0
     for run in runs:
@@ -126,7 +126,7 @@ def plot_runs(runs: list[Path], figure_name: str, out: Path) -> Path:
             drawn += 1
     if not drawn:
         pyplot.close(figure)
-        raise FaceganError(f"no run has the figure {figure_name!r} in its epochs.csv")
+        raise FaceganError(f"no run has the metric {figure_name!r} in its epochs.csv")
     axis.set_xlabel("epoch")
     axis.set_ylabel(figure_name)
     axis.grid(alpha=0.3)

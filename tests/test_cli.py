@@ -94,6 +94,20 @@ def test_every_help_screen_fits_80_columns_with_clicks_metavars(command):
     assert not re.search(r"\(default[: ]", wide) and "default: False" not in wide  # one style: [default: ...]
 
 
+def test_an_option_name_means_one_kind_of_thing_in_every_command():
+    """An option is an on/off flag in every command that has it, or takes a value in every one (--data names a data
+    source everywhere); hidden earlier names kept for old scripts aside."""
+    kinds = {}
+    for name, command in typer.main.get_command(app).commands.items():
+        for param in command.params:
+            if isinstance(param, typer.core.TyperOption) and not param.hidden:
+                for option in param.opts:
+                    kinds.setdefault(option, {}).setdefault(param.is_flag, []).append(name)
+    mixed = {option: found for option, found in kinds.items() if len(found) > 1}
+    assert not mixed, mixed
+    assert set(kinds["--data"]) == {False} and len(kinds["--data"][False]) >= 3
+
+
 def test_fixed_choices_are_listed_and_defaults_said_once():
     train_help = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}, terminal_width=200).stdout
     for choices in ("[auto|float32|bfloat16|float16]", "[auto|single|mirrored|multiworker]", "[warn|stop|rollback]",

@@ -42,7 +42,7 @@ def test_compare_plot_draws_one_figure_of_several_runs(faces_npz, tmp_path):
     result = runner.invoke(app, ["compare", str(tmp_path / "a"), "--out", "table.png"])
     assert result.exit_code == 2 and "--out names the --plot's PNG" in result.stderr
     result = runner.invoke(app, ["compare", str(tmp_path / "a"), "--plot", "no_such_figure"])
-    assert result.exit_code == 2 and "no run has the figure 'no_such_figure'" in result.output
+    assert result.exit_code == 2 and "no run has the metric 'no_such_figure'" in result.output
 
 
 def test_aegan_v4s_gan_weight_and_ae_slope_get_a_panel_of_their_own(tmp_path):

@@ -65,7 +65,7 @@ def test_a_walk_starts_at_its_seeds_faces_and_writes_every_frame(run):
 
 
 def test_a_grid_shares_the_keyframes_out_in_order(run):
-    result = runner.invoke(app, ["walk", str(run), "--seeds", "0-5", "--grid", "3x1", "--steps", "2", "--out", "g"])
+    result = runner.invoke(app, ["walk", str(run), "--seeds", "0-5", "--cells", "3x1", "--steps", "2", "--out", "g"])
     assert result.exit_code == 0, result.output
     saved = np.load("g/walk.npz")
     assert saved["z"].shape == (3, 4, 8)
@@ -94,8 +94,9 @@ def test_an_mp4_has_every_frame(run):
     ([], "by --seeds or --from"),
     (["--seeds", "1", "--from", "x.npz"], "by --seeds or --from"),
     (["--seeds", "1"], "at least 2 keyframes per cell"),
-    (["--seeds", "0-4", "--grid", "2x1"], "do not divide"),
-    (["--seeds", "0-3", "--grid", "2by1"], "--grid takes"),
+    (["--seeds", "0-4", "--cells", "2x1"], "do not divide"),
+    (["--seeds", "0-3", "--cells", "2by1"], "--cells takes"),
+    (["--seeds", "0-3", "--grid", "2by1"], "--cells takes"),  # its earlier name
     (["--seeds", "0-3", "--steps", "0"], "must be positive"),
     (["--seeds", "0-3", "--label", "1"], "conditional"),
     (["--seeds", "0-3", "--trunc", "-1"], "--trunc must be at least 0"),

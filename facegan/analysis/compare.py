@@ -81,7 +81,7 @@ def table(runs: list[Path], sort: str | None = None) -> tuple[list[str], dict[st
     keys = list(ROWS) + sorted({k for row in columns.values() for k in row} - set(ROWS))
     if sort is not None:
         if sort not in keys:
-            raise FaceganError(f"cannot sort by {sort!r}; figures: {', '.join(keys)}")
+            raise FaceganError(f"cannot sort by {sort!r}; metrics: {', '.join(keys)}")
         present = {name: row for name, row in columns.items() if row.get(sort) is not None}
         missing = {name: row for name, row in columns.items() if row.get(sort) is None}
         columns = {**dict(sorted(present.items(), key=lambda item: item[1][sort])), **missing}

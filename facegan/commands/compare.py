@@ -27,13 +27,14 @@ def compare(
     runs: Annotated[Optional[list[Path]], typer.Argument(
         help="Run directories. \\[default: every run under ./runs]")] = None,
     format: Annotated[Format, typer.Option(help="Output format.")] = Format.table,
-    sort: Annotated[Optional[str], typer.Option(help="Order the runs by this figure, e.g. blur or g_loss.")] = None,
+    sort: Annotated[Optional[str], typer.Option(
+        help="Order the runs by this metric (a row of the table), e.g. blur or g_loss.", metavar="METRIC")] = None,
     transpose: Annotated[bool, typer.Option("--transpose", help="One row per run instead of one column.")] = False,
     plot: Annotated[Optional[str], typer.Option(
-        help="Draw this figure of epochs.csv (swd, g_loss, diversity, ...) of the runs over epochs into a PNG, "
-             "instead of the table.")] = None,
+        metavar="METRIC", help="Draw this metric of epochs.csv (swd, g_loss, diversity, ...) of the runs over "
+        "epochs into a PNG, instead of the table.")] = None,
     out_file: Annotated[Optional[Path], typer.Option(
-        "--out", help="The --plot's PNG. \\[default: compare_FIGURE.png in the current folder]", show_default=False)]
+        "--out", help="The --plot's PNG. \\[default: compare_METRIC.png in the current folder]", show_default=False)]
         = None,
 ):
     """Compare runs in the metrics table of the original experiments (reads files only).

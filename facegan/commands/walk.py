@@ -18,14 +18,15 @@ def walk(
     run: Annotated[Optional[Path], typer.Argument(help=GENERATOR_HELP)] = None,
     seeds: Annotated[Optional[str], typer.Option(
         help="The keyframes' seeds, such as 1,5,9 or 0-15 (sample's faces of those seeds), cell after cell "
-             "of the grid.", show_default=False)] = None,
+             "of the --cells.", show_default=False)] = None,
     source: Annotated[Optional[Path], typer.Option(
         "--from", help="Keyframes from the latents of a samples.npz (facegan sample's) or a projected.npz "
         "(facegan project's), in its order.",
         show_default=False)] = None,
-    grid: Annotated[str, typer.Option(
+    cells: Annotated[str, typer.Option(
         help="Walks side by side, COLUMNSxROWS; the keyframes are shared out in order, the same number to each.")]
         = "1x1",
+    grid: Annotated[Optional[str], typer.Option(hidden=True)] = None,  # --cells's earlier name
     steps: Annotated[int, typer.Option(help="Frames from one keyframe to the next.")] = 24,
     fps: Annotated[float, typer.Option(help="Frames per second of the video.")] = 12.0,
     trunc: Annotated[float, typer.Option(
@@ -44,7 +45,7 @@ def walk(
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
 ):
     """Walk the latent space: a looping video from keyframe to keyframe along great circles (spherical
-    interpolation, the path between Gaussian latents that keeps them typical), several walks in a grid.
+    interpolation, the path between Gaussian latents that keeps them typical), several walks side by side.
 
     The keyframes are the latents of seeds, the same faces `facegan sample --seeds` draws, or those of a
     samples.npz. Writes walk.gif (or walk.mp4), walk.npz with every frame's latent, and with --frames the
@@ -52,14 +53,15 @@ def walk(
 
     Examples:
       facegan walk runs/001-fastgan --seeds 1,5,9
-      facegan walk runs/001-fastgan --seeds 0-23 --grid 4x2 --steps 30 --format mp4
+      facegan walk runs/001-fastgan --seeds 0-23 --cells 4x2 --steps 30 --format mp4
       facegan walk runs/001-fastgan --from samples.npz --frames
     """
     from facegan import rundir
 
     with user_errors():
         import_tensorflow()  # first: the options are parsed by facegan.analysis, which imports it
-        options = walk_options(seeds, source, grid, steps, fps, trunc, label, video_format, frames, best, epoch)
+        cells = cells if grid is None else grid
+        options = walk_options(seeds, source, cells, steps, fps, trunc, label, video_format, frames, best, epoch)
         run = rundir.resolve_generator_source(run)
         from facegan.analysis.walk import write_walk
 
@@ -72,7 +74,7 @@ def walk(
         out.print(record["video"])
 
 
-def walk_options(seeds, source, grid, steps, fps, trunc, label, video_format, frames, best, epoch):
+def walk_options(seeds, source, cells, steps, fps, trunc, label, video_format, frames, best, epoch):
     from facegan.analysis.sample import parse_seeds
     from facegan.analysis.walk import WalkOptions
     from facegan.errors import FaceganError
@@ -80,9 +82,9 @@ def walk_options(seeds, source, grid, steps, fps, trunc, label, video_format, fr
     if (seeds is None) == (source is None):
         raise FaceganError("give the keyframes by --seeds or --from (one of them)")
     try:
-        columns, rows = (int(side) for side in grid.lower().split("x"))
+        columns, rows = (int(side) for side in cells.lower().split("x"))
     except ValueError:
-        raise FaceganError(f"--grid takes COLUMNSxROWS, such as 4x2; got {grid!r}") from None
+        raise FaceganError(f"--cells takes COLUMNSxROWS, such as 4x2; got {cells!r}") from None
     return WalkOptions(seeds=parse_seeds(seeds) if seeds is not None else (), source=source, grid=(columns, rows),
                        steps=steps, trunc=trunc, label=label, fps=fps, format=plain(video_format), frames=frames,
                        best=best, epoch=epoch)
