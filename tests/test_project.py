@@ -142,6 +142,7 @@ def test_bad_input_is_one_line(run, arguments, message):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # trains a memorizing run (1,600 steps), then projects and searches
 @pytest.mark.parametrize("run_name, flagged", [("memorized", True), ("barely-trained", False)])
 def test_a_run_that_memorized_is_flagged_by_projection_and_by_inception_neighbours(runs_on_four_faces, run_name,
                                                                                     flagged):

@@ -2,7 +2,8 @@
 CSV logs damaged (cut off, garbled, of the wrong types, keys missing), by hand and by Hypothesis, through every
 command that reads a run. Each damage is one red line naming the file and what is wrong, exit code 2, or, where a
 command can go on without the file (compare, eval's stored copy rate), one warning and the rest of its output:
-never a traceback."""
+never a traceback. The fuzzing runs every command that reads a run: sample, eval, compare, nearest, blur, walk,
+arithmetic, export and train --resume."""
 
 import json
 import shutil
@@ -37,7 +38,7 @@ def finished(tmp_path_factory):
 def damaged_copy(finished, tmp_path, name: str, content) -> str:
     """A copy of the finished run with `name` replaced by `content` (text or bytes); its path."""
     run = tmp_path / "damaged"
-    for folder in (run, tmp_path / "s", tmp_path / "f"):  # the run, and what the fuzzed commands wrote
+    for folder in (run, *(tmp_path / out for out in "sfwae")):  # the run, and what the fuzzed commands wrote
         shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(finished, run)
     (run / name).write_bytes(content.encode() if isinstance(content, str) else content)
@@ -191,7 +192,9 @@ def damages(draw, finished):
 READERS = [["sample", "RUN", "-n", "2", "--out", "s"], ["sample", "RUN", "--from", "RUN/samples/kept/samples.npz",
                                                          "--out", "f"],
            ["eval", "RUN", "-n", "8", "--metric", "swd"], ["compare", "RUN"], ["nearest", "RUN", "-n", "2"],
-           ["blur", "RUN"], ["train", "--resume", "RUN", "--epochs", "3"]]
+           ["blur", "RUN"], ["walk", "RUN", "--seeds", "1,2", "--steps", "2", "--out", "w"],
+           ["arithmetic", "RUN", "--plus", "RUN/samples/kept/samples.npz:0", "--out", "a"],
+           ["export", "RUN", "--out", "e"], ["train", "--resume", "RUN", "--epochs", "3"]]
 
 
 @pytest.mark.slow
