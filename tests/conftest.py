@@ -13,9 +13,15 @@ CELEBA = os.environ.get("FACEGAN_TEST_CELEBA")
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """Every test runs in its own directory with its own data cache."""
+    """Every test runs in its own directory with its own data cache, and leaves Keras's global precision as it
+    found it (a run trained in-process sets it for the process: one in bfloat16 would change the next test's)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FACEGAN_CACHE", str(tmp_path / "cache"))
+    import keras
+
+    policy = keras.mixed_precision.global_policy()
+    yield
+    keras.mixed_precision.set_global_policy(policy)
 
 
 @pytest.fixture
