@@ -2,20 +2,21 @@
 they complete, then compared with an uninterrupted run of the same configuration.
 
     python benchmarks/chaos.py DATA [--minutes 30] [--models dcgan,wgan-gp,fastgan,aegan-v5,vae]
-        [--out /tmp/facegan-chaos] [--kills 4] [--seed 0]
+        [--out /tmp/facegan-chaos] [--kills 4] [--seed 0] [--restart command|resume]
 
 Each model's reference run trains once, whole. Then, until the minutes are up, the models take turns: a run starts
-(`facegan train MODEL ...`), and each process of it, the first and every `--resume`, is killed by SIGKILL, up to
-`--kills` times per run. Half of the kills come after a random delay (up to the reference run's duration); half are
-aimed: after a random moment, the run directory is watched and the kill sent as soon as a checkpoint or a file (a
-grid, the summary) is being written. Where a kill landed is read off what it left: a `ckpt-N_temp/` folder (a
-checkpoint write), a `.NAME.*.tmp` file (a grid or another file written whole and renamed), a log line cut short (a
-log append), no checkpoint yet from that process (start-up: TensorFlow's import, compiling, restoring, the first
-steps), else the steps. A run then completes, and its variables (every one in its newest checkpoint, bit for bit)
-and its logs (metrics.csv; epochs.csv and evals.csv without their clock columns) are compared with the reference's,
-and no temporary file may be left in it. Runs train in float32 at 32x32x3 on 384 faces, with the EMA and
-(where the model has a discriminator) augmentation with ADA on, evaluate every 2 epochs and checkpoint every 0.3 s
-inside epochs.
+(`facegan train MODEL ... --out RUN`), and each process of it, the first and every restart, is killed by SIGKILL, up
+to `--kills` times per run. A run restarts with the same command line (`--restart command`, as a cluster restarts a
+job), or with `facegan train --resume RUN` (`--restart resume`). Half of the kills come after a random delay (up to
+the reference run's duration); half are aimed: after a random moment, the run directory is watched and the kill sent
+as soon as a checkpoint or a file (a grid, the summary) is being written. Where a kill landed is read off what it
+left: a `ckpt-N_temp/` folder (a checkpoint write), a `.NAME.*.tmp` file (a grid or another file written whole and
+renamed), a log line cut short (a log append), no checkpoint yet from that process (start-up: TensorFlow's import,
+compiling, restoring, the first steps), else the steps. A run then completes, and its variables (every one in its
+newest checkpoint, bit for bit) and its logs (metrics.csv; epochs.csv and evals.csv without their clock columns) are
+compared with the reference's, and no temporary file may be left in it. Runs train in float32 at 32x32x3 on 384
+faces, with the EMA and (where the model has a discriminator) augmentation with ADA on, evaluate every 2 epochs and
+checkpoint every 0.3 s inside epochs.
 Prints each run's kills, where they landed, the resumes, and the differences found; then the totals.
 """
 
@@ -41,6 +42,7 @@ CLOCKS = {"images_per_s", "wall_s"}  # columns no two runs share
 
 
 def command(model: str, data: str, run: Path, resume: bool) -> list[str]:
+    """The run's command line; with `resume`, `facegan train --resume RUN` instead."""
     from facegan import registry
 
     if resume:
@@ -122,6 +124,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/facegan-chaos"))
     parser.add_argument("--kills", type=int, default=4, help="kills per run at most")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--restart", choices=["command", "resume"], default="command",
+                        help="restart a killed run with its own command line, or with --resume")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     models = args.models.split(",")
@@ -146,10 +150,11 @@ def main() -> None:
         shutil.rmtree(run, ignore_errors=True)
         kills, resumes, where = 0, 0, []
         while True:
-            resume = (run / "config.json").exists()
+            restart = (run / "config.json").exists()
             kill = rng.choice(["random", "aimed"]) if kills < args.kills else None
-            place = attempt(command(model, args.data, run, resume), run, kill, rng.uniform(0.5, durations[model]), rng)
-            resumes += resume
+            cmd = command(model, args.data, run, restart and args.restart == "resume")
+            place = attempt(cmd, run, kill, rng.uniform(0.5, durations[model]), rng)
+            resumes += restart
             if place is None:
                 break
             kills += 1
@@ -159,12 +164,12 @@ def main() -> None:
         failed += bool(found)
         totals.update(kills=kills, resumes=resumes)
         landed.update(where)
-        print(f"{run.name}: {kills} kills ({', '.join(where) or 'none'}), {resumes} resumes, "
+        print(f"{run.name}: {kills} kills ({', '.join(where) or 'none'}), {resumes} restarts, "
               f"{'differences: ' + ', '.join(found[:5]) if found else 'identical'}", flush=True)
         if not found:
             shutil.rmtree(run)
     print(f"\n{runs} runs of {', '.join(models)} in {args.minutes:g} minutes: {totals['kills']} kills, "
-          f"{totals['resumes']} resumes, {failed} runs with differences")
+          f"{totals['resumes']} restarts ({args.restart}), {failed} runs with differences")
     for place, count in landed.most_common():
         print(f"  {count:4d} kills during {place}")
 
