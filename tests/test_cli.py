@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -43,7 +44,7 @@ TF_LINE = re.compile(r"^[IWE]\d{4} |absl::InitializeLog", re.M)  # TensorFlow's 
 def test_tensorflows_start_up_lines_are_hidden_unless_its_log_level_is_set(trained_runs, tmp_path):
     """Every command that starts TensorFlow keeps its start-up lines off stderr; TF_CPP_MIN_LOG_LEVEL=0 (for a GPU
     user looking for a driver's error) shows them."""
-    run = str(trained_runs["dcgan"])
+    run = str(shutil.copytree(trained_runs["dcgan"], tmp_path / "run"))  # the commands write into it: a copy
     quiet = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     for command in (["sample", run, "--seeds", "1,2", "--out", "s"], ["walk", run, "--seeds", "1,2", "--steps", "2",
                     "--out", "w"], ["eval", run, "-n", "8", "--metric", "swd"], ["nearest", run, "-n", "2"],
