@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import io
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from facegan import files, rundir
-from facegan.errors import FaceganError, FaceganWarning
-from facegan.runfiles import DamagedFile
+from facegan.errors import FaceganError
+from facegan.runfiles import read_or_warn
 from facegan.runlog import number, read_rows
 
 MAX_POINTS = 4000  # steps drawn per curve: a long run is thinned to this many
@@ -113,11 +112,11 @@ def plot_runs(runs: list[Path], figure_name: str, out: Path) -> Path:
     pyplot, figure, (axis,) = _figure(1)
     drawn = 0
     for run in runs:
-        try:
-            rows = [row for row in read_rows(Path(run) / rundir.EPOCHS) if figure_name in row]
-        except DamagedFile as error:  # one damaged run among several: the others are drawn
-            warnings.warn(f"{error}; {Path(run).name} is left out of the plot", FaceganWarning, stacklevel=2)
+        # one damaged run among several: the others are drawn
+        rows = read_or_warn(Path(run) / rundir.EPOCHS, read_rows, f"{Path(run).name} is left out of the plot")
+        if rows is None:
             continue
+        rows = [row for row in rows if figure_name in row]
         values = _columns(rows, [figure_name])[figure_name]
         if np.isfinite(values).any():
             finite = np.isfinite(values)

@@ -18,10 +18,11 @@ import csv
 import io
 import json
 import re
+import warnings
 from pathlib import Path
 
 from facegan import rundir
-from facegan.errors import FaceganError
+from facegan.errors import FaceganError, FaceganWarning
 
 
 class DamagedFile(FaceganError):
@@ -39,9 +40,9 @@ REQUIRED_SETTINGS = ("model", "data", "epochs", "batch_size", "image_size", "cha
 TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
 WORDS = {"int": "a whole number", "float": "a number", "str": "text", "bool": "true or false", "None": "null"}
 SUMMARY_TEXT = ("model", "status", "reason", "eval_metric", "precision")  # summary.json's text; the rest is figures
-SUMMARY_OBJECTS = {"params": {"trainable": int, "non_trainable": int}, "distribution": {"replicas": int,
-                                                                                         "workers": int},
-                   "eval_settings": {}}
+SUMMARY_OBJECTS = {"params": {"trainable": "int", "non_trainable": "int"},
+                   "distribution": {"replicas": "int", "workers": "int"}, "eval_settings": {}}  # annotations
+FIGURE = "float | None"  # a figure: a number, or null where it was never computed
 WHOLE_COLUMNS = ("epoch", "step")  # the CSV logs' columns of whole numbers
 KEY_COLUMNS = {rundir.METRICS: ("epoch", "step"), rundir.EPOCHS: ("epoch",), rundir.EVALS: ("step",),
                rundir.HEALTH: ("epoch", "step")}  # what each log's rows are found by
@@ -105,27 +106,35 @@ def read_summary(path: Path) -> dict:
             if not isinstance(value, dict):
                 raise DamagedFile(path, f"{key} is {json.dumps(value)}, not an object")
             for inner, kind in SUMMARY_OBJECTS[key].items():
-                if inner in value and not (isinstance(value[inner], kind) and not isinstance(value[inner], bool)):
-                    raise DamagedFile(path, f"{key}.{inner} is {json.dumps(value[inner])}, not a whole number")
+                if inner in value and not of_type(value[inner], kind):
+                    raise DamagedFile(path, f"{key}.{inner} is {json.dumps(value[inner])}, not {WORDS[kind]}")
         elif key in SUMMARY_TEXT:
             if not (value is None or isinstance(value, str)):
                 raise DamagedFile(path, f"{key} is {json.dumps(value)}, not text")
-        elif not is_figure(value):
+        elif not of_type(value, FIGURE):
             raise DamagedFile(path, f"{key} is {json.dumps(value)}, not a number")
     return summary
-
-
-def is_figure(value) -> bool:
-    return value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def read_figures(path: Path) -> dict:
     """What an analysis command stored (eval.json, blur.json, nearest.json, ...): an object, whose copy rate,
     where it has one, is a number or null."""
     figures = read_json_object(path)
-    if not is_figure(figures.get("copy_rate")):
+    if not of_type(figures.get("copy_rate"), FIGURE):
         raise DamagedFile(path, f"copy_rate is {json.dumps(figures['copy_rate'])}, not a number")
     return figures
+
+
+def read_or_warn(path: Path, reader, consequence: str):
+    """reader(path), for a command that can go on without the file: None where there is none, or where it is
+    damaged, which a warning says, with the `consequence` ("its figures are left out")."""
+    if not Path(path).is_file():
+        return None
+    try:
+        return reader(path)
+    except DamagedFile as error:
+        warnings.warn(f"{error}; {consequence}", FaceganWarning, stacklevel=3)
+        return None
 
 
 def read_table(path: Path) -> tuple[list[str], list[dict]]:

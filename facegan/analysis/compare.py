@@ -10,12 +10,11 @@ seed, data, ...); `not_comparable` names the figures whose settings differ betwe
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 from facegan import rundir, runfiles
 from facegan.config import EVAL_METRICS
-from facegan.errors import FaceganError, FaceganWarning
+from facegan.errors import FaceganError
 
 # key -> label, in the order of the original metrics table
 ROWS = {
@@ -44,15 +43,9 @@ SETTINGS = [(rundir.SUMMARY, "eval_settings", lambda key: key in EVALUATED),
 def _read(path: Path) -> dict:
     """A JSON file of a run by its reader ({} where there is none); a damaged one is said in a warning and its
     figures are left out, so that one damaged run among many leaves the others' table."""
-    if not path.is_file():
-        return {}
     reader = {rundir.SUMMARY: runfiles.read_summary, rundir.CONFIG: runfiles.read_record}.get(
         path.name, runfiles.read_figures)
-    try:
-        return reader(path)
-    except runfiles.DamagedFile as error:
-        warnings.warn(f"{error}; its figures are left out", FaceganWarning, stacklevel=2)
-        return {}
+    return runfiles.read_or_warn(path, reader, "its figures are left out") or {}
 
 
 def figures(run: Path) -> dict:

@@ -9,7 +9,6 @@ during training. Images are (N, H, W, C) uint8.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +19,7 @@ from facegan.analysis.reference import chosen, fid_of_run, fid_of_sources, nativ
 from facegan.checkpoints import checkpoint_name, load_networks
 from facegan.config import EVAL_METRICS, TrainConfig
 from facegan.data import load_faces, load_held_out_faces, load_training_faces
-from facegan.errors import FaceganError, FaceganWarning
+from facegan.errors import FaceganError
 from facegan.inference import generated_images
 from facegan.metrics import swd
 from facegan.metrics.blur import blur_factor
@@ -40,7 +39,9 @@ def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int
     sets = eval_set(images, n, cfg.latent_dim, cfg.num_classes, seed, held_out_split)
     generated = imaging.to_uint8(generated_images(nets, cfg, sets.held_out_inputs, sets.z, sets.labels))
     figure, floor = sets.swd(generated, sets.held_out)
-    copy_rate = stored_copy_rate(Path(run) / rundir.NEAREST) if run is not None else None
+    stored = runfiles.read_or_warn(Path(run) / rundir.NEAREST, runfiles.read_figures,
+                                   "eval goes on without its copy rate") if run is not None else None
+    copy_rate = stored.get("copy_rate") if stored else None
     result = {**flat_figures("swd", figure), **flat_figures("swd_real", floor),
               "blur": float(np.mean([blur_factor(image) for image in generated])),
               "blur_real": float(np.mean([blur_factor(image) for image in sets.held_out])),
@@ -49,18 +50,6 @@ def evaluate(nets: dict, cfg: TrainConfig, images: np.ndarray, n: int, seed: int
         result.update(inception_figures(sets.reference, {"": generated, "real": sets.held_out}, seed, weights,
                                         progress))
     return result
-
-
-def stored_copy_rate(path: Path) -> float | None:
-    """The copy rate a `facegan nearest` stored (nearest.json), or None: none stored, or its file damaged (then
-    said in a warning; eval goes on without it)."""
-    if not path.is_file():
-        return None
-    try:
-        return runfiles.read_figures(path).get("copy_rate")
-    except runfiles.DamagedFile as error:
-        warnings.warn(f"{error}; eval goes on without its copy rate", FaceganWarning, stacklevel=2)
-        return None
 
 
 def evaluate_run(run: Path, n: int = 2048, data: str | None = None, seed: int = 0, best: bool = False,

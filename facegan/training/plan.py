@@ -114,13 +114,14 @@ def continues(cfg: TrainConfig, out: Path) -> bool:
     if not rundir.is_run_dir(out):
         return False
     saved = TrainConfig.read(out)
-    given = cfg.replace(epochs=saved.epochs)
-    if given.precision == "auto":
-        given = given.replace(precision=saved.precision)
-    if given.batch_size > saved.batch_size == read_record(out)["data"].get("images_per_epoch"):
-        given = given.replace(batch_size=saved.batch_size)  # the data holds fewer images than a batch
-    if given.num_classes and saved.num_classes:
-        given = given.replace(num_classes=saved.num_classes)  # counted from the data
+    settled = {"epochs": saved.epochs}
+    if cfg.precision == "auto":
+        settled["precision"] = saved.precision
+    if cfg.batch_size > saved.batch_size == read_record(out)["data"].get("images_per_epoch"):
+        settled["batch_size"] = saved.batch_size  # the data holds fewer images than a batch
+    if cfg.num_classes and saved.num_classes:
+        settled["num_classes"] = saved.num_classes  # counted from the data
+    given = cfg.replace(**settled)
     names = ["model"] if saved.model != given.model else [f.name for f in fields(TrainConfig)]
     differ = [f"{name if name in RECORDED else option_name(name)} {getattr(saved, name)!r} there, "
               f"{getattr(given, name)!r} here" for name in names if getattr(saved, name) != getattr(given, name)]
